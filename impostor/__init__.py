@@ -1,0 +1,59 @@
+"""impostor: is the person at the counter the person in the travel document?
+
+The small public vocabulary::
+
+    verify(document, live) -> Verdict        one comparison, models cached across calls
+    Verifier(profile=..., detector=...)      the same, holding its configuration
+    load_image(source) -> LoadedImage        capture stage on its own
+    load_profile(path) -> Profile            a validated calibration profile
+
+Nothing is loaded at import: dlib's models are read on the first comparison.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from impostor.capture import load_image
+from impostor.errors import (
+    CaptureError,
+    ImageNotFound,
+    ImageTooLarge,
+    ImpostorError,
+    InputError,
+    NoFaceFound,
+    NotAnImage,
+    OutputError,
+    ProfileError,
+    UnsupportedImage,
+)
+from impostor.pipeline import Verifier, verify
+from impostor.profile import Profile, load_profile
+from impostor.types import Decision, Face, FaceBox, Landmarks, LoadedImage, Reason, Side, Verdict
+
+__all__ = [
+    "CaptureError",
+    "Decision",
+    "Face",
+    "FaceBox",
+    "ImageNotFound",
+    "ImageTooLarge",
+    "ImpostorError",
+    "InputError",
+    "Landmarks",
+    "LoadedImage",
+    "NoFaceFound",
+    "NotAnImage",
+    "OutputError",
+    "Profile",
+    "ProfileError",
+    "Reason",
+    "Side",
+    "UnsupportedImage",
+    "Verdict",
+    "Verifier",
+    "__version__",
+    "load_image",
+    "load_profile",
+    "verify",
+]

@@ -1,0 +1,87 @@
+"""Detect: find faces with dlib's HOG detector (or its CNN detector) on a downscaled copy.
+
+HOG time grows with the pixel count, so the search runs on a copy whose longer side is at most
+``detect_side`` pixels and the boxes are mapped back. The HOG detector needs a face of about
+80 px, so when nothing is found we look again with one level of upsampling, and then on a
+larger copy: small faces cost more, large ones stay cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from impostor import settings, weights
+from impostor.types import FaceBox, RGBImage
+
+__all__ = ["Detector", "detect_faces", "largest", "resize_longest"]
+
+Detector = Literal["hog", "cnn"]
+
+
+def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
+    """A copy whose longer side is at most ``side`` (never enlarged), and the scale used."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    if scale >= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+
+def detect_faces(
+    rgb: RGBImage, *, detector: Detector = "hog", detect_side: int | None = None
+) -> list[FaceBox]:
+    """Every face in ``rgb``, largest first, as boxes in ``rgb``'s pixel frame.
+
+    ``detect_side`` bounds the longer side of the copy searched first (the ``detect_side``
+    setting by default). Returns an empty list when there is no face.
+    """
+    side = int(detect_side if detect_side is not None else settings.get("detect_side"))
+    small, scale = resize_longest(rgb, side)
+    attempts: list[tuple[RGBImage, float, int]] = [(small, scale, 0), (small, scale, 1)]
+    if scale < 0.5:
+        larger, larger_scale = resize_longest(rgb, side * 2)
+        attempts.append((larger, larger_scale, 1))
+    for image, image_scale, upsample in attempts:
+        boxes = _run(image, detector, upsample)
+        if boxes:
+            height, width = rgb.shape[:2]
+            mapped = [_clip(box.scaled(1.0 / image_scale), width, height) for box in boxes]
+            return sorted(mapped, key=lambda box: box.area, reverse=True)
+    return []
+
+
+def largest(boxes: list[FaceBox]) -> FaceBox | None:
+    return max(boxes, key=lambda box: box.area, default=None)
+
+
+def _run(image: RGBImage, detector: Detector, upsample: int) -> list[FaceBox]:
+    if detector == "cnn":
+        found = weights.cnn_detector()(image, upsample)
+        return [_box(d.rect, float(d.confidence)) for d in found]
+    rects, scores, _ = weights.hog_detector().run(image, upsample, 0.0)
+    return [_box(rect, float(score)) for rect, score in zip(rects, scores)]
+
+
+def _box(rect: object, score: float) -> FaceBox:
+    # dlib rectangles are inclusive of their right and bottom pixels
+    return FaceBox(
+        float(rect.left()),  # type: ignore[attr-defined]
+        float(rect.top()),  # type: ignore[attr-defined]
+        float(rect.right() + 1),  # type: ignore[attr-defined]
+        float(rect.bottom() + 1),  # type: ignore[attr-defined]
+        score,
+    )
+
+
+def _clip(box: FaceBox, width: int, height: int) -> FaceBox:
+    return FaceBox(
+        float(np.clip(box.left, 0, width)),
+        float(np.clip(box.top, 0, height)),
+        float(np.clip(box.right, 0, width)),
+        float(np.clip(box.bottom, 0, height)),
+        box.score,
+    )

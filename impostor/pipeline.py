@@ -1,0 +1,282 @@
+"""The composition: capture → detect → align → embed → score → decide.
+
+``Verifier`` holds what is expensive (the profile, and through ``impostor.weights`` the dlib
+models, loaded on first use) so that a counter process pays for it once. ``verify`` is the
+one-call form, with a verifier cached per configuration.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import cv2
+import numpy as np
+
+from impostor import __version__
+from impostor.align import align, find_landmarks
+from impostor.capture import ImageSource, load_image, open_stream
+from impostor.decide import decide
+from impostor.detect import Detector, detect_faces
+from impostor.embed import DlibEmbedder, Embedder
+from impostor.errors import CaptureError
+from impostor.profile import Profile, load_profile
+from impostor.quality import frame_score
+from impostor.types import Face, FaceBox, ImageInfo, LoadedImage, Side, Verdict
+
+__all__ = ["Located", "Pick", "Verifier", "verify"]
+
+Pick = Literal["largest", "central"]
+
+_T = TypeVar("_T")
+
+_TURNS = ((90, cv2.ROTATE_90_CLOCKWISE), (270, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180))
+
+
+class Located:
+    """A side after detection and alignment, before embedding (internal to the pipeline)."""
+
+    def __init__(self, name: str, image: LoadedImage, boxes: list[FaceBox], rotated: int) -> None:
+        self.name = name
+        self.image = image
+        self.boxes = boxes
+        self.rotated = rotated
+        self.landmarks = find_landmarks(image.pixels, boxes[0]) if boxes else None
+        self.chip = align(image.pixels, self.landmarks) if self.landmarks is not None else None
+
+    def side(self, embedding: np.ndarray | None) -> Side:
+        face = None
+        if self.boxes and self.landmarks is not None and self.chip is not None and embedding is not None:
+            face = Face(self.boxes[0], self.landmarks, self.chip, embedding)
+        return Side(
+            name=self.name,
+            image=self.image,
+            face=face,
+            faces_found=len(self.boxes),
+            rotated_degrees=self.rotated,
+            face_widths=tuple(box.width for box in self.boxes),
+        )
+
+
+class Verifier:
+    """Compares document portraits with live faces under one profile and one configuration.
+
+    ``profile`` is a ``Profile``, a path to one, or None for the default. ``detector`` is
+    ``"hog"`` (fast, default) or ``"cnn"`` (slower, finds more turned and small faces).
+    ``pick`` says which face stands for an image holding several: ``"largest"`` (the counter's
+    rule) or ``"central"`` (for data sets cropped around their subject, such as LFW).
+    ``jitters`` > 0 averages the embedding over that many perturbed copies (slower, slightly
+    steadier). Models are loaded on first use and shared by every verifier in the process.
+    """
+
+    def __init__(
+        self,
+        profile: Profile | str | Path | None = None,
+        *,
+        detector: Detector = "hog",
+        jitters: int = 0,
+        embedder: Embedder | None = None,
+        detect_side: int | None = None,
+        pick: Pick = "largest",
+    ) -> None:
+        if detector not in ("hog", "cnn"):
+            raise ValueError(f"detector must be 'hog' or 'cnn', not {detector!r}")
+        if jitters < 0:
+            raise ValueError(f"jitters must be 0 or more, not {jitters}")
+        if pick not in ("largest", "central"):
+            raise ValueError(f"pick must be 'largest' or 'central', not {pick!r}")
+        self._profile_source = profile
+        self._profile: Profile | None = profile if isinstance(profile, Profile) else None
+        self.pick: Pick = pick
+        self.detector: Detector = detector
+        self.jitters = jitters
+        self.embedder: Embedder = embedder or DlibEmbedder()
+        self.detect_side = detect_side
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The calibration profile, read and validated on first use."""
+        if self._profile is None:
+            assert not isinstance(self._profile_source, Profile)
+            self._profile = load_profile(self._profile_source)
+        return self._profile
+
+    # -- one image ---------------------------------------------------------------------------
+
+    def locate(self, source: ImageSource | LoadedImage, name: str, *, label: str | None = None) -> Located:
+        """Read an image, find its faces (turning it if it lies on its side) and align the largest."""
+        image = source if isinstance(source, LoadedImage) else load_image(source, name=label)
+        boxes = self._detect(image.pixels)
+        if boxes:
+            return Located(name, image, boxes, 0)
+        for degrees, turn in _TURNS:
+            turned = np.ascontiguousarray(cv2.rotate(image.pixels, turn))
+            boxes = self._detect(turned)
+            if boxes:
+                return Located(name, LoadedImage(turned, image.info), boxes, degrees)
+        return Located(name, image, [], 0)
+
+    def analyse(self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None) -> Side:
+        """One image, located and embedded; ``Side.face`` is None when no face was found."""
+        located = self.locate(source, name, label=label)
+        return located.side(self._embed([located])[0])
+
+    # -- comparisons -------------------------------------------------------------------------
+
+    def verify(
+        self,
+        document: ImageSource | LoadedImage,
+        live: ImageSource | LoadedImage,
+        *,
+        document_label: str | None = None,
+        live_label: str | None = None,
+    ) -> Verdict:
+        """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
+        started = time.perf_counter()
+        (doc, doc_ms), (liv, live_ms) = self._both(
+            lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
+            lambda: _timed(lambda: self.locate(live, "live", label=live_label)),
+        )
+        return self._finish(doc, liv, started, {"document_locate": doc_ms, "live_locate": live_ms})
+
+    def verify_stream(
+        self,
+        document: ImageSource | LoadedImage,
+        stream: int | str | Path,
+        *,
+        seconds: float | None = None,
+        document_label: str | None = None,
+    ) -> Verdict:
+        """Compare a document portrait with the best frame of a camera (index) or video file."""
+        started = time.perf_counter()
+        (doc, doc_ms), (liv, live_ms) = self._both(
+            lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
+            lambda: _timed(lambda: self._best_frame(stream, seconds)),
+        )
+        return self._finish(doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms})
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _detect(self, pixels: np.ndarray) -> list[FaceBox]:
+        boxes = detect_faces(pixels, detector=self.detector, detect_side=self.detect_side)
+        if self.pick == "central" and len(boxes) > 1:
+            # data sets such as LFW crop around their subject, whatever else is in the frame
+            cy, cx = pixels.shape[0] / 2, pixels.shape[1] / 2
+            boxes.sort(key=lambda box: (box.center[0] - cx) ** 2 + (box.center[1] - cy) ** 2)
+        return boxes
+
+    def _embed(self, located: list[Located]) -> list[np.ndarray | None]:
+        chips = [item.chip for item in located if item.chip is not None]
+        vectors = iter(self.embedder.embed(chips, self.jitters)) if chips else iter(())
+        return [next(vectors) if item.chip is not None else None for item in located]
+
+    def _finish(self, doc: Located, liv: Located, started: float, timings: dict[str, float]) -> Verdict:
+        embed_started = time.perf_counter()
+        doc_vector, live_vector = self._embed([doc, liv])
+        timings["embed"] = (time.perf_counter() - embed_started) * 1000
+        document, live = doc.side(doc_vector), liv.side(live_vector)
+        distance = probability = None
+        if doc_vector is not None and live_vector is not None:
+            distance = float(np.linalg.norm(doc_vector - live_vector))
+            probability = self.profile.probability(distance)
+        decision, reasons = decide(document, live, distance, probability, self.profile)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Verdict(
+            decision=decision,
+            probability=probability,
+            distance=distance,
+            reasons=reasons,
+            document=document,
+            live=live,
+            profile=self.profile.ref,
+            accept_distance=self.profile.accept_distance,
+            reject_distance=self.profile.reject_distance,
+            timings_ms=timings,
+        )
+
+    def _both(self, first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:
+        # decoding and HOG release the GIL, so the two sides overlap on two cores
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="impostor")
+        pending = self._pool.submit(second)
+        return first(), pending.result()
+
+    def _best_frame(self, stream: int | str | Path, seconds: float | None) -> Located:
+        label = f"camera {stream}" if isinstance(stream, int) else str(stream)
+        best: tuple[float, LoadedImage, list[FaceBox]] | None = None
+        first_frame: LoadedImage | None = None
+        count = 0
+        with open_stream(stream, seconds=seconds) as frames:
+            for frame in frames:
+                count += 1
+                image = _frame_image(frame.pixels, f"{label} frame {frame.index}")
+                first_frame = first_frame or image
+                boxes = self._detect(image.pixels)
+                if not boxes:
+                    continue
+                score = frame_score(image.pixels, boxes[0], find_landmarks(image.pixels, boxes[0]))
+                if best is None or score > best[0]:
+                    best = (score, image, boxes)
+        if count == 0 or first_frame is None:
+            raise CaptureError(f"{label}: gave no frames")
+        if best is None:
+            return Located("live", first_frame, [], 0)
+        return Located("live", best[1], best[2], 0)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+
+def _frame_image(pixels: np.ndarray, label: str) -> LoadedImage:
+    import hashlib
+
+    height, width = pixels.shape[:2]
+    info = ImageInfo(
+        source=label,
+        width=width,
+        height=height,
+        format="video frame",
+        mode="rgb",
+        bit_depth=8,
+        exif_orientation=1,
+        decode_scale=1,
+        sha256=hashlib.sha256(pixels.tobytes()).hexdigest(),
+    )
+    return LoadedImage(pixels, info)
+
+
+def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
+    started = time.perf_counter()
+    result = work()
+    return result, (time.perf_counter() - started) * 1000
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_verifier(profile: str | None, detector: Detector, jitters: int) -> Verifier:
+    return Verifier(profile, detector=detector, jitters=jitters)
+
+
+def verify(
+    document: ImageSource,
+    live: ImageSource,
+    *,
+    profile: str | Path | None = None,
+    detector: Detector = "hog",
+    jitters: int = 0,
+) -> Verdict:
+    """Is the person in ``live`` the holder of the ``document`` portrait?
+
+    Each image is a path, encoded bytes, or an RGB array. Returns a ``Verdict`` (MATCH,
+    NO_MATCH or REFER, the calibrated probability, the distance, and reasons). Raises an
+    ``InputError`` subclass for an image that cannot be used and ``ProfileError`` for a bad
+    profile. The first call loads the models (about a second); later calls reuse them.
+    """
+    key = None if profile is None else str(Path(profile).resolve())
+    return _cached_verifier(key, detector, jitters).verify(document, live)

@@ -1,0 +1,96 @@
+"""dlib's model files: where they are, and loading each one once, on first use.
+
+The files ship in the ``face_recognition_models`` package. We locate them without importing
+that package (its ``__init__`` pulls in ``pkg_resources``) and without importing
+``face_recognition`` (which loads all four models, 68-point and CNN included, at import).
+Only the 5-point landmark model is used: the 68-point one was trained on data whose terms
+forbid commercial use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+from impostor.errors import ImpostorError
+
+__all__ = ["cnn_detector", "encoder", "hog_detector", "model_path", "shape_predictor"]
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _models_dir() -> Path:
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImpostorError(
+            "the face_recognition_models package is not installed: run `uv sync` in the project"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def model_path(filename: str) -> Path:
+    path = _models_dir() / filename
+    if not path.is_file():
+        raise ImpostorError(f"dlib model file missing: {path}; reinstall face_recognition_models")
+    return path
+
+
+def _once(load: Any) -> Any:
+    """Cache a loader, and make concurrent first calls load it only once."""
+    cached = functools.cache(load)
+
+    @functools.wraps(load)
+    def wrapper() -> Any:
+        with _lock:
+            return cached()
+
+    return wrapper
+
+
+def _per_thread(load: Any) -> Any:
+    """Cache a loader once per thread: dlib's detectors keep scratch state and are not
+    safe to share between threads (concurrent use corrupts memory)."""
+    local = threading.local()
+
+    @functools.wraps(load)
+    def wrapper() -> Any:
+        model = getattr(local, "model", None)
+        if model is None:
+            model = local.model = load()
+        return model
+
+    return wrapper
+
+
+@_per_thread
+def hog_detector() -> Any:
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+@_per_thread
+def cnn_detector() -> Any:
+    import dlib
+
+    return dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
+
+
+@_per_thread
+def shape_predictor() -> Any:
+    import dlib
+
+    return dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
+
+
+@_once
+def encoder() -> Any:
+    import dlib
+
+    return dlib.face_recognition_model_v1(
+        str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
+    )

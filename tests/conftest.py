@@ -1,0 +1,65 @@
+"""Shared fixtures: real faces from ../shared/data and from packages, and one warm verifier.
+
+Tests that need ``../shared/data`` (or ``IMPOSTOR_DATA``) fail when it is missing under CI
+(``CI=true``) and are skipped with a clear message elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from impostor import settings
+from impostor.pipeline import Verifier
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(str(settings.get("data_dir")))
+    if not (path / "faces-dev").is_dir():
+        message = f"real face data not found at {path}: set IMPOSTOR_DATA to the shared data folder"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def faces_dev(data_dir: Path) -> Path:
+    return data_dir / "faces-dev"
+
+
+@pytest.fixture(scope="session")
+def extras(data_dir: Path) -> Path:
+    return data_dir / "faces-dev-extras"
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """Eileen Collins (NASA, public domain), RGB 512 × 512, shipped inside scikit-image."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    """Grace Hopper (public domain), RGB 600 × 512, shipped inside matplotlib."""
+    import matplotlib.cbook
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        encoded = np.frombuffer(handle.read(), dtype=np.uint8)
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def verifier() -> Verifier:
+    """One verifier with the shipped profile, shared so models load once per test run."""
+    return Verifier()

@@ -106,7 +106,7 @@ def _describe(verdict: Verdict, composite: Path | None) -> str:
     lines = [click.style(verdict.decision.value, bold=True, fg=_COLOUR[verdict.decision])]
     if verdict.probability is not None and verdict.distance is not None:
         lines[0] += (
-            f"  probability {verdict.probability:.1%} that both are the same person"
+            f"  probability {_percent(verdict.probability)} that both are the same person"
             f"  (distance {verdict.distance:.3f}; match at <= {verdict.accept_distance:.3f},"
             f" no match above {verdict.reject_distance:.3f})"
         )
@@ -131,6 +131,14 @@ def _side_line(side: Side) -> str:
         f"{label}: face {side.face.box.width:.0f}×{side.face.box.height:.0f} px,"
         f" {side.face.landmarks.inter_eye_distance:.0f} px between the eyes{extra}"
     )
+
+
+def _percent(probability: float) -> str:
+    if probability > 0.999:
+        return ">99.9%"
+    if probability < 0.001:
+        return "<0.1%"
+    return f"{probability:.1%}"
 
 
 _COLOUR = {Decision.MATCH: "green", Decision.NO_MATCH: "red", Decision.REFER: "yellow"}

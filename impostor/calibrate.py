@@ -23,7 +23,8 @@ def _finite(values: ArrayLike, what: str) -> NDArray[np.float64]:
     if array.size == 0:
         raise ValueError(f"{what}: no distances given")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what}: distances must be finite numbers")
+        bad = float(array[~np.isfinite(array)][0])
+        raise ValueError(f"{what}: distances must be finite numbers, found {bad}")
     return array
 
 
@@ -64,11 +65,13 @@ def threshold_at_fmr(impostor: ArrayLike, target_fmr: float) -> float:
         raise ValueError(f"target_fmr must lie in (0, 1), got {target_fmr}")
     ordered = np.sort(_finite(impostor, "impostor"))
     allowed = math.floor(target_fmr * ordered.size)  # how many impostors may be accepted
-    if allowed == 0:
-        return float(ordered[0] - 1e-6)
     if allowed >= ordered.size:
         return float(ordered[-1])
-    return float((ordered[allowed - 1] + ordered[allowed]) / 2)
+    # distances tied with the first one refused must be refused too, or FMR overshoots the target
+    below = ordered[ordered < ordered[allowed]]
+    if below.size == 0:
+        return float(ordered[0] - 1e-6)
+    return float((below[-1] + ordered[allowed]) / 2)
 
 
 def threshold_at_fnmr(genuine: ArrayLike, target_fnmr: float) -> float:

@@ -34,7 +34,7 @@ from impostor.types import ImageInfo, LoadedImage
 
 __all__ = ["ImageSource", "load_image", "open_stream", "Frame"]
 
-ImageSource = str | Path | bytes | NDArray[np.generic]
+ImageSource = str | Path | bytes | bytearray | memoryview | NDArray[np.generic]
 
 MIN_SIDE = 32  # below this no detector can find a face, so say so up front
 
@@ -59,7 +59,7 @@ def load_image(
 
     ``source`` is a path, the encoded bytes of a file, or an array: arrays are taken as RGB
     (``(h, w)`` grey, ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA; ``uint8``, ``uint16`` or float in
-    0-1), the convention of ``face_recognition.load_image_file``. ``name`` labels the image in
+    0-1, or 0-255 when values exceed 2), the convention of ``face_recognition.load_image_file``. ``name`` labels the image in
     messages. Raises ``ImageNotFound``, ``NotAnImage``, ``ImageTooLarge`` or ``UnsupportedImage``.
     """
     limit = int(max_pixels if max_pixels is not None else settings.get("max_pixels"))
@@ -113,10 +113,12 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
     rgb = _to_rgb8(decoded, label, bgr=True)
     rgb = _apply_orientation(rgb, header.orientation)
     _check_usable(rgb, label)
+    # report the size upright, as the pixels are: orientations 5-8 swap width and height
+    turned = header.orientation in (5, 6, 7, 8)
     info = ImageInfo(
         source=label,
-        width=header.width,
-        height=header.height,
+        width=header.height if turned else header.width,
+        height=header.width if turned else header.height,
         format=header.format,
         mode=header.mode,
         bit_depth=bit_depth,
@@ -199,8 +201,8 @@ def _mode_of(array: NDArray[np.generic]) -> str:
 def _check_size(width: int, height: int, label: str, limit: int) -> None:
     if width * height > limit:
         raise ImageTooLarge(
-            f"{label}: {width}×{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
-            f"{limit / 1e6:.0f}; resize it or raise IMPOSTOR_MAX_PIXELS"
+            f"{label}: {width}×{height} is {width * height / 1e6:.3g} megapixels, over the limit of "
+            f"{limit / 1e6:.3g}; resize it or raise IMPOSTOR_MAX_PIXELS"
         )
 
 
@@ -217,7 +219,11 @@ def _to_rgb8(array: NDArray[np.generic], label: str, *, bgr: bool) -> NDArray[np
     elif array.dtype == np.uint16:
         eight = ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
     elif array.dtype in (np.float32, np.float64):
-        eight = (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        values = np.nan_to_num(array)
+        # floats are 0-1 by convention, but 0-255 floats are common enough to recognise;
+        # a stray value just above 1 is an overshoot of a 0-1 image, not a 0-255 one
+        top = 255.0 if values.size and float(values.max()) > 2.0 else 1.0
+        eight = (np.clip(values / top, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     elif array.dtype == np.bool_:
         eight = array.astype(np.uint8) * 255
     else:
@@ -277,7 +283,7 @@ def open_stream(source: int | str | Path, *, seconds: float | None = None) -> It
     is_camera = isinstance(source, int)
     if not is_camera and not Path(source).is_file():
         raise CaptureError(f"{source}: no such video file")
-    capture = cv2.VideoCapture(source if is_camera else str(source))
+    capture = _quietly_open(source if is_camera else str(source))
     try:
         if not capture.isOpened():
             what = f"camera {source}" if is_camera else f"{source}"
@@ -285,6 +291,17 @@ def open_stream(source: int | str | Path, *, seconds: float | None = None) -> It
         yield _frames(capture, window, is_camera)
     finally:
         capture.release()
+
+
+def _quietly_open(source: int | str) -> cv2.VideoCapture:
+    # OpenCV logs every backend it tries (a dozen lines, one reading "raised OpenCV exception")
+    # for a camera that is not there; the CaptureError we raise says it in one line instead.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoCapture(source)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def _frames(capture: cv2.VideoCapture, window: float, is_camera: bool) -> Iterator[Frame]:

@@ -118,12 +118,15 @@ class Profile:
             )
         limits = data.get("limits", {})
         if not isinstance(limits, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in limits.values()
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in limits.values()
         ):
-            raise ProfileError(f"{where}: limits must map names to numbers")
+            raise ProfileError(f"{where}: limits must map names to finite numbers, found {limits!r}")
         provenance = data.get("provenance", {})
         if not isinstance(provenance, dict):
             raise ProfileError(f"{where}: provenance must be an object")
+        pipeline = data.get("pipeline", {})
+        if not isinstance(pipeline, dict):
+            raise ProfileError(f"{where}: pipeline must be an object")
         others = {k: v for k, v in thresholds.items() if k not in ("accept_distance", "reject_distance")}
         return cls(
             name=name,
@@ -132,7 +135,7 @@ class Profile:
             accept_distance=accept,
             reject_distance=reject,
             limits={k: float(v) for k, v in limits.items()},
-            pipeline=dict(data.get("pipeline", {})),
+            pipeline=dict(pipeline),
             provenance=provenance,
             operating_points=others,
             path=path,
@@ -168,10 +171,19 @@ def _calibration(data: dict[str, Any], where: str) -> Calibration:
         x, y = data.get("x"), data.get("y")
         if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y) or len(x) < 2:
             raise ProfileError(f"{where}: isotonic calibration needs lists x and y of equal length (2 or more)")
-        xs = np.asarray(x, dtype=np.float64)
-        ys = np.asarray(y, dtype=np.float64)
+        try:
+            xs = np.asarray(x, dtype=np.float64)
+            ys = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ProfileError(f"{where}: isotonic x and y must be lists of numbers") from None
+        if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+            raise ProfileError(f"{where}: isotonic x and y must be finite numbers")
         if np.any(np.diff(xs) < 0) or np.any((ys < 0) | (ys > 1)):
             raise ProfileError(f"{where}: isotonic x must be sorted and y must lie in [0, 1]")
+        if np.any(np.diff(ys) > 0):
+            raise ProfileError(
+                f"{where}: isotonic y must not increase with distance (larger distance, lower probability)"
+            )
         return Calibration("isotonic", x=tuple(map(float, xs)), y=tuple(map(float, ys)))
     raise ProfileError(f"{where}: calibration method {method!r} is not 'logistic' or 'isotonic'")
 

@@ -35,7 +35,7 @@ class ImageInfo:
     """What we learnt about an image while reading it."""
 
     source: str
-    width: int
+    width: int  # full-resolution size, upright (after EXIF orientation)
     height: int
     format: str
     mode: str  # channels and depth as stored: "grey", "rgb", "rgba", "palette", "grey+alpha"

@@ -68,13 +68,13 @@ def compare(
     if len(sources) != 1:
         raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
     try:
-        verifier = impostor.Verifier(profile, detector=detector, jitters=jitters)  # type: ignore[arg-type]
-        if live is not None:
-            verdict = verifier.verify(document, live)
-        else:
-            stream = camera if camera is not None else video
-            assert stream is not None
-            verdict = verifier.verify_stream(document, stream, seconds=seconds)
+        with impostor.Verifier(profile, detector=detector, jitters=jitters) as verifier:  # type: ignore[arg-type]
+            if live is not None:
+                verdict = verifier.verify(document, live)
+            else:
+                stream = camera if camera is not None else video
+                assert stream is not None
+                verdict = verifier.verify_stream(document, stream, seconds=seconds)
         if composite is not None:
             from impostor.composite import write
 

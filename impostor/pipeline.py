@@ -8,6 +8,7 @@ one-call form, with a verifier cached per configuration.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -138,6 +139,7 @@ class Verifier:
     ) -> Verdict:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
         started = time.perf_counter()
+        self.profile  # a bad profile is reported before any image work
         (doc, doc_ms), (liv, live_ms) = self._both(
             lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
             lambda: _timed(lambda: self.locate(live, "live", label=live_label)),
@@ -154,21 +156,39 @@ class Verifier:
     ) -> Verdict:
         """Compare a document portrait with the best frame of a camera (index) or video file."""
         started = time.perf_counter()
+        self.profile  # a bad profile is reported before the camera is opened
+        stop = threading.Event()  # a bad document ends the capture instead of waiting it out
+
+        def document_side() -> tuple[Located, float]:
+            try:
+                return _timed(lambda: self.locate(document, "document", label=document_label))
+            except BaseException:
+                stop.set()
+                raise
+
         (doc, doc_ms), (liv, live_ms) = self._both(
-            lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
-            lambda: _timed(lambda: self._best_frame(stream, seconds)),
+            document_side, lambda: _timed(lambda: self._best_frame(stream, seconds, stop))
         )
         return self._finish(doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms})
 
     # -- internals ---------------------------------------------------------------------------
 
     def _detect(self, pixels: np.ndarray) -> list[FaceBox]:
+        """The face to use first, then the other credible faces in view.
+
+        Weak HOG responses (clothing, compression blocks) are kept only when nothing better
+        was found: they must neither be chosen over a real face nor count as a second person.
+        """
         boxes = detect_faces(pixels, detector=self.detector, detect_side=self.detect_side)
         if self.pick == "central" and len(boxes) > 1:
             # data sets such as LFW crop around their subject, whatever else is in the frame
             cy, cx = pixels.shape[0] / 2, pixels.shape[1] / 2
             boxes.sort(key=lambda box: (box.center[0] - cx) ** 2 + (box.center[1] - cy) ** 2)
-        return boxes
+        floor = self.profile.limit("min_face_score", 0.3) if self.detector == "hog" else 0.0
+        credible = [box for box in boxes if box.score >= floor]
+        if not credible:
+            return boxes[:1]
+        return credible
 
     def _embed(self, located: list[Located]) -> list[np.ndarray | None]:
         chips = [item.chip for item in located if item.chip is not None]
@@ -206,13 +226,15 @@ class Verifier:
         pending = self._pool.submit(second)
         return first(), pending.result()
 
-    def _best_frame(self, stream: int | str | Path, seconds: float | None) -> Located:
+    def _best_frame(self, stream: int | str | Path, seconds: float | None, stop: threading.Event) -> Located:
         label = f"camera {stream}" if isinstance(stream, int) else str(stream)
         best: tuple[float, LoadedImage, list[FaceBox]] | None = None
         first_frame: LoadedImage | None = None
         count = 0
         with open_stream(stream, seconds=seconds) as frames:
             for frame in frames:
+                if stop.is_set():
+                    break
                 count += 1
                 image = _frame_image(frame.pixels, f"{label} frame {frame.index}")
                 first_frame = first_frame or image
@@ -229,9 +251,16 @@ class Verifier:
         return Located("live", best[1], best[2], 0)
 
     def close(self) -> None:
+        """Release the worker threads (models stay loaded for other verifiers)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _frame_image(pixels: np.ndarray, label: str) -> LoadedImage:

@@ -124,7 +124,7 @@ def main() -> None:
         calibration=calibration,
         accept_distance=round(accept, 4),
         reject_distance=round(reject, 4),
-        limits={"second_face_ratio": 0.6},
+        limits={"second_face_ratio": 0.6, "min_face_score": 0.3},
         pipeline={
             "impostor": __version__,
             "detector": "hog",

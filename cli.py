@@ -38,13 +38,25 @@ def main() -> None:
 @click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--camera", type=int, metavar="INDEX", help="Take the live face from this OpenCV camera.")
-@click.option("--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip.")
+@click.option(
+    "--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip."
+)
 @click.option("--seconds", type=click.FloatRange(0.1, 60), help="How long to watch the camera or clip.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@click.option("--composite", type=click.Path(dir_okay=False, path_type=Path), help="Write a side-by-side picture (.png/.jpg).")
-@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), help="Calibration profile (JSON).")
-@click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="Face detector.")
-@click.option("--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters.")
+@click.option(
+    "--composite",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a side-by-side picture (.png/.jpg).",
+)
+@click.option(
+    "--profile", type=click.Path(dir_okay=False, path_type=Path), help="Calibration profile (JSON)."
+)
+@click.option(
+    "--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="Face detector."
+)
+@click.option(
+    "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
+)
 def compare(
     document: Path,
     live: Path | None,

@@ -59,8 +59,9 @@ def load_image(
 
     ``source`` is a path, the encoded bytes of a file, or an array: arrays are taken as RGB
     (``(h, w)`` grey, ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA; ``uint8``, ``uint16`` or float in
-    0-1, or 0-255 when values exceed 2), the convention of ``face_recognition.load_image_file``. ``name`` labels the image in
-    messages. Raises ``ImageNotFound``, ``NotAnImage``, ``ImageTooLarge`` or ``UnsupportedImage``.
+    0-1, or 0-255 when values exceed 2), the convention of ``face_recognition.load_image_file``.
+    ``name`` labels the image in messages. Raises ``ImageNotFound``, ``NotAnImage``,
+    ``ImageTooLarge`` or ``UnsupportedImage``.
     """
     limit = int(max_pixels if max_pixels is not None else settings.get("max_pixels"))
     side = int(analysis_side if analysis_side is not None else settings.get("analysis_side"))
@@ -169,7 +170,13 @@ def _read_header(data: bytes, label: str) -> _Header | None:
                 mode = _PIL_MODES.get(image.mode, image.mode.lower())
                 if image.mode == "P" and "transparency" in image.info:
                     mode = "palette+alpha"
-                return _Header(image.format or "unknown", width, height, mode, orientation if 1 <= orientation <= 8 else 1)
+                return _Header(
+                    image.format or "unknown",
+                    width,
+                    height,
+                    mode,
+                    orientation if 1 <= orientation <= 8 else 1,
+                )
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{label}: {exc}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
@@ -281,9 +288,10 @@ def open_stream(source: int | str | Path, *, seconds: float | None = None) -> It
     """
     window = float(seconds if seconds is not None else settings.get("capture_seconds"))
     is_camera = isinstance(source, int)
-    if not is_camera and not Path(source).is_file():
+    target: int | str = source if isinstance(source, int) else str(source)
+    if isinstance(target, str) and not Path(target).is_file():
         raise CaptureError(f"{source}: no such video file")
-    capture = _quietly_open(source if is_camera else str(source))
+    capture = _quietly_open(target)
     try:
         if not capture.isOpened():
             what = f"camera {source}" if is_camera else f"{source}"

@@ -49,7 +49,8 @@ def decide(
             reasons.append(
                 Reason(
                     f"{side.name}_rotated",
-                    f"the {side.name} image was on its side; it was turned {side.rotated_degrees}° to find the face",
+                    f"the {side.name} image was on its side; "
+                    f"it was turned {side.rotated_degrees}° to find the face",
                     side.name,
                 )
             )

@@ -18,12 +18,11 @@ from typing import Literal, TypeVar
 import cv2
 import numpy as np
 
-from impostor import __version__
 from impostor.align import align, find_landmarks
 from impostor.capture import ImageSource, load_image, open_stream
 from impostor.decide import decide
 from impostor.detect import Detector, detect_faces
-from impostor.embed import DlibEmbedder, Embedder
+from impostor.embed import DlibEmbedder, Embedder, PooledEmbedder
 from impostor.errors import CaptureError
 from impostor.profile import Profile, load_profile
 from impostor.quality import frame_score
@@ -122,7 +121,9 @@ class Verifier:
                 return Located(name, LoadedImage(turned, image.info), boxes, degrees)
         return Located(name, image, [], 0)
 
-    def analyse(self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None) -> Side:
+    def analyse(
+        self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None
+    ) -> Side:
         """One image, located and embedded; ``Side.face`` is None when no face was found."""
         located = self.locate(source, name, label=label)
         return located.side(self._embed([located])[0])
@@ -139,7 +140,7 @@ class Verifier:
     ) -> Verdict:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
         started = time.perf_counter()
-        self.profile  # a bad profile is reported before any image work
+        _ = self.profile  # a bad profile is reported before any image work
         (doc, doc_ms), (liv, live_ms) = self._both(
             lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
             lambda: _timed(lambda: self.locate(live, "live", label=live_label)),
@@ -156,7 +157,7 @@ class Verifier:
     ) -> Verdict:
         """Compare a document portrait with the best frame of a camera (index) or video file."""
         started = time.perf_counter()
-        self.profile  # a bad profile is reported before the camera is opened
+        _ = self.profile  # a bad profile is reported before the camera is opened
         stop = threading.Event()  # a bad document ends the capture instead of waiting it out
 
         def document_side() -> tuple[Located, float]:
@@ -220,7 +221,7 @@ class Verifier:
         )
 
     def _both(self, first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:
-        # decoding and HOG release the GIL, so the two sides overlap on two cores
+        # OpenCV's decoding releases the GIL, so the two sides' decoding overlaps (dlib does not)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="impostor")
         pending = self._pool.submit(second)
@@ -289,7 +290,8 @@ def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
 
 @functools.lru_cache(maxsize=8)
 def _cached_verifier(profile: str | None, detector: Detector, jitters: int) -> Verifier:
-    return Verifier(profile, detector=detector, jitters=jitters)
+    # a process that calls verify() repeatedly gets the second core for the second chip
+    return Verifier(profile, detector=detector, jitters=jitters, embedder=PooledEmbedder())
 
 
 def verify(
@@ -305,7 +307,8 @@ def verify(
     Each image is a path, encoded bytes, or an RGB array. Returns a ``Verdict`` (MATCH,
     NO_MATCH or REFER, the calibrated probability, the distance, and reasons). Raises an
     ``InputError`` subclass for an image that cannot be used and ``ProfileError`` for a bad
-    profile. The first call loads the models (about a second); later calls reuse them.
+    profile. The first call loads the models (about a second); later calls reuse them, and
+    embed the two faces on two cores at once (see ``impostor.embed.PooledEmbedder``).
     """
     key = None if profile is None else str(Path(profile).resolve())
     return _cached_verifier(key, detector, jitters).verify(document, live)

@@ -118,7 +118,8 @@ class Profile:
             )
         limits = data.get("limits", {})
         if not isinstance(limits, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in limits.values()
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in limits.values()
         ):
             raise ProfileError(f"{where}: limits must map names to finite numbers, found {limits!r}")
         provenance = data.get("provenance", {})
@@ -164,13 +165,18 @@ def _calibration(data: dict[str, Any], where: str) -> Calibration:
         coef = _number(data, "coef", f"{where}: calibration")
         if coef >= 0:
             raise ProfileError(
-                f"{where}: calibration coef is {coef}; it must be negative (larger distance, lower probability)"
+                f"{where}: calibration coef is {coef}; "
+                "it must be negative (larger distance, lower probability)"
             )
-        return Calibration("logistic", coef=coef, intercept=_number(data, "intercept", f"{where}: calibration"))
+        return Calibration(
+            "logistic", coef=coef, intercept=_number(data, "intercept", f"{where}: calibration")
+        )
     if method == "isotonic":
         x, y = data.get("x"), data.get("y")
         if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y) or len(x) < 2:
-            raise ProfileError(f"{where}: isotonic calibration needs lists x and y of equal length (2 or more)")
+            raise ProfileError(
+                f"{where}: isotonic calibration needs lists x and y of equal length (2 or more)"
+            )
         try:
             xs = np.asarray(x, dtype=np.float64)
             ys = np.asarray(y, dtype=np.float64)

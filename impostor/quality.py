@@ -24,7 +24,9 @@ def sharpness(rgb: RGBImage, box: FaceBox) -> float:
         return 0.0
     grey = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
     factor = _SHARPNESS_WIDTH / grey.shape[1]
-    grey = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    grey = cv2.resize(
+        grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    )
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 

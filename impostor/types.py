@@ -158,7 +158,9 @@ class Landmarks:
         return float(np.hypot(lx - rx, ly - ry))
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {name: [round(x, 1), round(y, 1)] for name, (x, y) in zip(LANDMARK_NAMES, self.points)}
+        return {
+            name: [round(x, 1), round(y, 1)] for name, (x, y) in zip(LANDMARK_NAMES, self.points, strict=True)
+        }
 
 
 @dataclass(frozen=True, eq=False)

@@ -91,6 +91,4 @@ def shape_predictor() -> Any:
 def encoder() -> Any:
     import dlib
 
-    return dlib.face_recognition_model_v1(
-        str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
-    )
+    return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))

@@ -57,7 +57,7 @@ def embed_all(folder: Path, names: list[str], workers: int) -> dict[str, np.ndar
     with ProcessPoolExecutor(max_workers=workers) as pool:
         vectors = list(pool.map(embed_one, [str(folder / n) for n in names], chunksize=32))
     print(f"embedded {len(names)} images in {time.time() - started:.0f} s", file=sys.stderr)
-    return dict(zip(names, vectors))
+    return dict(zip(names, vectors, strict=True))
 
 
 def all_pairs(names: list[str], vectors: dict[str, np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +91,9 @@ def pair_distances(pairs: list[tuple[str, str, int]], vectors: dict[str, np.ndar
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=Path(str(settings.get("data_dir"))))
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "default.json")
     parser.add_argument("--workers", type=int, default=2)
@@ -135,10 +137,14 @@ def main() -> None:
         },
         operating_points={"accept_target_fmr": TARGET_FMR, "reject_target_fnmr": REJECT_FNMR},
         provenance={
-            "fitted": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "fitted": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": "uv run python models/fit_default.py",
             "calibration_data": "LFW View 1 pairsDevTrain (lfw/pairs_devtrain.csv)",
-            "calibration_pairs": {"genuine": int(g_pairs.size), "impostor": int(i_pairs.size), "lost_to_no_face": lost_train},
+            "calibration_pairs": {
+                "genuine": int(g_pairs.size),
+                "impostor": int(i_pairs.size),
+                "lost_to_no_face": lost_train,
+            },
             "threshold_data": "every pair among the pairsDevTrain images",
             "threshold_pairs": {"genuine": int(g_all.size), "impostor": int(i_all.size)},
             "images": len(train_images),

@@ -80,10 +80,20 @@ def main() -> None:
     rng = np.random.default_rng(20261122)
     collins, hopper = astronaut(), grace_hopper()
     save("document.png", document_portrait(collins, rng))
-    save("live_genuine.jpg", relight(crop(collins, (230, 190), (440, 330), WEBCAM), 1.1, 0.85, (1.05, 1.0, 0.9)))
-    save("live_genuine_dim.jpg", relight(crop(collins, (280, 210), (480, 360), WEBCAM), 0.55, 1.2, (0.9, 0.95, 1.0)))
-    save("live_impostor.jpg", relight(crop(hopper, (250, 230), (470, 352), WEBCAM), 1.0, 0.95, (1.0, 1.0, 1.0)))
-    behind = cv2.resize(crop(hopper, (250, 230), (470, 352), (640, 480)), (320, 240), interpolation=cv2.INTER_AREA)
+    save(
+        "live_genuine.jpg",
+        relight(crop(collins, (230, 190), (440, 330), WEBCAM), 1.1, 0.85, (1.05, 1.0, 0.9)),
+    )
+    save(
+        "live_genuine_dim.jpg",
+        relight(crop(collins, (280, 210), (480, 360), WEBCAM), 0.55, 1.2, (0.9, 0.95, 1.0)),
+    )
+    save(
+        "live_impostor.jpg", relight(crop(hopper, (250, 230), (470, 352), WEBCAM), 1.0, 0.95, (1.0, 1.0, 1.0))
+    )
+    behind = cv2.resize(
+        crop(hopper, (250, 230), (470, 352), (640, 480)), (320, 240), interpolation=cv2.INTER_AREA
+    )
     scene = crop(collins, (250, 190), (440, 330), WEBCAM).copy()
     scene[20:260, 320:640] = behind
     save("live_two_faces.jpg", scene)

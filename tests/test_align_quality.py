@@ -115,7 +115,9 @@ def test_chip_transform_puts_landmarks_on_dlibs_template(located: dict[str, Loca
     assert matrix.shape == (2, 3)
     ours = _apply(matrix, face.landmarks.array())
     off_template = np.abs(ours - template_points()).max()
-    assert off_template < 4.0, f"{name}: landmarks land up to {off_template:.2f} px off the template"
+    # a least-squares fit of a real face to the mean face leaves a few pixels of residual
+    # (face shape, expression); what must hold exactly is agreement with dlib, below
+    assert off_template < 6.0, f"{name}: landmarks land up to {off_template:.2f} px off the template"
     off_dlib = np.abs(ours - _apply(_dlib_mapping(face), face.landmarks.array())).max()
     assert off_dlib < 0.5, f"{name}: landmarks land up to {off_dlib:.2f} px from where dlib puts them"
 

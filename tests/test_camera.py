@@ -66,7 +66,9 @@ def mark(frame: RGBImage, index: int) -> RGBImage:
 def read_mark(frame: RGBImage) -> int:
     centre = MARK_CELL // 2
     return sum(
-        1 << bit for bit in range(MARK_BITS) if frame[centre, WIDTH - (bit + 1) * MARK_CELL + centre].mean() > 128
+        1 << bit
+        for bit in range(MARK_BITS)
+        if frame[centre, WIDTH - (bit + 1) * MARK_CELL + centre].mean() > 128
     )
 
 
@@ -98,11 +100,15 @@ def open_handles(path: Path) -> list[str]:
     return found
 
 
-needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc to see open files")
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc to see open files"
+)
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory, astronaut: RGBImage, grace_hopper: RGBImage) -> dict[str, Path]:
+def clips(
+    tmp_path_factory: pytest.TempPathFactory, astronaut: RGBImage, grace_hopper: RGBImage
+) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clips")
     # framed as a counter webcam frames a traveller: lower down, a badge on her suit can pass
     # HOG's zero threshold as a faint second "face" once MJPG has compressed it
@@ -167,7 +173,9 @@ def test_hopper_clip_does_not_match(verifier: Verifier, clips: dict[str, Path]) 
     assert verdict.decision is Decision.NO_MATCH, (verdict.distance, [r.code for r in verdict.reasons])
 
 
-def test_clip_against_a_document_made_here(verifier: Verifier, clips: dict[str, Path], astronaut: RGBImage) -> None:
+def test_clip_against_a_document_made_here(
+    verifier: Verifier, clips: dict[str, Path], astronaut: RGBImage
+) -> None:
     # a colour passport-style crop of the same photo: head and shoulders on a plain ground
     portrait = cv2.resize(astronaut[20:340, 90:340], (250, 320), interpolation=cv2.INTER_AREA)
     verdict = verifier.verify_stream(portrait, clips["astronaut"], seconds=60)
@@ -204,7 +212,9 @@ def test_missing_clip_raises_capture_error(verifier: Verifier, tmp_path: Path) -
 
 def test_cli_video_decisions(clips: dict[str, Path]) -> None:
     for name, code, decision in (("astronaut", 0, "MATCH"), ("hopper", 1, "NO_MATCH"), ("wall", 3, "REFER")):
-        result = CliRunner().invoke(main, ["compare", str(DOCUMENT), "--video", str(clips[name]), "--seconds", "60"])
+        result = CliRunner().invoke(
+            main, ["compare", str(DOCUMENT), "--video", str(clips[name]), "--seconds", "60"]
+        )
         assert result.exit_code == code, result.output
         assert result.stdout.startswith(decision), result.output
         assert f"{clips[name]} frame " in result.stdout  # which frame was used

@@ -35,7 +35,9 @@ def read_rgb(path: Path) -> RGBImage:
 
 def pairs(faces_dev: Path, same: bool) -> list[tuple[str, str]]:
     with (faces_dev / "pairs.csv").open(newline="") as handle:
-        return [(row["a"], row["b"]) for row in csv.DictReader(handle) if row["same"] == ("1" if same else "0")]
+        return [
+            (row["a"], row["b"]) for row in csv.DictReader(handle) if row["same"] == ("1" if same else "0")
+        ]
 
 
 # -- the bundled samples -------------------------------------------------------------------
@@ -90,7 +92,9 @@ def test_impostor_pairs_do_not_match(verifier: Verifier, faces_dev: Path) -> Non
     impostors = pairs(faces_dev, same=False)[::20]
     assert len(impostors) >= 8
     outcomes = [(a, b, verifier.verify(faces_dev / a, faces_dev / b)) for a, b in impostors]
-    wrong = [(a, b, v.decision.value, v.distance) for a, b, v in outcomes if v.decision is not Decision.NO_MATCH]
+    wrong = [
+        (a, b, v.decision.value, v.distance) for a, b, v in outcomes if v.decision is not Decision.NO_MATCH
+    ]
     assert not wrong, wrong
 
 

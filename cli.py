@@ -7,16 +7,21 @@ Exit codes (also in the README):
     2   usage error (bad options)     8   camera or video clip gave no usable frame
     3   REFER                         9   calibration profile missing or invalid
     4   image file not found          10  output file cannot be written
-    5   not an image, or corrupt      70  internal error (a bug: please report it)
+    5   not an image, or corrupt      12  data set or pair list unusable
+                                      13  Dask scheduler unreachable or unusable
+                                      70  internal error (a bug: please report it)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -52,7 +57,11 @@ def main() -> None:
     "--profile", type=click.Path(dir_okay=False, path_type=Path), help="Calibration profile (JSON)."
 )
 @click.option(
-    "--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="Face detector."
+    "--detector",
+    type=click.Choice(["auto", "hog", "cnn"]),
+    default="auto",
+    show_default=True,
+    help="Face detector (auto: HOG, then the CNN where HOG finds nothing).",
 )
 @click.option(
     "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
@@ -79,7 +88,7 @@ def compare(
     sources = [s for s in (live, camera, video) if s is not None]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
-    try:
+    with _reported(as_json):
         with impostor.Verifier(profile, detector=detector, jitters=jitters) as verifier:  # type: ignore[arg-type]
             if live is not None:
                 verdict = verifier.verify(document, live)
@@ -91,17 +100,239 @@ def compare(
             from impostor.composite import write
 
             write(verdict, composite)
-    except ImpostorError as error:
-        _fail(error, as_json)
-    except Exception as error:  # a bug: one line, never a traceback (IMPOSTOR_DEBUG=1 shows it)
-        if os.environ.get("IMPOSTOR_DEBUG"):
-            raise
-        _fail(error, as_json, INTERNAL_ERROR)
     if as_json:
         click.echo(json.dumps(verdict.to_dict(), indent=2))
     else:
         click.echo(_describe(verdict, composite))
     sys.exit(EXIT_CODES[verdict.decision])
+
+
+def _evaluation_options(command: Any) -> Any:
+    """The options benchmark and calibrate share: how images are embedded and pairs formed."""
+    options = [
+        click.option(
+            "--pairs",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Pair list: LFW pairs.txt or CSV a,b,same[,fold].",
+        ),
+        click.option("--workers", type=click.IntRange(1, 256), help="Local processes (default: all cores)."),
+        click.option("--scheduler", metavar="ADDRESS", help="Run the embedding on this Dask scheduler."),
+        click.option(
+            "--impostors",
+            default="10000",
+            show_default=True,
+            help="Impostor pairs to generate without --pairs, or 'all'.",
+        ),
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed for generated pairs and splits."
+        ),
+        click.option(
+            "--face",
+            type=click.Choice(["largest", "central"]),
+            default="largest",
+            show_default=True,
+            help="Which face stands for an image with several (central suits LFW).",
+        ),
+        click.option(
+            "--detector",
+            type=click.Choice(["auto", "hog", "cnn"]),
+            default="auto",
+            show_default=True,
+            help="Face detector.",
+        ),
+        click.option(
+            "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
+        ),
+        click.option(
+            "--cache",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Embedding cache file (default: IMPOSTOR_CACHE folder).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _config(**values: Any) -> Any:
+    from impostor.evaluate import EvaluationConfig
+
+    if values["workers"] is not None and values["scheduler"] is not None:
+        raise click.UsageError(
+            "give --workers or --scheduler, not both (the cluster decides its own workers)"
+        )
+    impostors = values["impostors"]
+    if impostors != "all":
+        try:
+            impostors = int(impostors)
+        except ValueError:
+            raise click.BadParameter("a number of pairs or 'all'", param_hint="--impostors") from None
+    return EvaluationConfig(
+        detector=values["detector"],
+        pick=values["face"],
+        jitters=values["jitters"],
+        workers=values["workers"],
+        scheduler=values["scheduler"],
+        cache="" if values["no_cache"] else values["cache"],
+        impostors=impostors,
+        seed=values["seed"],
+        progress=not values["quiet"],
+    )
+
+
+def _command_line() -> str:
+    """The command as a user would retype it: arguments, and options that differ from their defaults."""
+    context = click.get_current_context()
+    words = ["impostor", context.info_name or ""]
+    for param in context.command.params:
+        value = context.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words.append(shlex.quote(str(value)))
+        elif value not in (None, False) and value != param.default:
+            flag = param.opts[0]
+            words.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
+    return " ".join(words)
+
+
+@main.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the report."
+)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Profile whose thresholds are measured.",
+)
+@click.option("--title", help="Title of the report (default: the data set's folder name).")
+@_evaluation_options
+def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None, **options: Any) -> None:
+    """Measure error rates on DATASET (one sub-folder per person) and write a report.
+
+    \b
+    Examples:
+      impostor benchmark ../shared/data/faces-dev --out out/dev
+      impostor benchmark ../shared/data/lfw/lfw --pairs ../shared/data/lfw/lfw_pairs.txt \\
+          --face central --out out/lfw
+    """
+    with _reported():
+        config = _config(**options)
+        from impostor.evaluate import run_benchmark
+
+        report, paths = run_benchmark(
+            dataset,
+            out,
+            pairs_file=options["pairs"],
+            profile=profile,
+            config=config,
+            title=title,
+            command=_command_line(),
+        )
+        click.echo(report.summary())
+        click.echo(f"report: {paths['report.html']}")
+
+
+@main.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Profile to write (JSON)."
+)
+@click.option("--name", help="Profile name (default: the file's stem).")
+@click.option(
+    "--target-fmr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-3,
+    show_default=True,
+    help="FMR of the accept threshold.",
+)
+@click.option(
+    "--reject-fnmr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-2,
+    show_default=True,
+    help="FNMR of the reject threshold.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["logistic", "isotonic"]),
+    default="logistic",
+    show_default=True,
+    help="Calibration model.",
+)
+@click.option(
+    "--heldout-pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pairs to measure the profile on (default: a share of the people).",
+)
+@click.option(
+    "--heldout-share",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.3,
+    show_default=True,
+    help="Share of people held out without --heldout-pairs.",
+)
+@_evaluation_options
+def calibrate(
+    dataset: Path,
+    out: Path,
+    name: str | None,
+    target_fmr: float,
+    reject_fnmr: float,
+    method: str,
+    heldout_pairs: Path | None,
+    heldout_share: float,
+    **options: Any,
+) -> None:
+    """Fit a calibration profile on DATASET and write it as versioned JSON.
+
+    \b
+    Example:
+      impostor calibrate ../shared/data/lfw/lfw --pairs ../shared/data/lfw/lfw_pairsDevTrain.txt \\
+          --heldout-pairs ../shared/data/lfw/lfw_pairsDevTest.txt --face central --out models/lfw.json
+    """
+    with _reported():
+        config = _config(**options)
+        from impostor.evaluate import run_calibration
+
+        profile = run_calibration(
+            dataset,
+            out,
+            pairs_file=options["pairs"],
+            heldout_pairs_file=heldout_pairs,
+            name=name,
+            target_fmr=target_fmr,
+            reject_fnmr=reject_fnmr,
+            method=method,  # type: ignore[arg-type]
+            heldout_share=heldout_share,
+            config=config,
+            command=_command_line(),
+        )
+        held = profile.provenance.get("heldout", {})
+        click.echo(
+            f"wrote {out}: {profile.name} {profile.version}, MATCH at distance <= {profile.accept_distance}"
+            f" (FMR {target_fmr:g}), NO_MATCH above {profile.reject_distance} (FNMR {reject_fnmr:g})"
+        )
+        click.echo(f"held out ({profile.provenance.get('heldout_data')}): {json.dumps(held)}")
+
+
+@contextmanager
+def _reported(as_json: bool = False) -> Iterator[None]:
+    """Turn every error into one ``Type: message`` line and its exit code, never a traceback."""
+    try:
+        yield
+    except ImpostorError as error:
+        _fail(error, as_json)
+    except (click.ClickException, click.exceptions.Exit):
+        raise  # usage errors keep click's own message and exit code 2
+    except KeyboardInterrupt:
+        click.echo("Interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # a bug: one line (IMPOSTOR_DEBUG=1 shows the traceback)
+        if os.environ.get("IMPOSTOR_DEBUG"):
+            raise
+        _fail(error, as_json, INTERNAL_ERROR)
 
 
 def _fail(error: Exception, as_json: bool, code: int | None = None) -> NoReturn:

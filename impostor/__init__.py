@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 from impostor.capture import load_image
 from impostor.errors import (
     CaptureError,
+    ClusterError,
+    DatasetError,
     ImageNotFound,
     ImageTooLarge,
     ImpostorError,
@@ -33,6 +35,8 @@ from impostor.types import Decision, Face, FaceBox, Landmarks, LoadedImage, Reas
 
 __all__ = [
     "CaptureError",
+    "ClusterError",
+    "DatasetError",
     "Decision",
     "Face",
     "FaceBox",

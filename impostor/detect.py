@@ -18,7 +18,7 @@ from impostor.types import FaceBox, RGBImage
 
 __all__ = ["Detector", "detect_faces", "largest", "resize_longest"]
 
-Detector = Literal["hog", "cnn"]
+Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
 
 
 def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
@@ -32,7 +32,7 @@ def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
 
 
 def detect_faces(
-    rgb: RGBImage, *, detector: Detector = "hog", detect_side: int | None = None
+    rgb: RGBImage, *, detector: Literal["hog", "cnn"] = "hog", detect_side: int | None = None
 ) -> list[FaceBox]:
     """Every face in ``rgb``, largest first, as boxes in ``rgb``'s pixel frame.
 
@@ -63,7 +63,7 @@ def largest(boxes: list[FaceBox]) -> FaceBox | None:
     return max(boxes, key=lambda box: box.area, default=None)
 
 
-def _run(image: RGBImage, detector: Detector, upsample: int, colour: bool) -> list[FaceBox]:
+def _run(image: RGBImage, detector: Literal["hog", "cnn"], upsample: int, colour: bool) -> list[FaceBox]:
     if detector == "cnn":
         found = weights.cnn_detector()(image, upsample)
         return [_box(d.rect, float(d.confidence)) for d in found]

@@ -11,7 +11,9 @@ The hierarchy::
     ├── CaptureError              a camera or video clip gave no usable frame         (exit 8)
     ├── ProfileError              a calibration profile is missing or invalid         (exit 9)
     ├── OutputError               a file we were asked to write cannot be written     (exit 10)
-    └── NoFaceFound               a single-image operation found no face              (exit 11)
+    ├── NoFaceFound               a single-image operation found no face              (exit 11)
+    ├── DatasetError              a data set or pair list cannot be used              (exit 12)
+    └── ClusterError              a Dask scheduler cannot be reached                  (exit 13)
 
 Decisions are not errors: ``compare`` exits 0 for MATCH, 1 for NO_MATCH and 3 for REFER
 (a missing face during a comparison is a REFER with its reason, not an exception).
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 __all__ = [
     "CaptureError",
+    "ClusterError",
+    "DatasetError",
     "ImageNotFound",
     "ImageTooLarge",
     "ImpostorError",
@@ -76,3 +80,11 @@ class OutputError(ImpostorError):
 
 class NoFaceFound(ImpostorError):
     exit_code = 11
+
+
+class DatasetError(ImpostorError):
+    exit_code = 12
+
+
+class ClusterError(ImpostorError):
+    exit_code = 13

@@ -63,6 +63,12 @@ SETTINGS: dict[str, Setting] = {
             "Calibration profile (JSON) used when --profile is not given; empty for the shipped one.",
         ),
         Setting(
+            "cache_dir",
+            "IMPOSTOR_CACHE",
+            "~/.cache/impostor",
+            "Folder of the embedding cache used by benchmark and calibrate.",
+        ),
+        Setting(
             "capture_seconds",
             "IMPOSTOR_CAPTURE_SECONDS",
             "2.0",

@@ -1,0 +1,300 @@
+"""The QA composition: data set → embeddings → scored pairs → report, or → a fitted profile.
+
+``run_benchmark`` answers, on a team's own photos, how often an impostor passes and how often
+a genuine traveller is referred at the shipped thresholds, with confidence intervals.
+``run_calibration`` fits a new profile and measures it on data it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from impostor import __version__, settings
+from impostor.batch import EmbeddingSet, embed_dataset
+from impostor.cache import EmbeddingCache, pipeline_key
+from impostor.calibrate import fit_calibration, threshold_at_fmr, threshold_at_fnmr
+from impostor.dataset import Dataset, Pairs, generate_pairs, read_pairs, scan
+from impostor.embed import EMBEDDING_MODEL
+from impostor.errors import DatasetError
+from impostor.metrics import cllr, llr_from_probability, min_cllr, rates_at
+from impostor.profile import Profile, load_profile
+from impostor.report import Context, PairScores, Report, build_report, write_report
+from impostor.score import all_pairs, pair_distances
+
+__all__ = ["EvaluationConfig", "run_benchmark", "run_calibration"]
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How images are embedded and pairs are formed; the same for benchmark and calibrate."""
+
+    detector: str = "auto"
+    pick: Literal["largest", "central"] = "largest"
+    jitters: int = 0
+    workers: int | None = None
+    scheduler: str | None = None
+    cache: str | Path | None = None  # SQLite file; None for the cache_dir setting; "" for none
+    impostors: int | Literal["all"] = 10_000  # generated impostor pairs when no pair list is given
+    seed: int = 0
+    progress: bool = True
+
+    def pipeline(self) -> dict[str, Any]:
+        return {
+            "impostor": __version__,
+            "detector": self.detector,
+            "landmarks": "dlib 5-point",
+            "chip": "150 px, padding 0.25",
+            "embedding": EMBEDDING_MODEL,
+            "jitters": self.jitters,
+            "face_choice": self.pick,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    dataset: Dataset
+    pairs: Pairs
+    embeddings: EmbeddingSet
+    distance: NDArray[np.float64]
+
+
+def _score(dataset_dir: str | Path, pairs_file: str | Path | None, config: EvaluationConfig) -> _Scored:
+    dataset = scan(dataset_dir)
+    if pairs_file is not None:
+        pairs = read_pairs(pairs_file, dataset)
+    else:
+        pairs = generate_pairs(dataset, impostors=config.impostors, seed=config.seed)
+    if len(pairs) == 0:
+        raise DatasetError(f"{dataset_dir}: no usable pairs")
+    cache = _open_cache(config.cache)
+    try:
+        embeddings = embed_dataset(
+            dataset,
+            workers=config.workers,
+            scheduler=config.scheduler,
+            cache=cache,
+            detector=config.detector,
+            pick=config.pick,
+            jitters=config.jitters,
+            progress=config.progress,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+    distance = pair_distances(embeddings.vectors, pairs.a, pairs.b)
+    return _Scored(dataset, pairs, embeddings, distance)
+
+
+def _open_cache(cache: str | Path | None) -> EmbeddingCache | None:
+    if cache == "":
+        return None
+    if cache is None:
+        folder = Path(str(settings.get("cache_dir"))).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = folder / "embeddings.sqlite"
+    return EmbeddingCache(cache)
+
+
+def _dataset_summary(dataset: Dataset) -> dict[str, object]:
+    return {
+        "root": str(dataset.root),
+        "images": len(dataset.images),
+        "people": dataset.people,
+        "skipped": len(dataset.skipped),
+        "skipped_examples": [{"path": s.path, "reason": s.reason} for s in dataset.skipped[:50]],
+    }
+
+
+def run_benchmark(
+    dataset_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    pairs_file: str | Path | None = None,
+    profile: str | Path | None = None,
+    config: EvaluationConfig | None = None,
+    title: str | None = None,
+    command: str = "",
+) -> tuple[Report, dict[str, Path]]:
+    """Embed a data set, score its pairs, and write the QA report into ``out_dir``.
+
+    Returns the report and the paths written (report.json, report.html, scores.csv, plots).
+    Raises ``DatasetError`` for an unusable data set or pair list, ``ProfileError`` for a bad
+    profile.
+    """
+    config = config or EvaluationConfig()
+    chosen = load_profile(profile)  # a bad profile fails before minutes of embedding
+    scored = _score(dataset_dir, pairs_file, config)
+    dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
+    codes = dataset.identity_codes
+    scores = PairScores(
+        a=tuple(dataset.images[i] for i in pairs.a),
+        b=tuple(dataset.images[i] for i in pairs.b),
+        a_identity=codes[pairs.a],
+        b_identity=codes[pairs.b],
+        same=pairs.same,
+        fold=pairs.fold,
+        distance=scored.distance,
+        probability=np.asarray(chosen.calibration.probability(scored.distance), dtype=np.float64),
+    )
+    context = Context(
+        title=title or Path(dataset_dir).name,
+        dataset=_dataset_summary(dataset),
+        pairs_source=pairs.source,
+        pairs_skipped=len(pairs.skipped),
+        images=len(dataset.images),
+        people=dataset.people,
+        fta_images=int((~embeddings.found).sum()),
+        profile=chosen,
+        pipeline=config.pipeline()
+        | {"cache_key": pipeline_key(detector=config.detector, pick=config.pick, jitters=config.jitters)},
+        command=command,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    report = build_report(scores, context)
+    return report, write_report(report, scores, out_dir)
+
+
+def run_calibration(
+    dataset_dir: str | Path,
+    out: str | Path,
+    *,
+    pairs_file: str | Path | None = None,
+    heldout_pairs_file: str | Path | None = None,
+    name: str | None = None,
+    target_fmr: float = 1e-3,
+    reject_fnmr: float = 1e-2,
+    method: Literal["logistic", "isotonic"] = "logistic",
+    heldout_share: float = 0.3,
+    config: EvaluationConfig | None = None,
+    command: str = "",
+) -> Profile:
+    """Fit a profile and write it to ``out``; the held-out figures go into its provenance.
+
+    Protocol: the probability model is fitted on the training pairs. The accept threshold is
+    chosen for ``target_fmr`` on every cross-identity pair among the training images (far
+    more impostor comparisons than a pair list holds, so that small FMRs are estimable), and
+    the reject threshold for ``reject_fnmr`` on every same-identity pair among them. Held out
+    are the pairs of ``heldout_pairs_file`` when given (LFW View 1's pairsDevTest, say), or
+    else the pairs of a seeded ``heldout_share`` of the people, who are then left out of
+    training entirely.
+    """
+    if not 0.0 < target_fmr < 1.0 or not 0.0 < reject_fnmr < 1.0:
+        raise DatasetError(
+            f"target FMR and reject FNMR must lie in (0, 1), got {target_fmr} and {reject_fnmr}"
+        )
+    config = config or EvaluationConfig()
+    scored = _score(dataset_dir, pairs_file, config)
+    dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
+    codes = dataset.identity_codes
+    usable = ~np.isnan(scored.distance)
+
+    if heldout_pairs_file is not None:
+        heldout = read_pairs(heldout_pairs_file, dataset)
+        held_distance = pair_distances(embeddings.vectors, heldout.a, heldout.b)
+        held_same = heldout.same
+        train_pairs = usable
+        train_people = np.ones(dataset.people, dtype=bool)
+        held_desc = f"{heldout.source}"
+    else:
+        rng = np.random.default_rng(config.seed)
+        held_people = rng.random(dataset.people) < heldout_share
+        pair_held = held_people[codes[pairs.a]] | held_people[codes[pairs.b]]
+        pair_both_held = held_people[codes[pairs.a]] & held_people[codes[pairs.b]]
+        train_pairs = usable & ~pair_held
+        held_distance, held_same = scored.distance[pair_both_held], pairs.same[pair_both_held]
+        train_people = ~held_people
+        held_desc = (
+            f"the pairs of {int(held_people.sum())} of {dataset.people} people held out (seed {config.seed})"
+        )
+
+    genuine = scored.distance[train_pairs & pairs.same]
+    impostor = scored.distance[train_pairs & ~pairs.same]
+    if genuine.size < 10 or impostor.size < 10:
+        raise DatasetError(
+            f"{dataset_dir}: only {genuine.size} genuine and {impostor.size} impostor training pairs "
+            "have faces; at least 10 of each are needed to fit a profile"
+        )
+    calibration = fit_calibration(genuine, impostor, method)
+
+    in_training = train_people[codes] & embeddings.found
+    g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
+    accept = threshold_at_fmr(i_all, target_fmr)
+    reject = max(accept, threshold_at_fnmr(g_all, reject_fnmr))
+
+    prior = genuine.size / (genuine.size + impostor.size)  # the share of genuine pairs it was fitted on
+    held_figures = _heldout_figures(held_distance, held_same, calibration.probability, accept, reject, prior)
+    fitted = dt.datetime.now(dt.UTC)
+    profile = Profile(
+        name=name or Path(out).stem,
+        version=fitted.strftime("%Y.%m.%d"),
+        calibration=calibration,
+        accept_distance=round(accept, 4),
+        reject_distance=round(reject, 4),
+        limits={"second_face_ratio": 0.6, "min_face_score": 0.3},
+        pipeline=config.pipeline(),
+        operating_points={"accept_target_fmr": target_fmr, "reject_target_fnmr": reject_fnmr},
+        provenance={
+            "fitted": fitted.isoformat(timespec="seconds"),
+            "command": command,
+            "dataset": str(dataset.root),
+            "images": len(dataset.images),
+            "people": dataset.people,
+            "failures_to_acquire": int((~embeddings.found).sum()),
+            "calibration_data": pairs.source,
+            "calibration_method": method,
+            "calibration_pairs": {
+                "genuine": int(genuine.size),
+                "impostor": int(impostor.size),
+                "lost_to_no_face": int((~usable).sum()),
+            },
+            "threshold_data": "every pair among the training images",
+            "threshold_pairs": {"genuine": int(g_all.size), "impostor": int(i_all.size)},
+            "enough_impostors_for_target": bool(i_all.size >= 3.0 / target_fmr),
+            "heldout_data": held_desc,
+            "heldout": held_figures,
+        },
+    )
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        profile.save(out)
+    except OSError as exc:
+        from impostor.errors import OutputError
+
+        raise OutputError(f"{out}: cannot be written ({exc.strerror or exc})") from None
+    return profile
+
+
+def _heldout_figures(
+    distance: NDArray[np.float64],
+    same: NDArray[np.bool_],
+    probability: Any,
+    accept: float,
+    reject: float,
+    prior: float,
+) -> dict[str, Any]:
+    found = ~np.isnan(distance)
+    g, i = distance[found & same], distance[found & ~same]
+    figures: dict[str, Any] = {
+        "genuine_pairs": int(g.size),
+        "impostor_pairs": int(i.size),
+        "pairs_lost_to_no_face": int((~found).sum()),
+    }
+    if g.size == 0 or i.size == 0:
+        figures["note"] = "no held-out genuine or impostor pairs with faces: nothing to measure"
+        return figures
+    for label, t in (("at_accept", accept), ("at_reject", reject)):
+        fmr, fnmr = rates_at(g, i, t)
+        figures[label] = {"threshold": round(t, 4), "fmr": round(fmr, 5), "fnmr": round(fnmr, 5)}
+    p_g, p_i = probability(g), probability(i)
+    figures["accuracy_at_p_0.5"] = round(
+        float((np.sum(p_g >= 0.5) + np.sum(p_i < 0.5)) / (g.size + i.size)), 4
+    )
+    figures["cllr"] = round(cllr(llr_from_probability(p_g, prior), llr_from_probability(p_i, prior)), 4)
+    figures["min_cllr"] = round(min_cllr(g, i), 4)
+    return figures

@@ -148,6 +148,9 @@ def _evaluation_options(command: Any) -> Any:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Embedding cache file (default: IMPOSTOR_CACHE folder).",
         ),
+        click.option(
+            "--flip", is_flag=True, help="Average each embedding with its mirror image's (2× slower)."
+        ),
         click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -173,6 +176,7 @@ def _config(**values: Any) -> Any:
         detector=values["detector"],
         pick=values["face"],
         jitters=values["jitters"],
+        flip=values["flip"],
         workers=values["workers"],
         scheduler=values["scheduler"],
         cache="" if values["no_cache"] else values["cache"],

@@ -40,6 +40,7 @@ from impostor.embed import DlibEmbedder
 from impostor.errors import ClusterError, InputError
 from impostor.pipeline import Pick, Verifier
 from impostor.profile import Profile, load_profile
+from impostor.quality import yaw_degrees
 
 __all__ = ["EmbeddingSet", "embed_dataset"]
 
@@ -58,6 +59,12 @@ class EmbeddingSet:
     None where one was found. ``inter_eye`` is the inter-eye distance of the face used, in
     pixels of the full-resolution image, NaN where there is no face. ``from_cache`` counts the
     images answered by the cache.
+
+    What may explain an error, per image (shaped ``(n_images,)``): ``faces_found``, the faces
+    found in the image (more than one: the wrong one may have been used; 0 without a face);
+    ``yaw``, the head yaw of the face used in degrees (``impostor.quality.yaw_degrees``, NaN
+    without a face); ``detector``, which detector found it (``"hog"`` or ``"cnn"``, None
+    without a face); ``rotated``, the degrees the image was turned for a face to be found.
     """
 
     vectors: NDArray[np.float64]
@@ -65,6 +72,10 @@ class EmbeddingSet:
     failures: tuple[str | None, ...]
     inter_eye: NDArray[np.float64]
     from_cache: int
+    faces_found: NDArray[np.int64]
+    yaw: NDArray[np.float64]
+    detector: tuple[str | None, ...]
+    rotated: NDArray[np.int64]
 
     @property
     def fta(self) -> float:
@@ -81,6 +92,7 @@ def embed_dataset(
     detector: str = "auto",
     pick: str = "largest",
     jitters: int = 0,
+    flip: bool = False,
     progress: bool = True,
 ) -> EmbeddingSet:
     """Embed every image of ``dataset`` (each distinct file once) with the verification pipeline.
@@ -104,8 +116,8 @@ def embed_dataset(
         raise ValueError(f"workers must be a whole number >= 1 or None, not {workers!r}")
     if workers is not None and scheduler is not None:
         raise ValueError(f"give workers or scheduler, not both (workers={workers}, scheduler={scheduler!r})")
-    job = _job(detector, pick, jitters)
-    key = pipeline_key(detector=detector, pick=pick, jitters=jitters) if cache is not None else ""
+    job = _job(detector, pick, jitters, flip)
+    key = pipeline_key(detector=detector, pick=pick, jitters=jitters, flip=flip) if cache is not None else ""
     paths = [str(dataset.root / name) for name in dataset.images]
     digests, faces = _digest_all(paths)
     from_cache = 0
@@ -167,6 +179,7 @@ class _Job:
     detector: Detector
     pick: Pick
     jitters: int
+    flip: bool
     analysis_side: int
     detect_side: int
     max_pixels: int
@@ -182,7 +195,7 @@ class _Outcome:
     face: CachedFace
 
 
-def _job(detector: str, pick: str, jitters: int) -> _Job:
+def _job(detector: str, pick: str, jitters: int, flip: bool) -> _Job:
     if isinstance(jitters, bool) or not isinstance(jitters, int) or jitters < 0:
         raise ValueError(f"jitters must be a whole number >= 0, not {jitters!r}")
     # the pipeline says which detectors and picks it knows (it loads nothing to say so)
@@ -191,6 +204,7 @@ def _job(detector: str, pick: str, jitters: int) -> _Job:
         detector=cast(Detector, detector),
         pick=cast(Pick, pick),
         jitters=jitters,
+        flip=flip,
         analysis_side=int(settings.get("analysis_side")),
         detect_side=int(settings.get("detect_side")),
         max_pixels=int(settings.get("max_pixels")),
@@ -210,6 +224,7 @@ def _verifier(job: _Job) -> Verifier:
                 job.profile,
                 detector=job.detector,
                 jitters=job.jitters,
+                flip=job.flip,
                 pick=job.pick,
                 detect_side=job.detect_side,
                 embedder=DlibEmbedder(),
@@ -232,11 +247,20 @@ def _embed_file(job: _Job, path: str, label: str) -> _Outcome:
         # the cache is keyed by content, so the reason must not carry this copy's name
         return _Outcome(digest, CachedFace(None, str(exc).removeprefix(f"{label}: "), None))
     if side.face is None:
-        return _Outcome(digest, CachedFace(None, NO_FACE, None))
+        return _Outcome(digest, CachedFace(None, NO_FACE, None, side.faces_found))
     # landmarks are in the analysed pixels, which may be a reduced decode (possibly turned)
     scale = max(image.info.width, image.info.height) / max(image.shape)
-    vector = np.asarray(side.face.embedding, dtype=np.float64)
-    return _Outcome(digest, CachedFace(vector, None, float(side.face.landmarks.inter_eye_distance * scale)))
+    landmarks = side.face.landmarks
+    face = CachedFace(
+        np.asarray(side.face.embedding, dtype=np.float64),
+        None,
+        float(landmarks.inter_eye_distance * scale),
+        faces_found=side.faces_found,
+        yaw=yaw_degrees(landmarks),
+        detector=side.detector,
+        rotated_degrees=side.rotated_degrees,
+    )
+    return _Outcome(digest, face)
 
 
 def _embed_batch(items: Sequence[tuple[str, str]], job: _Job) -> list[_Outcome]:
@@ -316,18 +340,36 @@ def _assemble(faces: Sequence[CachedFace | None], from_cache: int) -> EmbeddingS
     count = len(faces)
     vectors = np.full((count, 128), np.nan, dtype=np.float64)
     inter_eye = np.full(count, np.nan, dtype=np.float64)
+    yaw = np.full(count, np.nan, dtype=np.float64)
     found = np.zeros(count, dtype=np.bool_)
+    faces_found = np.zeros(count, dtype=np.int64)
+    rotated = np.zeros(count, dtype=np.int64)
     failures: list[str | None] = []
+    detectors: list[str | None] = []
     for position, face in enumerate(faces):
         assert face is not None, "every image has an outcome"
         if face.vector is not None:
             vectors[position] = face.vector
             inter_eye[position] = np.nan if face.inter_eye is None else face.inter_eye
+            yaw[position] = np.nan if face.yaw is None else face.yaw
             found[position] = True
+            rotated[position] = face.rotated_degrees
+        faces_found[position] = face.faces_found
         failures.append(face.failure)
-    for array in (vectors, inter_eye, found):
+        detectors.append(face.detector if face.vector is not None else None)
+    for array in (vectors, inter_eye, yaw, found, faces_found, rotated):
         array.setflags(write=False)
-    return EmbeddingSet(vectors, found, tuple(failures), inter_eye, from_cache)
+    return EmbeddingSet(
+        vectors,
+        found,
+        tuple(failures),
+        inter_eye,
+        from_cache,
+        faces_found=faces_found,
+        yaw=yaw,
+        detector=tuple(detectors),
+        rotated=rotated,
+    )
 
 
 def _progress_bar(total: int, wanted: bool) -> tqdm[NoReturn]:

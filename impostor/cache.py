@@ -31,7 +31,7 @@ from impostor.profile import load_profile
 __all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "pipeline_key"]
 
 SCHEMA_NAME = "impostor embedding cache"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added faces_found, yaw, detector and rotated; older files are rebuilt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema (name TEXT NOT NULL, version INTEGER NOT NULL);
@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS faces (
     vector BLOB,               -- 128 little-endian float64, NULL when no face was found
     failure TEXT,              -- why there is no vector, NULL when there is one
     inter_eye REAL,            -- inter-eye distance in pixels of the full-resolution image
+    faces_found INTEGER NOT NULL DEFAULT 0,  -- faces found in the image
+    yaw REAL,                  -- head yaw of the face used, degrees (impostor.quality.yaw_degrees)
+    detector TEXT,             -- "hog" or "cnn": the detector that found it
+    rotated INTEGER NOT NULL DEFAULT 0,      -- degrees the image was turned for a face to be found
     PRIMARY KEY (digest, pipeline)
 ) WITHOUT ROWID;
 """
@@ -55,19 +59,27 @@ class CachedFace:
     ``vector`` is the 128-d embedding, shaped ``(128,)``, or None when no face was found;
     ``failure`` says why not (such as ``"no face found"``, or why the file could not be read),
     and is None when a face was found. ``inter_eye`` is the inter-eye distance of the face used,
-    in pixels of the full-resolution image, None when there is no face.
+    in pixels of the full-resolution image, None when there is no face. ``faces_found`` counts
+    the faces found in the image (more than one: the wrong one may have been used), ``yaw`` is
+    the face's head yaw in degrees (``impostor.quality.yaw_degrees``), ``detector`` the detector
+    that found it (``"hog"`` or ``"cnn"``) and ``rotated_degrees`` how far the image had to be
+    turned for it to be found; None (or 0) when there is no face.
     """
 
     vector: NDArray[np.float64] | None
     failure: str | None
     inter_eye: float | None
+    faces_found: int = 0
+    yaw: float | None = None
+    detector: str | None = None
+    rotated_degrees: int = 0
 
     def __post_init__(self) -> None:
         if (self.vector is None) == (self.failure is None):
             raise ValueError("a CachedFace has either a vector or a failure, not both or neither")
 
 
-def pipeline_key(*, detector: str, pick: str, jitters: int) -> str:
+def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) -> str:
     """A text naming everything that decides an image's embedding, for cache lookups.
 
     It covers impostor's version and a fingerprint of the code of the stages that make an
@@ -81,14 +93,14 @@ def pipeline_key(*, detector: str, pick: str, jitters: int) -> str:
     return (
         f"impostor {__version__} code {_code_fingerprint()}; dlib {_version('dlib')} "
         f"opencv {_version('cv2')}; {EMBEDDING_MODEL}; "
-        f"detector={detector} pick={pick} jitters={int(jitters)}; "
+        f"detector={detector} pick={pick} jitters={int(jitters)} flip={bool(flip)}; "
         f"analysis_side={settings.get('analysis_side')} detect_side={settings.get('detect_side')} "
         f"max_pixels={settings.get('max_pixels')} min_face_score={floor:g}"
     )
 
 
-# the modules whose code decides what an image file's embedding is
-_STAGES = ("capture", "detect", "align", "embed", "pipeline", "weights")
+# the modules whose code decides what an image file's entry is (quality: the yaw it records)
+_STAGES = ("capture", "detect", "align", "embed", "pipeline", "quality", "weights")
 
 
 @functools.cache
@@ -115,9 +127,10 @@ def file_digest(path: str | Path) -> str:
 class EmbeddingCache:
     """Embeddings in one SQLite file, created (with its folder) when first opened.
 
-    Several processes may use the same file at once. Raises ``DatasetError`` when the file
-    exists but is not an impostor embedding cache (or one of another schema version), and
-    ``OutputError`` when it cannot be created.
+    Several processes may use the same file at once. A cache of an older schema version is
+    emptied and rebuilt. Raises ``DatasetError`` when the file exists but is not an impostor
+    embedding cache (or one of a newer schema version), and ``OutputError`` when it cannot be
+    created.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -133,12 +146,13 @@ class EmbeddingCache:
             for start in range(0, len(unique), _QUERY_CHUNK):
                 chunk = unique[start : start + _QUERY_CHUNK]
                 rows = connection.execute(
-                    "SELECT digest, vector, failure, inter_eye FROM faces "
+                    "SELECT digest, vector, failure, inter_eye, faces_found, yaw, detector, rotated "
+                    "FROM faces "
                     f"WHERE pipeline = ? AND digest IN ({', '.join('?' * len(chunk))})",
                     (key, *chunk),
                 )
-                for digest, blob, failure, inter_eye in rows:
-                    found[digest] = _face(blob, failure, inter_eye)
+                for digest, blob, *rest in rows:
+                    found[digest] = _face(blob, *rest)
         return found
 
     def put_many(self, items: Sequence[tuple[str, CachedFace]], key: str) -> None:
@@ -152,14 +166,19 @@ class EmbeddingCache:
                 None if face.vector is None else np.asarray(face.vector, dtype="<f8").tobytes(),
                 face.failure,
                 face.inter_eye,
+                face.faces_found,
+                face.yaw,
+                face.detector,
+                face.rotated_degrees,
             )
             for digest, face in items
         ]
         connection = self._db()
         with _guarded(self.path), connection:
             connection.executemany(
-                "INSERT OR REPLACE INTO faces (digest, pipeline, vector, failure, inter_eye) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO faces "
+                "(digest, pipeline, vector, failure, inter_eye, faces_found, yaw, detector, rotated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -205,27 +224,50 @@ class EmbeddingCache:
             }
             if not tables:
                 connection.execute("PRAGMA journal_mode=WAL")
-                with connection:
-                    # IMMEDIATE: two processes creating the file at once make one schema row
-                    connection.execute("BEGIN IMMEDIATE")
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            connection.execute(statement)
-                    if connection.execute("SELECT COUNT(*) FROM schema").fetchone()[0] == 0:
-                        connection.execute("INSERT INTO schema VALUES (?, ?)", (SCHEMA_NAME, SCHEMA_VERSION))
+                _create(connection)
                 tables = {"schema", "faces"}
             if not {"schema", "faces"} <= tables:
                 raise _not_a_cache(self.path, "it holds other tables")
             rows = connection.execute("SELECT name, version FROM schema").fetchall()
+            if _older(rows):
+                # an older impostor's cache: its entries lack what this version records (and
+                # its pipeline keys no longer match), so it starts again, empty
+                _create(connection, replacing=True)
+                rows = connection.execute("SELECT name, version FROM schema").fetchall()
         if rows != [(SCHEMA_NAME, SCHEMA_VERSION)]:
             if len(rows) == 1 and rows[0][0] == SCHEMA_NAME:
                 raise DatasetError(
-                    f"{self.path}: an embedding cache of schema version {rows[0][1]}, and this impostor "
-                    f"reads version {SCHEMA_VERSION}; delete it or choose another --cache"
+                    f"{self.path}: an embedding cache of schema version {rows[0][1]}, and this "
+                    f"impostor reads version {SCHEMA_VERSION}; upgrade impostor, or delete it or "
+                    "choose another --cache"
                 )
             raise _not_a_cache(self.path, "unknown schema")
         with _guarded(self.path):
             connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _create(connection: sqlite3.Connection, *, replacing: bool = False) -> None:
+    """Make the tables, first dropping those of an older schema version when ``replacing``."""
+    with connection:
+        # IMMEDIATE: two processes creating (or rebuilding) the file at once make one schema row
+        connection.execute("BEGIN IMMEDIATE")
+        # another process may have rebuilt the file while this one waited for the lock
+        if replacing and _older(connection.execute("SELECT name, version FROM schema").fetchall()):
+            connection.execute("DROP TABLE faces")
+            connection.execute("DROP TABLE schema")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        if connection.execute("SELECT COUNT(*) FROM schema").fetchone()[0] == 0:
+            connection.execute("INSERT INTO schema VALUES (?, ?)", (SCHEMA_NAME, SCHEMA_VERSION))
+
+
+def _older(rows: list[tuple[object, object]]) -> bool:
+    """Whether the schema table's rows are those of an impostor cache older than this one."""
+    if len(rows) != 1 or rows[0][0] != SCHEMA_NAME:
+        return False
+    version = rows[0][1]
+    return isinstance(version, int) and version < SCHEMA_VERSION
 
 
 @contextmanager
@@ -249,10 +291,18 @@ def _not_a_cache(path: Path, why: str = "") -> DatasetError:
     )
 
 
-def _face(blob: bytes | None, failure: str | None, inter_eye: float | None) -> CachedFace:
+def _face(
+    blob: bytes | None,
+    failure: str | None,
+    inter_eye: float | None,
+    faces_found: int,
+    yaw: float | None,
+    detector: str | None,
+    rotated: int,
+) -> CachedFace:
     if blob is None:
-        return CachedFace(None, failure or "no face found", None)
+        return CachedFace(None, failure or "no face found", None, faces_found)
     if not isinstance(blob, bytes) or len(blob) % 8:
         raise sqlite3.DatabaseError("an embedding is not a whole number of float64 values")
     vector = np.frombuffer(blob, dtype="<f8").astype(np.float64)
-    return CachedFace(vector, None, inter_eye)
+    return CachedFace(vector, None, inter_eye, faces_found, yaw, detector, rotated)

@@ -8,7 +8,7 @@ a genuine traveller is referred at the shipped thresholds, with confidence inter
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,10 +19,12 @@ from impostor import __version__, settings
 from impostor.batch import EmbeddingSet, embed_dataset
 from impostor.cache import EmbeddingCache, pipeline_key
 from impostor.calibrate import fit_calibration, threshold_at_fmr, threshold_at_fnmr
-from impostor.dataset import Dataset, Pairs, generate_pairs, read_pairs, scan
+from impostor.dataset import Dataset, scan
 from impostor.embed import EMBEDDING_MODEL
+from impostor.error_sources import PairAttributes
 from impostor.errors import DatasetError
 from impostor.metrics import cllr, llr_from_probability, min_cllr, rates_at
+from impostor.pairs import Pairs, generate_pairs, read_pairs
 from impostor.profile import Profile, load_profile
 from impostor.report import Context, PairScores, Report, build_report, write_report
 from impostor.score import all_pairs, pair_distances
@@ -37,6 +39,7 @@ class EvaluationConfig:
     detector: str = "auto"
     pick: Literal["largest", "central"] = "largest"
     jitters: int = 0
+    flip: bool = False
     workers: int | None = None
     scheduler: str | None = None
     cache: str | Path | None = None  # SQLite file; None for the cache_dir setting; "" for none
@@ -52,26 +55,37 @@ class EvaluationConfig:
             "chip": "150 px, padding 0.25",
             "embedding": EMBEDDING_MODEL,
             "jitters": self.jitters,
+            "flip": self.flip,
             "face_choice": self.pick,
         }
 
 
 @dataclass(frozen=True, eq=False)
 class _Scored:
-    dataset: Dataset
+    full: Dataset  # everything scanned
+    dataset: Dataset  # the images some pair uses: the ones embedded
     pairs: Pairs
+    heldout: Pairs | None
     embeddings: EmbeddingSet
     distance: NDArray[np.float64]
 
 
-def _score(dataset_dir: str | Path, pairs_file: str | Path | None, config: EvaluationConfig) -> _Scored:
-    dataset = scan(dataset_dir)
+def _score(
+    dataset_dir: str | Path,
+    pairs_file: str | Path | None,
+    config: EvaluationConfig,
+    heldout_file: str | Path | None = None,
+) -> _Scored:
+    full = scan(dataset_dir)
     if pairs_file is not None:
-        pairs = read_pairs(pairs_file, dataset)
+        pairs = read_pairs(pairs_file, full)
     else:
-        pairs = generate_pairs(dataset, impostors=config.impostors, seed=config.seed)
+        pairs = generate_pairs(full, impostors=config.impostors, seed=config.seed)
     if len(pairs) == 0:
         raise DatasetError(f"{dataset_dir}: no usable pairs")
+    heldout = read_pairs(heldout_file, full) if heldout_file is not None else None
+    dataset, remapped = _used_images(full, [pairs] if heldout is None else [pairs, heldout])
+    pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
     cache = _open_cache(config.cache)
     try:
         embeddings = embed_dataset(
@@ -82,13 +96,34 @@ def _score(dataset_dir: str | Path, pairs_file: str | Path | None, config: Evalu
             detector=config.detector,
             pick=config.pick,
             jitters=config.jitters,
+            flip=config.flip,
             progress=config.progress,
         )
     finally:
         if cache is not None:
             cache.close()
     distance = pair_distances(embeddings.vectors, pairs.a, pairs.b)
-    return _Scored(dataset, pairs, embeddings, distance)
+    return _Scored(full, dataset, pairs, heldout, embeddings, distance)
+
+
+def _used_images(dataset: Dataset, lists: list[Pairs]) -> tuple[Dataset, list[Pairs]]:
+    """Only the images the pair lists use (LFW View 2 uses 7,701 of 13,233), re-indexed."""
+    used = np.unique(np.concatenate([np.concatenate([p.a, p.b]) for p in lists]))
+    if used.size == len(dataset.images):
+        return dataset, lists
+    subset = Dataset(
+        root=dataset.root,
+        images=tuple(dataset.images[i] for i in used),
+        identities=tuple(dataset.identities[i] for i in used),
+        skipped=dataset.skipped,
+    )
+    moved = [
+        replace(
+            p, a=np.searchsorted(used, p.a).astype(np.int64), b=np.searchsorted(used, p.b).astype(np.int64)
+        )
+        for p in lists
+    ]
+    return subset, moved
 
 
 def _open_cache(cache: str | Path | None) -> EmbeddingCache | None:
@@ -101,13 +136,15 @@ def _open_cache(cache: str | Path | None) -> EmbeddingCache | None:
     return EmbeddingCache(cache)
 
 
-def _dataset_summary(dataset: Dataset) -> dict[str, object]:
+def _dataset_summary(full: Dataset, used: Dataset) -> dict[str, object]:
     return {
-        "root": str(dataset.root),
-        "images": len(dataset.images),
-        "people": dataset.people,
-        "skipped": len(dataset.skipped),
-        "skipped_examples": [{"path": s.path, "reason": s.reason} for s in dataset.skipped[:50]],
+        "root": str(full.root),
+        "images": len(full.images),
+        "people": full.people,
+        "images_in_pairs": len(used.images),
+        "people_in_pairs": used.people,
+        "skipped": len(full.skipped),
+        "skipped_examples": [{"path": s.path, "reason": s.reason} for s in full.skipped[:50]],
     }
 
 
@@ -141,10 +178,11 @@ def run_benchmark(
         fold=pairs.fold,
         distance=scored.distance,
         probability=np.asarray(chosen.calibration.probability(scored.distance), dtype=np.float64),
+        attributes=_attributes(embeddings, pairs, config),
     )
     context = Context(
         title=title or Path(dataset_dir).name,
-        dataset=_dataset_summary(dataset),
+        dataset=_dataset_summary(scored.full, dataset),
         pairs_source=pairs.source,
         pairs_skipped=len(pairs.skipped),
         images=len(dataset.images),
@@ -152,12 +190,31 @@ def run_benchmark(
         fta_images=int((~embeddings.found).sum()),
         profile=chosen,
         pipeline=config.pipeline()
-        | {"cache_key": pipeline_key(detector=config.detector, pick=config.pick, jitters=config.jitters)},
+        | {
+            "cache_key": pipeline_key(
+                detector=config.detector, pick=config.pick, jitters=config.jitters, flip=config.flip
+            )
+        },
         command=command,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     report = build_report(scores, context)
     return report, write_report(report, scores, out_dir)
+
+
+def _attributes(embeddings: EmbeddingSet, pairs: Pairs, config: EvaluationConfig) -> PairAttributes:
+    """What was found in each pair's images, for the report's section on where errors come from."""
+    # "found only by the CNN fallback" means something only when HOG was tried first
+    fallback = np.array([d == "cnn" for d in embeddings.detector], dtype=bool) & (config.detector == "auto")
+    return PairAttributes.from_images(
+        pairs.a,
+        pairs.b,
+        faces_found=embeddings.faces_found,
+        yaw=embeddings.yaw,
+        inter_eye=embeddings.inter_eye,
+        cnn_fallback=fallback,
+        rotated=embeddings.rotated,
+    )
 
 
 def run_calibration(
@@ -189,17 +246,20 @@ def run_calibration(
             f"target FMR and reject FNMR must lie in (0, 1), got {target_fmr} and {reject_fnmr}"
         )
     config = config or EvaluationConfig()
-    scored = _score(dataset_dir, pairs_file, config)
+    scored = _score(dataset_dir, pairs_file, config, heldout_pairs_file)
     dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
     codes = dataset.identity_codes
     usable = ~np.isnan(scored.distance)
 
-    if heldout_pairs_file is not None:
-        heldout = read_pairs(heldout_pairs_file, dataset)
+    if scored.heldout is not None:
+        heldout = scored.heldout
         held_distance = pair_distances(embeddings.vectors, heldout.a, heldout.b)
         held_same = heldout.same
         train_pairs = usable
-        train_people = np.ones(dataset.people, dtype=bool)
+        # thresholds come from the training list's images, never from a held-out image
+        train_image = np.zeros(len(dataset.images), dtype=bool)
+        train_image[pairs.a] = train_image[pairs.b] = True
+        train_image[heldout.a] = train_image[heldout.b] = False
         held_desc = f"{heldout.source}"
     else:
         rng = np.random.default_rng(config.seed)
@@ -208,7 +268,7 @@ def run_calibration(
         pair_both_held = held_people[codes[pairs.a]] & held_people[codes[pairs.b]]
         train_pairs = usable & ~pair_held
         held_distance, held_same = scored.distance[pair_both_held], pairs.same[pair_both_held]
-        train_people = ~held_people
+        train_image = ~held_people[codes]
         held_desc = (
             f"the pairs of {int(held_people.sum())} of {dataset.people} people held out (seed {config.seed})"
         )
@@ -222,7 +282,7 @@ def run_calibration(
         )
     calibration = fit_calibration(genuine, impostor, method)
 
-    in_training = train_people[codes] & embeddings.found
+    in_training = train_image & embeddings.found
     g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
     accept = threshold_at_fmr(i_all, target_fmr)
     reject = max(accept, threshold_at_fnmr(g_all, reject_fnmr))

@@ -40,11 +40,19 @@ _TURNS = ((90, cv2.ROTATE_90_CLOCKWISE), (270, cv2.ROTATE_90_COUNTERCLOCKWISE), 
 class Located:
     """A side after detection and alignment, before embedding (internal to the pipeline)."""
 
-    def __init__(self, name: str, image: LoadedImage, boxes: list[FaceBox], rotated: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        image: LoadedImage,
+        boxes: list[FaceBox],
+        rotated: int,
+        detector: Literal["hog", "cnn"] | None = None,
+    ) -> None:
         self.name = name
         self.image = image
         self.boxes = boxes
         self.rotated = rotated
+        self.detector = detector if boxes else None  # the detector that found ``boxes``
         self.landmarks = find_landmarks(image.pixels, boxes[0]) if boxes else None
         self.chip = align(image.pixels, self.landmarks) if self.landmarks is not None else None
 
@@ -59,6 +67,7 @@ class Located:
             faces_found=len(self.boxes),
             rotated_degrees=self.rotated,
             face_widths=tuple(box.width for box in self.boxes),
+            detector=self.detector,
         )
 
 
@@ -70,8 +79,9 @@ class Verifier:
     (HOG alone) or ``"cnn"`` (CNN alone: finds more turned and small faces, ~20× slower).
     ``pick`` says which face stands for an image holding several: ``"largest"`` (the counter's
     rule) or ``"central"`` (for data sets cropped around their subject, such as LFW).
-    ``jitters`` > 0 averages the embedding over that many perturbed copies (slower, slightly
-    steadier). Models are loaded on first use and shared by every verifier in the process.
+    ``jitters`` > 0 averages the embedding over that many perturbed copies, and ``flip``
+    averages it with its mirror image's (each slower, slightly more accurate; a profile must be
+    fitted with the same choice). Models are loaded on first use and shared by every verifier in the process.
     """
 
     def __init__(
@@ -83,6 +93,7 @@ class Verifier:
         embedder: Embedder | None = None,
         detect_side: int | None = None,
         pick: Pick = "largest",
+        flip: bool = False,
     ) -> None:
         if detector not in ("hog", "cnn", "auto"):
             raise ValueError(f"detector must be 'hog', 'cnn' or 'auto', not {detector!r}")
@@ -95,6 +106,7 @@ class Verifier:
         self.pick: Pick = pick
         self.detector: Detector = detector
         self.jitters = jitters
+        self.flip = flip
         self.embedder: Embedder = embedder or DlibEmbedder()
         self.detect_side = detect_side
         self._pool: ThreadPoolExecutor | None = None
@@ -115,18 +127,18 @@ class Verifier:
         first: Literal["hog", "cnn"] = "cnn" if self.detector == "cnn" else "hog"
         boxes = self._detect(image.pixels, first)
         if boxes:
-            return Located(name, image, boxes, 0)
+            return Located(name, image, boxes, 0, first)
         for degrees, turn in _TURNS:
             turned = np.ascontiguousarray(cv2.rotate(image.pixels, turn))
             boxes = self._detect(turned, first)
             if boxes:
-                return Located(name, LoadedImage(turned, image.info), boxes, degrees)
+                return Located(name, LoadedImage(turned, image.info), boxes, degrees, first)
         if self.detector == "auto":
             # the CNN finds faces HOG misses (turned, shadowed, small: all 20 of LFW View 2's
             # HOG misses) at ~0.3 s per 250 px image, so it runs only after HOG gave up
             boxes = self._detect(image.pixels, "cnn")
             if boxes:
-                return Located(name, image, boxes, 0)
+                return Located(name, image, boxes, 0, "cnn")
         return Located(name, image, [], 0)
 
     def analyse(
@@ -201,7 +213,15 @@ class Verifier:
 
     def _embed(self, located: list[Located]) -> list[np.ndarray | None]:
         chips = [item.chip for item in located if item.chip is not None]
-        vectors = iter(self.embedder.embed(chips, self.jitters)) if chips else iter(())
+        if self.flip and chips:
+            # the mean of a face and its mirror image: twice the cost, fewer errors on LFW
+            # (View 2 accuracy 98.9% → 99.1%)
+            both = self.embedder.embed(
+                chips + [np.ascontiguousarray(c[:, ::-1]) for c in chips], self.jitters
+            )
+            vectors = iter((both[: len(chips)] + both[len(chips) :]) / 2)
+        else:
+            vectors = iter(self.embedder.embed(chips, self.jitters)) if chips else iter(())
         return [next(vectors) if item.chip is not None else None for item in located]
 
     def _finish(self, doc: Located, liv: Located, started: float, timings: dict[str, float]) -> Verdict:
@@ -240,6 +260,7 @@ class Verifier:
         best: tuple[float, LoadedImage, list[FaceBox]] | None = None
         first_frame: LoadedImage | None = None
         count = 0
+        frame_detector: Literal["hog", "cnn"] = "cnn" if self.detector == "cnn" else "hog"
         with open_stream(stream, seconds=seconds) as frames:
             for frame in frames:
                 if stop.is_set():
@@ -248,7 +269,7 @@ class Verifier:
                 image = _frame_image(frame.pixels, f"{label} frame {frame.index}")
                 first_frame = first_frame or image
                 # frames come fast: HOG only (the CNN would cost a second per frame)
-                boxes = self._detect(image.pixels, "cnn" if self.detector == "cnn" else "hog")
+                boxes = self._detect(image.pixels, frame_detector)
                 if not boxes:
                     continue
                 score = frame_score(image.pixels, boxes[0], find_landmarks(image.pixels, boxes[0]))
@@ -258,7 +279,7 @@ class Verifier:
             raise CaptureError(f"{label}: gave no frames")
         if best is None:
             return Located("live", first_frame, [], 0)
-        return Located("live", best[1], best[2], 0)
+        return Located("live", best[1], best[2], 0, frame_detector)
 
     def close(self) -> None:
         """Release the worker threads (models stay loaded for other verifiers)."""

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor import metrics
+from impostor.error_sources import ErrorSources, PairAttributes, error_sources
 from impostor.errors import DatasetError, OutputError
 from impostor.profile import Profile
 
@@ -86,7 +87,8 @@ class PairScores:
 
     ``distance`` is NaN where either image had no face (a lost pair); ``probability`` is the
     profile's calibrated P(same person), NaN exactly where ``distance`` is. ``fold`` holds
-    the cross-validation fold of each pair, or is None.
+    the cross-validation fold of each pair, or is None. ``attributes``, when given, says what
+    was found in each pair's images, for the report's section on where the errors come from.
     """
 
     a: tuple[str, ...]
@@ -97,6 +99,7 @@ class PairScores:
     fold: NDArray[np.int64] | None
     distance: NDArray[np.float64]
     probability: NDArray[np.float64]
+    attributes: PairAttributes | None = None
 
     def __post_init__(self) -> None:
         n = len(self.a)
@@ -110,6 +113,8 @@ class PairScores:
         if self.fold is not None:
             coerced["fold"] = np.asarray(self.fold, dtype=np.int64).ravel()
         sizes = {"b": len(self.b)} | {name: value.size for name, value in coerced.items()}
+        if self.attributes is not None:
+            sizes["attributes"] = len(self.attributes)
         wrong = {name: size for name, size in sizes.items() if size != n}
         if wrong:
             raise ValueError(f"PairScores: {n} pairs in a but {wrong}")
@@ -274,6 +279,7 @@ class Report:
     hardest_impostor: tuple[PairExample, ...]  # smallest distances first
     lost_examples: tuple[PairExample, ...]
     det: metrics.Curve  # thinned to at most _DET_POINTS points
+    error_sources: ErrorSources | None = None  # None when the scores carry no attributes
     bootstrap: dict[str, float] = field(default_factory=dict)  # rounds, seed, level
     conventions: tuple[str, ...] = CONVENTIONS
 
@@ -316,6 +322,7 @@ class Report:
             "hardest_impostor": self.hardest_impostor,
             "lost_examples": self.lost_examples,
             "det": self.det,
+            "error_sources": None if self.error_sources is None else self.error_sources.to_dict(),
             "bootstrap": self.bootstrap,
             "conventions": self.conventions,
         }
@@ -346,6 +353,8 @@ class Report:
         if self.folds:
             r = self.folds
             lines.append(f"accuracy over {r.folds.size} folds: {r.mean:.2%} ± {r.std:.2%} (std)")
+        if self.error_sources is not None:
+            lines.append(self.error_sources.summary())
         return "\n".join(lines)
 
 
@@ -427,6 +436,7 @@ def build_report(
         fold_rows = metrics.fold_accuracy(scores.distance, same, scores.fold)
     curve = metrics.error_curve(g, i)
     keep = metrics.thin(curve, _DET_POINTS)
+    sources = None if scores.attributes is None else _error_sources(scores, profile, fold_rows)
     return Report(
         context=context,
         counts=counts,
@@ -442,7 +452,34 @@ def build_report(
         hardest_impostor=_examples(scores, np.flatnonzero(i_mask)[np.argsort(i, kind="stable")]),
         lost_examples=_examples(scores, np.flatnonzero(~scored)),
         det=metrics.Curve(curve.thresholds[keep], curve.fmr[keep], curve.fnmr[keep]),
+        error_sources=sources,
         bootstrap={"rounds": bootstrap_rounds, "seed": seed, "level": _LEVEL},
+    )
+
+
+def _error_sources(scores: PairScores, profile: Profile, folds: metrics.FoldAccuracy | None) -> ErrorSources:
+    """The errors of the report's reference rule: fold accuracy's when there are folds (each
+    fold at the threshold chosen on the others, every lost pair wrong), else the profile's
+    accept threshold (false matches, false non-matches and lost genuine pairs)."""
+    assert scores.attributes is not None
+    if folds is not None and scores.fold is not None:
+        threshold = folds.threshold[np.searchsorted(folds.folds, scores.fold)]
+        rule = "each fold at the threshold chosen on the other folds, lost pairs wrong"
+        lost_impostor_is_error = True
+    else:
+        threshold = np.full(len(scores), profile.accept_distance)
+        rule = f"the profile's accept threshold {profile.accept_distance:.4f}, lost genuine pairs wrong"
+        lost_impostor_is_error = False
+    return error_sources(
+        scores.attributes,
+        a=scores.a,
+        b=scores.b,
+        same=scores.same,
+        distance=scores.distance,
+        threshold=threshold,
+        fold=scores.fold,
+        lost_impostor_is_error=lost_impostor_is_error,
+        rule=rule,
     )
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from impostor.error_sources import ErrorSources
 from impostor.metrics import Interval
 from impostor.report import PairExample, Report, format_rate
 
@@ -227,6 +228,8 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
         if name in figures:
             data = base64.b64encode(figures[name]).decode("ascii")
             parts.append(f'<p><img alt="{_e(alt)}" src="data:image/png;base64,{data}"></p>')
+    if report.error_sources is not None:
+        parts.append(_error_sources(report.error_sources))
     parts += [
         "<h2>Pairs to look at</h2>",
         _examples(
@@ -296,3 +299,77 @@ def _thresholds(report: Report) -> str:
         + "<p>What the counter would decide, per listed pair:</p>"
         + _table(["pairs", "total", "MATCH", "REFER (between)", "REFER (no face)", "NO_MATCH"], outcome_rows)
     )
+
+
+def _share(count: int, total: int) -> str:
+    return format_rate(count / total) if total else "–"
+
+
+def _error_sources(sources: ErrorSources) -> str:
+    """Errors by first cause, how common each cause's attribute is, and example pairs."""
+    lost_impostor = any(c.lost_impostor for c in sources.causes)
+    header = ["cause (first that applies)", "false matches", "false non-matches"]
+    header += ["lost impostor pairs"] if lost_impostor else []
+    header += ["errors", "share of errors", "errors with it", "pairs with it", "error rate with it"]
+    rows = []
+    for c in sources.causes:
+        row = [_e(c.label), f"{c.false_match:,}", f"{c.false_non_match:,}"]
+        row += [f"{c.lost_impostor:,}"] if lost_impostor else []
+        row += [
+            f"<b>{c.errors:,}</b>",
+            _share(c.errors, sources.errors),
+            f"{c.errors_with_attribute:,} ({_share(c.errors_with_attribute, sources.errors)})",
+            f"{c.pairs_with_attribute:,} ({_share(c.pairs_with_attribute, sources.pairs)})",
+            _share(c.errors_with_attribute, c.pairs_with_attribute),
+        ]
+        rows.append(row)
+    parts = [
+        "<h2>Where the errors come from</h2>",
+        f"<p>{sources.errors:,} of {sources.pairs:,} pairs are wrong "
+        f"({_share(sources.errors, sources.pairs)}) at {_e(sources.rule)}. Each error is put down to "
+        "the first cause in this order that its pair shows. “With it” counts every pair showing "
+        "the cause, whatever came first: a cause is over-represented where its share of errors "
+        "exceeds its share of pairs.</p>",
+        _table(header, rows),
+    ]
+    for c in sources.causes:
+        if not c.examples:
+            continue
+        example_rows = [
+            [
+                _e(x.a),
+                _e(x.b),
+                _e(x.error),
+                _e("" if x.fold is None else x.fold),
+                _num(x.distance),
+                _num(x.threshold),
+                " / ".join(f"{n:,}" for n in x.faces_found),
+                " / ".join(_num(v, 0) for v in x.yaw),
+                " / ".join(_num(v, 1) for v in x.inter_eye),
+                " / ".join("CNN" if v else "–" for v in x.cnn_fallback),
+                " / ".join(f"{v}°" if v else "–" for v in x.rotated),
+            ]
+            for x in c.examples
+        ]
+        parts.append(
+            f"<details><summary>{_e(c.label)}: {len(c.examples)} of {c.errors:,} error pairs</summary>"
+            + _table(
+                [
+                    "image a",
+                    "image b",
+                    "error",
+                    "fold",
+                    "distance",
+                    "threshold",
+                    "faces a / b",
+                    "yaw ° a / b",
+                    "eyes px a / b",
+                    "fallback a / b",
+                    "turned a / b",
+                ],
+                example_rows,
+                numeric_from=3,
+            )
+            + "</details>"
+        )
+    return "\n".join(parts)

@@ -198,6 +198,7 @@ class Side:
     faces_found: int
     rotated_degrees: int = 0  # the image had to be turned this much for a face to be found
     face_widths: tuple[float, ...] = ()  # every face found, widest first, in pixels
+    detector: str | None = None  # "hog" or "cnn": the detector that found the faces; None if none
 
     def to_dict(self) -> dict[str, object]:
         face = self.face

@@ -18,6 +18,7 @@ from impostor.cache import EmbeddingCache
 from impostor.dataset import Dataset, scan
 from impostor.errors import ClusterError
 from impostor.pipeline import Verifier
+from impostor.quality import yaw_degrees
 
 PHOTOS = (
     "Eric_Clapton/openface_clapton-2.jpg",
@@ -67,11 +68,15 @@ def in_process(dataset: Dataset) -> EmbeddingSet:
 
 
 def assert_same(one: EmbeddingSet, other: EmbeddingSet) -> None:
-    """Bit for bit: the same embeddings, the same failures, the same inter-eye distances."""
+    """Bit for bit: the same embeddings, failures, inter-eye distances and image attributes."""
     assert np.array_equal(one.found, other.found)
     assert one.failures == other.failures
     assert one.vectors.tobytes() == other.vectors.tobytes()
     assert one.inter_eye.tobytes() == other.inter_eye.tobytes()
+    assert one.yaw.tobytes() == other.yaw.tobytes()
+    assert np.array_equal(one.faces_found, other.faces_found)
+    assert np.array_equal(one.rotated, other.rotated)
+    assert one.detector == other.detector
 
 
 def position(dataset: Dataset, image: str) -> int:
@@ -99,6 +104,19 @@ def test_embeddings_are_the_verifiers(dataset: Dataset, in_process: EmbeddingSet
         at = position(dataset, image)
         assert in_process.vectors[at].tobytes() == side.face.embedding.astype(np.float64).tobytes()
         assert in_process.inter_eye[at] == side.face.landmarks.inter_eye_distance
+        assert in_process.yaw[at] == yaw_degrees(side.face.landmarks)
+        assert in_process.faces_found[at] == side.faces_found >= 1
+        assert in_process.rotated[at] == side.rotated_degrees == 0
+        assert in_process.detector[at] == side.detector == "hog"
+
+
+def test_what_may_explain_an_error_is_recorded_per_image(dataset: Dataset, in_process: EmbeddingSet) -> None:
+    found = in_process.found
+    assert in_process.faces_found.shape == in_process.yaw.shape == in_process.rotated.shape == found.shape
+    assert (in_process.faces_found[found] >= 1).all() and (in_process.faces_found[~found] == 0).all()
+    assert np.isnan(in_process.yaw[~found]).all() and (np.abs(in_process.yaw[found]) < 90).all()
+    assert [d is not None for d in in_process.detector] == found.tolist()
+    assert set(in_process.detector) <= {"hog", "cnn", None}
 
 
 def test_a_copy_shares_its_original_embedding(dataset: Dataset, in_process: EmbeddingSet) -> None:
@@ -159,6 +177,10 @@ def test_a_dask_cluster_gives_what_one_process_gives(dataset: Dataset, in_proces
         tuple(in_process.failures[i] for i in chosen),
         in_process.inter_eye[chosen],
         0,
+        faces_found=in_process.faces_found[chosen],
+        yaw=in_process.yaw[chosen],
+        detector=tuple(in_process.detector[i] for i in chosen),
+        rotated=in_process.rotated[chosen],
     )
     assert_same(on_cluster, expected)
     assert on_cluster.from_cache == 0

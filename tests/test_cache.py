@@ -28,13 +28,27 @@ KEY = "test pipeline"
 
 def face(seed: int) -> CachedFace:
     vector = np.random.default_rng(seed).normal(size=128) * 0.1
-    return CachedFace(vector, None, 40.0 + seed)
+    detector = "cnn" if seed % 2 else "hog"
+    return CachedFace(vector, None, 40.0 + seed, seed % 3 + 1, seed - 2.5, detector, 90 * (seed % 2))
+
+
+def attributes(entry: CachedFace) -> tuple[object, ...]:
+    """Everything of a cache entry but its vector."""
+    return (
+        entry.failure,
+        entry.inter_eye,
+        entry.faces_found,
+        entry.yaw,
+        entry.detector,
+        entry.rotated_degrees,
+    )
 
 
 def test_round_trip_keeps_every_bit(tmp_path: Path) -> None:
     stored = {f"{i:064x}": face(i) for i in range(5)}
     stored["f" * 64] = CachedFace(None, "no face found", None)
     stored["e" * 64] = CachedFace(None, "not an image (no known image format)", None)
+    stored["d" * 64] = CachedFace(None, "no face found", None, faces_found=2)
     with EmbeddingCache(tmp_path / "deep" / "er" / "cache.sqlite") as cache:
         assert cache.get_many(list(stored), KEY) == {}
         cache.put_many(list(stored.items()), KEY)
@@ -44,7 +58,7 @@ def test_round_trip_keeps_every_bit(tmp_path: Path) -> None:
     assert set(found) == set(stored)
     for digest, entry in stored.items():
         got = found[digest]
-        assert (got.failure, got.inter_eye) == (entry.failure, entry.inter_eye)
+        assert attributes(got) == attributes(entry)
         if entry.vector is None:
             assert got.vector is None
         else:
@@ -166,13 +180,43 @@ def test_someone_elses_database_is_refused_and_left_alone(tmp_path: Path) -> Non
     assert path.read_bytes() == before
 
 
-def test_a_cache_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+def test_a_cache_of_a_newer_schema_version_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite"
-    EmbeddingCache(path).close()
+    with EmbeddingCache(path) as cache:
+        cache.put_many([("a" * 64, face(1))], KEY)
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE schema SET version = 99")
-    with pytest.raises(DatasetError, match="schema version 99"):
+    with pytest.raises(DatasetError, match="schema version 99.*upgrade impostor"):
         EmbeddingCache(path)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM faces").fetchone() == (1,)
+
+
+def test_a_cache_of_an_older_schema_version_is_rebuilt(tmp_path: Path) -> None:
+    """A version 1 file (no image attributes) is emptied and made anew, not refused."""
+    path = tmp_path / "cache.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            CREATE TABLE schema (name TEXT NOT NULL, version INTEGER NOT NULL);
+            INSERT INTO schema VALUES ('impostor embedding cache', 1);
+            CREATE TABLE faces (
+                digest TEXT NOT NULL, pipeline TEXT NOT NULL, vector BLOB, failure TEXT,
+                inter_eye REAL, PRIMARY KEY (digest, pipeline)
+            ) WITHOUT ROWID;
+            """
+        )
+        raw.execute("INSERT INTO faces VALUES (?, ?, ?, NULL, 40.0)", ("a" * 64, KEY, bytes(8 * 128)))
+    with EmbeddingCache(path) as cache:
+        assert cache.get_many(["a" * 64], KEY) == {}
+        cache.put_many([("b" * 64, face(3))], KEY)
+        assert attributes(cache.get_many(["b" * 64], KEY)["b" * 64]) == attributes(face(3))
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT name, version FROM schema").fetchall() == [
+            ("impostor embedding cache", SCHEMA_VERSION)
+        ]
+    with EmbeddingCache(path) as cache:  # and the rebuilt file is kept from then on
+        assert set(cache.get_many(["b" * 64], KEY)) == {"b" * 64}
 
 
 def test_a_cache_that_cannot_be_created(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impostor.dataset import Dataset, Pairs, Skipped, _impostor_pairs_drawn, generate_pairs, read_pairs, scan
+from impostor.dataset import Dataset, Skipped, scan
 from impostor.errors import DatasetError
+from impostor.pairs import Pairs, _impostor_pairs_drawn, generate_pairs, read_pairs
 
 
 @pytest.fixture(scope="module")

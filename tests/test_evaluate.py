@@ -121,6 +121,43 @@ def test_benchmark_with_a_pair_list_and_folds(small_set: Path, cache: Path, tmp_
     assert "fold" in json.dumps(report).lower()
 
 
+def test_benchmark_reports_where_the_errors_come_from(small_set: Path, cache: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["benchmark", str(small_set), "--out", str(out), "--cache", str(cache), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    section = report["error_sources"]
+    assert [c["code"] for c in section["causes"]] == [
+        "no_face",
+        "several_faces",
+        "head_turned",
+        "low_resolution",
+        "cnn_fallback",
+        "none",
+    ]
+    assert section["pairs"] == report["counts"]["pairs"]
+    assert section["errors"] == sum(c["errors"] for c in section["causes"])
+    # no folds: the errors are those at the profile's accept threshold, recounted from scores.csv
+    accept = report["profile"]["accept_distance"]
+    with (out / "scores.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    accepted = [row["distance"] != "" and float(row["distance"]) <= accept for row in rows]
+    false_match = sum(ok and row["same"] == "0" for ok, row in zip(accepted, rows, strict=True))
+    false_non_match = sum(not ok and row["same"] == "1" for ok, row in zip(accepted, rows, strict=True))
+    assert sum(c["false_match"] for c in section["causes"]) == false_match
+    assert sum(c["false_non_match"] for c in section["causes"]) == false_non_match
+    for cause in section["causes"]:
+        assert cause["pairs_with_attribute"] <= section["pairs"]
+        for example in cause["examples"]:
+            assert (small_set / example["a"]).is_file() and (small_set / example["b"]).is_file()
+            assert all(n >= 1 for n in example["faces_found"])  # every dev image has a face
+            assert all(px > 20 for px in example["inter_eye"])
+    assert "<h2>Where the errors come from</h2>" in (out / "report.html").read_text()
+    assert "errors (the profile's accept threshold" in result.output
+
+
 def test_benchmark_on_a_dask_cluster_equals_the_local_run(small_set: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     local_out, cluster_out = tmp_path / "local", tmp_path / "cluster"

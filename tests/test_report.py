@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from impostor import metrics
+from impostor.error_sources import CAUSES, PairAttributes
 from impostor.errors import DatasetError, OutputError
 from impostor.profile import Profile, load_profile
 from impostor.report import Context, PairScores, Report, build_report, write_report
@@ -236,7 +238,9 @@ def test_json_round_trips_and_holds_the_figures(report: Report, written: dict[st
     assert data == report.to_dict()
     assert data["schema"] == "impostor.report/1"
     assert data["title"] == "Synthetic counter photos"
-    assert data["profile"]["name"] == "default" and data["profile"]["accept_distance"] == 0.5397
+    shipped = load_profile()
+    assert data["profile"]["name"] == "default"
+    assert data["profile"]["accept_distance"] == shipped.accept_distance
     assert data["counts"]["lost_genuine"] + data["counts"]["lost_impostor"] == 12
     assert set(data["eer"]) == {"rate", "threshold"}
     targets = {row["target_fmr"]: row for row in data["operating_points"]}
@@ -312,7 +316,7 @@ def test_html_shows_the_reviewers_sections(report: Report, written: dict[str, Pa
         "smaller than 32 px",
         "default",
         report.context.profile.version,
-        "LFW View 1 pairsDevTrain",
+        html_escape(str(report.context.profile.provenance["calibration_data"])),
         "FNMR at target FMR",
         "95% CI",
         "The profile's thresholds",
@@ -342,3 +346,84 @@ def test_an_unwritable_folder_is_an_output_error(report: Report, scores: PairSco
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write the report"):
         write_report(report, scores, blocker)
+
+
+# --- where the errors come from ------------------------------------------------------------
+
+
+def with_attributes(scores: PairScores, seed: int = 0) -> PairScores:
+    rng = np.random.default_rng(seed)
+    n = len(scores)
+    attributes = PairAttributes(
+        rng.choice([1, 1, 1, 1, 2], (n, 2)),
+        rng.normal(0, 15, (n, 2)),
+        rng.normal(40, 6, (n, 2)),
+        rng.random((n, 2)) < 0.03,
+        np.zeros((n, 2), dtype=np.int64),
+    )
+    return PairScores(
+        scores.a,
+        scores.b,
+        scores.a_identity,
+        scores.b_identity,
+        scores.same,
+        scores.fold,
+        scores.distance,
+        scores.probability,
+        attributes=attributes,
+    )
+
+
+def test_with_folds_the_errors_are_those_of_fold_accuracy(profile: Profile, tmp_path: Path) -> None:
+    scores = with_attributes(synthetic_scores(profile))
+    report = build_report(scores, context(profile), bootstrap_rounds=0)
+    sources, folds = report.error_sources, report.folds
+    assert sources is not None and folds is not None
+    assert sources.errors == round(float(np.sum((1 - folds.accuracy) * folds.pairs)))
+    assert sources.causes[0].errors == int(np.isnan(scores.distance).sum())  # every lost pair
+    assert "errors (each fold at the threshold chosen on the other folds" in report.summary()
+
+    paths = write_report(report, scores, tmp_path)
+    data = json.loads(paths["report.json"].read_text(encoding="utf-8"))["error_sources"]
+    assert data["errors"] == sources.errors and data["pairs"] == len(scores)
+    assert [c["code"] for c in data["causes"]] == [code for code, _ in CAUSES]
+    for cause in data["causes"]:
+        assert cause["errors"] == cause["false_match"] + cause["false_non_match"] + cause["lost_impostor"]
+        assert 0 <= cause["share_of_pairs_with_attribute"] <= 1
+    page = paths["report.html"].read_text(encoding="utf-8")
+    assert "<h2>Where the errors come from</h2>" in page and "share of errors" in page
+    assert EVIL not in page
+
+
+def test_without_folds_the_errors_are_at_the_accept_threshold(profile: Profile) -> None:
+    scores = with_attributes(synthetic_scores(profile, folds=False, seed=3), seed=3)
+    report = build_report(scores, context(profile), bootstrap_rounds=0)
+    assert report.error_sources is not None
+    d, same, accept = scores.distance, scores.same, profile.accept_distance
+    accepted = d <= accept  # False for NaN: a lost pair is never accepted
+    assert report.error_sources.errors == int(np.sum(~same & accepted) + np.sum(same & ~accepted))
+    assert report.error_sources.causes[0].lost_impostor == 0
+    assert f"accept threshold {accept:.4f}" in report.error_sources.rule
+
+
+def test_scores_without_attributes_have_no_section(profile: Profile) -> None:
+    report = build_report(synthetic_scores(profile), context(profile), bootstrap_rounds=0)
+    assert report.error_sources is None and report.to_dict()["error_sources"] is None
+    assert "errors (" not in report.summary()
+
+
+def test_attributes_must_match_the_pairs(profile: Profile) -> None:
+    scores = synthetic_scores(profile)
+    short = with_attributes(synthetic_scores(profile, pairs=100, people=20, lost=2))
+    with pytest.raises(ValueError, match="attributes"):
+        PairScores(
+            scores.a,
+            scores.b,
+            scores.a_identity,
+            scores.b_identity,
+            scores.same,
+            scores.fold,
+            scores.distance,
+            scores.probability,
+            attributes=short.attributes,
+        )

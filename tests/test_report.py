@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import re
+from dataclasses import replace
 from html import escape as html_escape
 from pathlib import Path
 
@@ -361,17 +362,7 @@ def with_attributes(scores: PairScores, seed: int = 0) -> PairScores:
         rng.random((n, 2)) < 0.03,
         np.zeros((n, 2), dtype=np.int64),
     )
-    return PairScores(
-        scores.a,
-        scores.b,
-        scores.a_identity,
-        scores.b_identity,
-        scores.same,
-        scores.fold,
-        scores.distance,
-        scores.probability,
-        attributes=attributes,
-    )
+    return replace(scores, attributes=attributes)
 
 
 def test_with_folds_the_errors_are_those_of_fold_accuracy(profile: Profile, tmp_path: Path) -> None:
@@ -416,14 +407,4 @@ def test_attributes_must_match_the_pairs(profile: Profile) -> None:
     scores = synthetic_scores(profile)
     short = with_attributes(synthetic_scores(profile, pairs=100, people=20, lost=2))
     with pytest.raises(ValueError, match="attributes"):
-        PairScores(
-            scores.a,
-            scores.b,
-            scores.a_identity,
-            scores.b_identity,
-            scores.same,
-            scores.fold,
-            scores.distance,
-            scores.probability,
-            attributes=short.attributes,
-        )
+        replace(scores, attributes=short.attributes)

@@ -9,6 +9,7 @@ Exit codes (also in the README):
     4   image file not found          10  output file cannot be written
     5   not an image, or corrupt      12  data set or pair list unusable
                                       13  Dask scheduler unreachable or unusable
+                                      14  audit log damaged or unreadable
                                       70  internal error (a bug: please report it)
 """
 
@@ -389,6 +390,145 @@ def _percent(probability: float) -> str:
 
 
 _COLOUR = {Decision.MATCH: "green", Decision.NO_MATCH: "red", Decision.REFER: "yellow"}
+
+
+# -- audit trail -----------------------------------------------------------------------------
+
+_WHEN = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+_db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit database (default: IMPOSTOR_AUDIT_DB, ~/.local/share/impostor/audit.sqlite).",
+)
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail of decisions: verify it, export it, count it.
+
+    Times are UTC; --since is inclusive and --until exclusive.
+    """
+
+
+@audit.command("verify")
+@_db_option
+def audit_verify(db: Path | None) -> None:
+    """Check that no record was edited, deleted or reordered (exit 14 naming the first bad one)."""
+    from impostor.audit import AuditLog
+    from impostor.errors import AuditError
+
+    with _reported():
+        with AuditLog(db) as log:
+            report = log.verify()
+        if not report.ok:
+            raise AuditError(f"{log.path}: {report.problem}")
+        click.echo(report.summary())
+
+
+@audit.command("export")
+@click.option("--since", type=_WHEN, help="First day or moment (UTC) to include.")
+@click.option("--until", type=_WHEN, help="Day or moment (UTC) to stop before.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+@_db_option
+def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | None) -> None:
+    """Write the records of a period as CSV or JSON for a review."""
+    from impostor.audit import AuditLog
+
+    with _reported():
+        with AuditLog(db) as log:
+            count = log.export(sys.stdout if out is None else out, fmt, since=since, until=until)
+        if out is not None:
+            click.echo(f"wrote {count} records to {out}")
+
+
+@audit.command("stats")
+@click.option("--since", type=_WHEN, help="First day or moment (UTC) to count.")
+@click.option("--until", type=_WHEN, help="Day or moment (UTC) to stop before.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_db_option
+def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
+    """Count decisions and reason codes over a period."""
+    from impostor.audit import AuditLog
+
+    with _reported(as_json):
+        with AuditLog(db) as log:
+            stats = log.stats(since, until)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "total": stats.total,
+                    "since": stats.since,
+                    "until": stats.until,
+                    "by_decision": dict(stats.by_decision),
+                    "by_reason": dict(stats.by_reason),
+                },
+                indent=2,
+            )
+        )
+        return
+    period = f"{stats.since or 'start'} to {stats.until or 'now'}"
+    click.echo(f"{stats.total} decisions, {period}")
+    for decision, count in stats.by_decision.items():
+        click.echo(f"  {decision:<10}{count}")
+    if stats.by_reason:
+        click.echo("reasons:")
+        for code, count in stats.by_reason.items():
+            click.echo(f"  {code:<28}{count}")
+
+
+@main.command()
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--side",
+    type=click.Choice(["document", "live"]),
+    default="live",
+    show_default=True,
+    help="Which side of a comparison the image is: picks the limits and the advice.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--profile", type=click.Path(dir_okay=False, path_type=Path), help="Profile whose limits to apply (JSON)."
+)
+@click.option(
+    "--detector",
+    type=click.Choice(["auto", "hog", "cnn"]),
+    default="auto",
+    show_default=True,
+    help="Face detector.",
+)
+def quality(image: Path, side: str, as_json: bool, profile: Path | None, detector: str) -> None:
+    """Report the quality of the largest face in IMAGE: native values, 0-100 scores and advice.
+
+    \b
+    Exit 0 when every measure passes, 3 when some fail (take or use another photo),
+    11 when there is no face.
+    """
+    from impostor.errors import NoFaceFound
+    from impostor.quality import assess
+
+    with _reported(as_json):
+        verifier = impostor.Verifier(profile, detector=detector)  # type: ignore[arg-type]
+        limits = verifier.profile.limits
+        located = verifier.locate(image, side)
+        if not located.boxes or located.landmarks is None:
+            raise NoFaceFound(f"{image}: no face found; use a photo showing the face, upright and in focus")
+        report = assess(located.image, located.boxes, located.landmarks, side=side, limits=limits)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps({"image": located.image.info.to_dict(), **report.to_dict()}, indent=2))
+    else:
+        verdict = click.style(
+            "PASS" if report.passed else "FAIL", bold=True, fg="green" if report.passed else "yellow"
+        )
+        click.echo(f"{verdict}  {side} quality of {image}")
+        for measure in report.measures:
+            value = f"{measure.value:.3g} {measure.unit}"
+            state = "-" if measure.limit is None else ("pass" if measure.passed else "FAIL")
+            click.echo(f"  {measure.name:<24}{value:<36}{measure.score:>5.0f}  {state:<5}{measure.advice}")
+    sys.exit(0 if report.passed else EXIT_CODES[Decision.REFER])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ The hierarchy::
     ├── OutputError               a file we were asked to write cannot be written     (exit 10)
     ├── NoFaceFound               a single-image operation found no face              (exit 11)
     ├── DatasetError              a data set or pair list cannot be used              (exit 12)
-    └── ClusterError              a Dask scheduler cannot be reached                  (exit 13)
+    ├── ClusterError              a Dask scheduler cannot be reached                  (exit 13)
+    └── AuditError                the audit log cannot be used, or its chain is broken (exit 14)
 
 Decisions are not errors: ``compare`` exits 0 for MATCH, 1 for NO_MATCH and 3 for REFER
 (a missing face during a comparison is a REFER with its reason, not an exception).
@@ -23,6 +24,7 @@ Every message names the input it is about and says what to do.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
     "CaptureError",
     "ClusterError",
     "DatasetError",
@@ -88,3 +90,7 @@ class DatasetError(ImpostorError):
 
 class ClusterError(ImpostorError):
     exit_code = 13
+
+
+class AuditError(ImpostorError):
+    exit_code = 14

@@ -75,6 +75,12 @@ SETTINGS: dict[str, Setting] = {
             "How long a camera or clip is watched for the best frame.",
             float,
         ),
+        Setting(
+            "audit_db",
+            "IMPOSTOR_AUDIT_DB",
+            "~/.local/share/impostor/audit.sqlite",
+            "SQLite file of the hash-chained audit trail of decisions.",
+        ),
     )
 }
 

@@ -1,0 +1,543 @@
+"""A tamper-evident audit trail of decisions, in one local SQLite file.
+
+Every decision is appended as one record: UTC time, station and operator, decision, probability,
+distance, thresholds, profile, reasons, a quality summary and the SHA-256 digests of both images.
+No images and no embeddings are kept unless the caller asks for the images (``store_images``).
+
+Records are hash-chained: ``hash`` is the SHA-256 of a canonical JSON of the record's fields
+(its sequence number included) and ``prev_hash``, the previous record's hash. ``verify`` walks
+the chain and names the first record that was edited, deleted or moved. The head of the chain
+(last sequence number and hash) is also kept in the ``meta`` table, so cutting records off the
+end is detected too.
+
+Appending reads the head and inserts in one ``BEGIN IMMEDIATE`` transaction, so several
+processes writing to one file serialise and never fork the chain; a process killed mid-write
+leaves the last committed record as the head (SQLite's journal rolls the rest back).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from impostor.errors import AuditError
+from impostor.types import Decision, Reason, Verdict
+
+__all__ = [
+    "AuditEntry",
+    "AuditLog",
+    "AuditRecord",
+    "AuditStats",
+    "ChainReport",
+    "default_path",
+]
+
+SCHEMA_VERSION = 1
+GENESIS_HASH = "0" * 64  # the prev_hash of record 1
+BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another process's transaction
+
+# the hashed columns, in the order they are stored; ``hash`` itself is not among them
+_FIELDS = (
+    "seq",
+    "time",
+    "station",
+    "operator",
+    "decision",
+    "probability",
+    "distance",
+    "accept_distance",
+    "reject_distance",
+    "profile_name",
+    "profile_version",
+    "reasons",
+    "quality",
+    "document_sha256",
+    "live_sha256",
+    "prev_hash",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    station TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    probability REAL,
+    distance REAL,
+    accept_distance REAL NOT NULL,
+    reject_distance REAL NOT NULL,
+    profile_name TEXT NOT NULL,
+    profile_version TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    quality TEXT,
+    document_sha256 TEXT NOT NULL,
+    live_sha256 TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE TABLE IF NOT EXISTS images (
+    seq INTEGER PRIMARY KEY REFERENCES records (seq),
+    document BLOB NOT NULL,
+    live BLOB NOT NULL
+);
+"""
+
+
+CSV_COLUMNS = [*_FIELDS[:11], "reason_codes", *_FIELDS[11:], "hash"]
+
+
+def default_path() -> Path:
+    """The audit database named by the ``audit_db`` setting (``IMPOSTOR_AUDIT_DB``)."""
+    from impostor import settings
+
+    return Path(str(settings.get("audit_db"))).expanduser()
+
+
+def _utc_text(moment: datetime) -> str:
+    """One fixed-width text form, so SQLite's string order is time order. Naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What is logged about one decision, before the log gives it a sequence number and hashes.
+
+    ``probability`` is the calibrated probability of the same person; ``distance`` the embedding
+    distance (smaller is more alike; MATCH at or below ``accept_distance``, NO_MATCH above
+    ``reject_distance``). ``time`` defaults to the moment of appending.
+    """
+
+    station: str
+    operator: str
+    decision: str
+    probability: float | None
+    distance: float | None
+    accept_distance: float
+    reject_distance: float
+    profile_name: str
+    profile_version: str
+    document_sha256: str
+    live_sha256: str
+    reasons: tuple[Reason, ...] = ()
+    quality: Mapping[str, object] | None = None
+    time: datetime | None = None
+
+    @classmethod
+    def from_verdict(
+        cls,
+        verdict: Verdict,
+        *,
+        station: str,
+        operator: str,
+        quality: Mapping[str, object] | None = None,
+        time: datetime | None = None,
+    ) -> AuditEntry:
+        return cls(
+            station=station,
+            operator=operator,
+            decision=verdict.decision.value,
+            probability=verdict.probability,
+            distance=verdict.distance,
+            accept_distance=verdict.accept_distance,
+            reject_distance=verdict.reject_distance,
+            profile_name=verdict.profile.name,
+            profile_version=verdict.profile.version,
+            document_sha256=verdict.document.image.info.sha256,
+            live_sha256=verdict.live.image.info.sha256,
+            reasons=verdict.reasons,
+            quality=quality,
+            time=time,
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One stored record. ``time`` is UTC ISO 8601 text; ``hash`` chains to ``prev_hash``."""
+
+    seq: int
+    time: str
+    station: str
+    operator: str
+    decision: str
+    probability: float | None
+    distance: float | None
+    accept_distance: float
+    reject_distance: float
+    profile_name: str
+    profile_version: str
+    reasons: tuple[Reason, ...]
+    quality: Mapping[str, object] | None
+    document_sha256: str
+    live_sha256: str
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "station": self.station,
+            "operator": self.operator,
+            "decision": self.decision,
+            "probability": self.probability,
+            "distance": self.distance,
+            "accept_distance": self.accept_distance,
+            "reject_distance": self.reject_distance,
+            "profile_name": self.profile_name,
+            "profile_version": self.profile_version,
+            "reason_codes": [reason.code for reason in self.reasons],
+            "reasons": [_reason_dict(reason) for reason in self.reasons],
+            "quality": None if self.quality is None else dict(self.quality),
+            "document_sha256": self.document_sha256,
+            "live_sha256": self.live_sha256,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of walking the chain: ``ok``, records seen, and the first bad one and why."""
+
+    ok: bool
+    count: int
+    first_bad: int | None = None
+    problem: str = ""
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"audit log intact: {self.count} records, chain verified"
+        return self.problem
+
+
+@dataclass(frozen=True)
+class AuditStats:
+    """Counts of decisions and of reason codes over ``[since, until)`` (None: unbounded)."""
+
+    total: int
+    by_decision: Mapping[str, int] = field(default_factory=dict)
+    by_reason: Mapping[str, int] = field(default_factory=dict)
+    since: str | None = None
+    until: str | None = None
+
+
+def _reason_dict(reason: Reason) -> dict[str, object]:
+    return {"code": reason.code, "message": reason.message, "side": reason.side}
+
+
+def _digest(values: Mapping[str, object]) -> str:
+    """SHA-256 of the canonical JSON of the hashed columns, exactly as stored."""
+    canonical = json.dumps(
+        {name: values[name] for name in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """An append-only, hash-chained log of decisions in the SQLite file ``path``.
+
+    Creates the file (and its folder) when missing. Use as a context manager, or call ``close``.
+    Raises ``AuditError`` when the file is not an audit log or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit: every transaction is an explicit BEGIN IMMEDIATE … COMMIT
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise AuditError(f"cannot open the audit log {self.path}: {error}") from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._create_schema()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise AuditError(
+                f"{self.path} is not a usable audit log ({error}): give another --db or IMPOSTOR_AUDIT_DB"
+            ) from None
+
+    def _create_schema(self) -> None:
+        with self._transaction():
+            # one statement at a time: executescript would COMMIT the transaction
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise AuditError(
+                    f"{self.path} has audit schema version {row[0]}, newer than this impostor's "
+                    f"{SCHEMA_VERSION}: upgrade impostor to read it"
+                )
+
+    def _transaction(self) -> _Immediate:
+        return _Immediate(self._db)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        verdict: Verdict,
+        *,
+        station: str,
+        operator: str,
+        quality: Mapping[str, object] | None = None,
+        store_images: tuple[bytes, bytes] | None = None,
+    ) -> AuditRecord:
+        """Log ``verdict``. ``store_images`` (document bytes, live bytes) keeps the images too."""
+        entry = AuditEntry.from_verdict(verdict, station=station, operator=operator, quality=quality)
+        return self.append_entry(entry, store_images=store_images)
+
+    def append_entry(
+        self, entry: AuditEntry, *, store_images: tuple[bytes, bytes] | None = None
+    ) -> AuditRecord:
+        """Append one entry at the head of the chain, atomically; returns the stored record."""
+        if entry.decision not in {d.value for d in Decision}:
+            raise ValueError(f"decision {entry.decision!r} is not one of MATCH, NO_MATCH, REFER")
+        if not entry.station or not entry.operator:
+            raise ValueError(f"station {entry.station!r} and operator {entry.operator!r} must be non-empty")
+        if store_images is not None:
+            for name, data, digest in zip(
+                ("document", "live"), store_images, (entry.document_sha256, entry.live_sha256), strict=True
+            ):
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise ValueError(f"the {name} image bytes do not match the entry's digest {digest}")
+        values: dict[str, object] = {
+            "time": _utc_text(entry.time or datetime.now(UTC)),
+            "station": entry.station,
+            "operator": entry.operator,
+            "decision": entry.decision,
+            "probability": None if entry.probability is None else float(entry.probability),
+            "distance": None if entry.distance is None else float(entry.distance),
+            "accept_distance": float(entry.accept_distance),
+            "reject_distance": float(entry.reject_distance),
+            "profile_name": entry.profile_name,
+            "profile_version": entry.profile_version,
+            "reasons": json.dumps([_reason_dict(r) for r in entry.reasons], ensure_ascii=False),
+            "quality": None
+            if entry.quality is None
+            else json.dumps(entry.quality, sort_keys=True, ensure_ascii=False),
+            "document_sha256": entry.document_sha256,
+            "live_sha256": entry.live_sha256,
+        }
+        try:
+            with self._transaction():
+                seq, prev_hash = self._head()
+                values["seq"] = seq + 1
+                values["prev_hash"] = prev_hash
+                values["hash"] = _digest(values)
+                columns = (*_FIELDS, "hash")
+                self._db.execute(
+                    f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [values[name] for name in columns],
+                )
+                if store_images is not None:
+                    self._db.execute(
+                        "INSERT INTO images (seq, document, live) VALUES (?, ?, ?)",
+                        (values["seq"], *store_images),
+                    )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("head_seq", str(values["seq"])), ("head_hash", str(values["hash"]))],
+                )
+        except sqlite3.Error as error:
+            raise AuditError(f"cannot append to the audit log {self.path}: {error}") from None
+        return _record(values)
+
+    def _head(self) -> tuple[int, str]:
+        row = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[AuditRecord]:
+        """Records with ``since <= time < until`` (either bound may be None), in sequence order."""
+        where, params = _period(since, until)
+        columns = ", ".join((*_FIELDS, "hash"))
+        cursor = self._db.execute(f"SELECT {columns} FROM records{where} ORDER BY seq", params)
+        for row in cursor:
+            yield _record(dict(zip((*_FIELDS, "hash"), row, strict=True)))
+
+    def stored_images(self, seq: int) -> tuple[bytes, bytes] | None:
+        """The (document, live) image bytes kept with record ``seq``, or None when none were kept."""
+        row = self._db.execute("SELECT document, live FROM images WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+    def verify(self) -> ChainReport:
+        """Walk the whole chain; report the first record edited, missing or out of order."""
+        columns = (*_FIELDS, "hash")
+        rows = [
+            dict(zip(columns, row, strict=True))
+            for row in self._db.execute(f"SELECT {', '.join(columns)} FROM records ORDER BY seq")
+        ]
+        expected_seq, prev_hash = 1, GENESIS_HASH
+        for row in rows:
+            seq = int(str(row["seq"]))
+            if seq != expected_seq:
+                return _bad(len(rows), expected_seq, f"record {expected_seq} is missing (sequence gap)")
+            if _digest(row) != row["hash"]:
+                # content moved from elsewhere in the chain still hashes right at its old position
+                # (sequence numbers are hashed); looked for only once, at the first bad record
+                origin = next(
+                    (k for k in range(1, len(rows) + 2) if _digest({**row, "seq": k}) == row["hash"]), None
+                )
+                if origin is not None:
+                    return _bad(
+                        len(rows),
+                        seq,
+                        f"records out of order: record {seq} holds record {origin}'s content",
+                    )
+                return _bad(len(rows), seq, f"record {seq} was edited")
+            if row["prev_hash"] != prev_hash:
+                return _bad(len(rows), seq, f"record {seq} does not follow record {seq - 1} (chain broken)")
+            expected_seq, prev_hash = seq + 1, str(row["hash"])
+        head = dict(self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'head_%'").fetchall())
+        if "head_seq" in head and int(head["head_seq"]) >= expected_seq:
+            return _bad(
+                len(rows),
+                expected_seq,
+                f"record {expected_seq} is missing (log cut after record {expected_seq - 1})",
+            )
+        if rows and head.get("head_hash", prev_hash) != prev_hash:
+            return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
+        for seq, document, live in self._db.execute("SELECT seq, document, live FROM images ORDER BY seq"):
+            owner = rows[seq - 1] if 0 < seq <= len(rows) else None
+            if owner is None or (
+                hashlib.sha256(document).hexdigest() != owner["document_sha256"]
+                or hashlib.sha256(live).hexdigest() != owner["live_sha256"]
+            ):
+                return _bad(len(rows), seq, f"record {seq}'s stored images do not match its digests")
+        return ChainReport(ok=True, count=len(rows))
+
+    def stats(self, since: datetime | None = None, until: datetime | None = None) -> AuditStats:
+        """Counts by decision and by reason code for records with ``since <= time < until``."""
+        by_decision: Counter[str] = Counter()
+        by_reason: Counter[str] = Counter()
+        total = 0
+        for record in self.records(since, until):
+            total += 1
+            by_decision[record.decision] += 1
+            by_reason.update(reason.code for reason in record.reasons)
+        return AuditStats(
+            total=total,
+            by_decision=dict(sorted(by_decision.items())),
+            by_reason=dict(by_reason.most_common()),
+            since=None if since is None else _utc_text(since),
+            until=None if until is None else _utc_text(until),
+        )
+
+    def export(
+        self,
+        out: str | Path | IO[str],
+        fmt: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Write records with ``since <= time < until`` to a path or text stream; returns how many.
+
+        CSV has one row per record (reasons and quality as JSON text, reason codes joined by
+        ``;``); JSON is one array of objects. Raises ``AuditError`` when the path cannot be written.
+        """
+        if fmt not in ("csv", "json"):
+            raise ValueError(f"format {fmt!r} is not csv or json")
+        if isinstance(out, str | Path):
+            try:
+                with open(out, "w", encoding="utf-8", newline="") as stream:
+                    return self.export(stream, fmt, since=since, until=until)
+            except OSError as error:
+                raise AuditError(f"cannot write the export {out}: {error}") from None
+        records = list(self.records(since, until))
+        if fmt == "json":
+            json.dump([record.to_dict() for record in records], out, indent=2, ensure_ascii=False)
+            out.write("\n")
+            return len(records)
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for record in records:
+            row = record.to_dict()
+            row["reason_codes"] = ";".join(reason.code for reason in record.reasons)
+            row["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
+            row["quality"] = "" if record.quality is None else json.dumps(row["quality"], sort_keys=True)
+            writer.writerow(row)
+        return len(records)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Immediate:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any error: takes the write lock first."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _bad(count: int, seq: int, problem: str) -> ChainReport:
+    return ChainReport(ok=False, count=count, first_bad=seq, problem=problem)
+
+
+def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[str]]:
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("time >= ?")
+        params.append(_utc_text(since))
+    if until is not None:
+        clauses.append("time < ?")
+        params.append(_utc_text(until))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _record(values: Mapping[str, object]) -> AuditRecord:
+    reasons = json.loads(str(values["reasons"]))
+    quality = values["quality"]
+    return AuditRecord(
+        seq=int(str(values["seq"])),
+        time=str(values["time"]),
+        station=str(values["station"]),
+        operator=str(values["operator"]),
+        decision=str(values["decision"]),
+        probability=values["probability"],  # type: ignore[arg-type]
+        distance=values["distance"],  # type: ignore[arg-type]
+        accept_distance=float(values["accept_distance"]),  # type: ignore[arg-type]
+        reject_distance=float(values["reject_distance"]),  # type: ignore[arg-type]
+        profile_name=str(values["profile_name"]),
+        profile_version=str(values["profile_version"]),
+        reasons=tuple(Reason(r["code"], r["message"], r.get("side")) for r in reasons),
+        quality=None if quality is None else json.loads(str(quality)),
+        document_sha256=str(values["document_sha256"]),
+        live_sha256=str(values["live_sha256"]),
+        prev_hash=str(values["prev_hash"]),
+        hash=str(values["hash"]),
+    )

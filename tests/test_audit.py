@@ -1,0 +1,288 @@
+"""The audit trail: chain integrity, tampering, export, stats, privacy, concurrency, crashes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from impostor.audit import AuditEntry, AuditLog
+from impostor.pipeline import Verifier
+from impostor.types import Reason, Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="module")
+def verdict(verifier: Verifier) -> Verdict:
+    return verifier.verify(SAMPLES / "document.png", SAMPLES / "live_genuine.jpg")
+
+
+def _entry(i: int, *, day: int = 1, decision: str = "MATCH", codes: tuple[str, ...] = ()) -> AuditEntry:
+    return AuditEntry(
+        station="LHR-T5-07",
+        operator=f"officer-{i % 3}",
+        decision=decision,
+        probability=0.5 + (i % 50) / 100,
+        distance=0.3 + (i % 7) / 100,
+        accept_distance=0.45,
+        reject_distance=0.6,
+        profile_name="shipped",
+        profile_version="1.0",
+        document_sha256=f"{i:064x}",
+        live_sha256=f"{i + 1:064x}",
+        reasons=tuple(Reason(code, f"because {code}") for code in codes),
+        quality={"document": {"sharpness": 120.5}, "live": None},
+        time=datetime(2026, 11, day, 9, 0, i % 60, tzinfo=UTC),
+    )
+
+
+def _filled(path: Path, count: int = 30) -> Path:
+    with AuditLog(path) as log:
+        for i in range(count):
+            log.append_entry(_entry(i))
+    return path
+
+
+def _verify_cli(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["audit", "verify", "--db", str(path)])
+    return result.exit_code, result.output
+
+
+# -- the chain -------------------------------------------------------------------------------
+
+
+def test_appended_verdict_is_stored_and_verifies(tmp_path: Path, verdict: Verdict) -> None:
+    db = tmp_path / "audit.sqlite"
+    with AuditLog(db) as log:
+        record = log.append(verdict, station="S1", operator="O1", quality={"live": {"sharpness": 3.0}})
+        second = log.append(verdict, station="S1", operator="O2")
+        assert (record.seq, second.seq) == (1, 2)
+        assert second.prev_hash == record.hash
+        assert record.decision == verdict.decision.value
+        assert record.document_sha256 == verdict.document.image.info.sha256
+        assert record.live_sha256 == verdict.live.image.info.sha256
+        assert record.profile_version == verdict.profile.version
+        assert [r.code for r in record.reasons] == [r.code for r in verdict.reasons]
+        assert list(log.records()) == [record, second]
+        report = log.verify()
+    assert report.ok and report.count == 2, report
+    code, output = _verify_cli(db)
+    assert code == 0, output
+    assert "2 records" in output
+
+
+def test_edited_record_is_named(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite")
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE records SET decision = 'NO_MATCH' WHERE seq = 17")
+    with AuditLog(db) as log:
+        report = log.verify()
+    assert not report.ok and report.first_bad == 17
+    assert report.problem == "record 17 was edited"
+    code, output = _verify_cli(db)
+    assert code == 14, output
+    assert output.count("\n") == 1 and "AuditError" in output and "record 17 was edited" in output
+
+
+def test_deleted_record_is_named(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite")
+    with sqlite3.connect(db) as raw:
+        raw.execute("DELETE FROM records WHERE seq = 17")
+    with AuditLog(db) as log:
+        report = log.verify()
+    assert report.first_bad == 17 and "record 17 is missing" in report.problem
+    code, output = _verify_cli(db)
+    assert code == 14 and "record 17 is missing" in output and output.count("\n") == 1
+
+
+def test_deleted_last_record_is_named(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite")
+    with sqlite3.connect(db) as raw:
+        raw.execute("DELETE FROM records WHERE seq = 30")
+    with AuditLog(db) as log:
+        report = log.verify()
+    assert report.first_bad == 30 and "record 30 is missing" in report.problem
+
+
+def test_swapped_records_are_named(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite")
+    with sqlite3.connect(db) as raw:
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(records)") if row[1] != "seq"]
+        five, six = (
+            raw.execute(f"SELECT {', '.join(columns)} FROM records WHERE seq = ?", (s,)).fetchone()
+            for s in (5, 6)
+        )
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        raw.execute(f"UPDATE records SET {assignments} WHERE seq = 5", six)
+        raw.execute(f"UPDATE records SET {assignments} WHERE seq = 6", five)
+    with AuditLog(db) as log:
+        report = log.verify()
+    assert report.first_bad == 5
+    assert "out of order" in report.problem
+    code, output = _verify_cli(db)
+    assert code == 14 and "out of order" in output and output.count("\n") == 1
+
+
+# -- export and stats ------------------------------------------------------------------------
+
+
+def _spread(path: Path) -> Path:
+    with AuditLog(path) as log:
+        for day in (1, 2, 3):
+            for i in range(10):
+                decision = ("MATCH", "NO_MATCH", "REFER")[i % 3]
+                codes = ("live_too_dark",) if decision == "REFER" else ()
+                log.append_entry(_entry(i, day=day, decision=decision, codes=codes))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_round_trips_with_since(tmp_path: Path, fmt: str) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    out = tmp_path / f"export.{fmt}"
+    result = CliRunner().invoke(
+        main,
+        ["audit", "export", "--since", "2026-11-02", "--format", fmt, "--out", str(out), "--db", str(db)],
+    )
+    assert result.exit_code == 0, result.output
+    with AuditLog(db) as log:
+        expected = [r.to_dict() for r in log.records(since=datetime(2026, 11, 2))]
+    assert len(expected) == 20
+    if fmt == "json":
+        assert json.loads(out.read_text()) == expected
+        return
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [int(row["seq"]) for row in rows] == [r["seq"] for r in expected]
+    for row, record in zip(rows, expected, strict=True):
+        assert row["hash"] == record["hash"] and row["time"] == record["time"]
+        assert float(row["probability"]) == record["probability"]
+        assert json.loads(row["reasons"]) == record["reasons"]
+        assert json.loads(row["quality"]) == record["quality"]
+        assert (row["reason_codes"].split(";") if row["reason_codes"] else []) == record["reason_codes"]
+
+
+def test_export_until_is_exclusive(tmp_path: Path) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    stream = io.StringIO()
+    with AuditLog(db) as log:
+        count = log.export(stream, "json", since=datetime(2026, 11, 2), until=datetime(2026, 11, 3))
+    assert count == 10 and len(json.loads(stream.getvalue())) == 10
+
+
+def test_stats_counts_by_decision_and_reason(tmp_path: Path) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    with AuditLog(db) as log:
+        stats = log.stats(since=datetime(2026, 11, 2))
+    assert stats.total == 20
+    assert dict(stats.by_decision) == {"MATCH": 8, "NO_MATCH": 6, "REFER": 6}
+    assert dict(stats.by_reason) == {"live_too_dark": 6}
+    result = CliRunner().invoke(main, ["audit", "stats", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    counted = json.loads(result.output)
+    assert counted["total"] == 30 and counted["by_decision"]["REFER"] == 9
+    text = CliRunner().invoke(main, ["audit", "stats", "--since", "2026-11-03", "--db", str(db)])
+    assert text.exit_code == 0 and "10 decisions" in text.output
+
+
+def test_not_a_database_is_one_line_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.sqlite"
+    bogus.write_bytes(b"this is not sqlite at all" * 100)
+    code, output = _verify_cli(bogus)
+    assert code == 14 and output.count("\n") == 1 and "AuditError" in output
+
+
+# -- privacy ---------------------------------------------------------------------------------
+
+
+def test_no_images_stored_unless_asked(tmp_path: Path, verdict: Verdict) -> None:
+    db = tmp_path / "audit.sqlite"
+    document = (SAMPLES / "document.png").read_bytes()
+    live = (SAMPLES / "live_genuine.jpg").read_bytes()
+    with AuditLog(db) as log:
+        plain = log.append(verdict, station="S", operator="O")
+        assert log.stored_images(plain.seq) is None
+    wal = Path(f"{db}-wal")
+    raw_file = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert document[100:164] not in raw_file and live[100:164] not in raw_file
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+        blobs = raw.execute("SELECT COUNT(*) FROM records WHERE typeof(quality) = 'blob'").fetchone()[0]
+        assert blobs == 0
+    with AuditLog(db) as log:
+        kept = log.append(verdict, station="S", operator="O", store_images=(document, live))
+        assert log.stored_images(kept.seq) == (document, live)
+        assert log.verify().ok
+        with pytest.raises(ValueError, match="do not match"):
+            log.append(verdict, station="S", operator="O", store_images=(live, document))
+
+
+# -- several processes, and crashes ----------------------------------------------------------
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    with AuditLog(path) as log:
+        for i in range(count):
+            log.append_entry(_entry(worker * 1000 + i, decision="REFER", codes=(f"worker_{worker}",)))
+
+
+def _endless_writer(path: str) -> None:
+    with AuditLog(path) as log:
+        i = 0
+        while True:
+            log.append_entry(_entry(i))
+            i += 1
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite"
+    AuditLog(db).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(str(db), w, 200)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join()
+    assert [p.exitcode for p in workers] == [0, 0, 0, 0]
+    with AuditLog(db) as log:
+        records = list(log.records())
+        report = log.verify()
+        stats = log.stats()
+    assert report.ok and report.count == 800, report
+    assert [r.seq for r in records] == list(range(1, 801))
+    assert dict(stats.by_reason) == {f"worker_{w}": 200 for w in range(4)}
+
+
+def test_killed_writer_leaves_a_valid_chain(tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite"
+    AuditLog(db).close()
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_endless_writer, args=(str(db),))
+    process.start()
+    try:
+        with AuditLog(db) as watcher:
+            while sum(1 for _ in watcher.records()) < 50:
+                assert process.is_alive(), "the writer died on its own"
+                process.join(0.05)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        process.join()
+    assert process.exitcode == -signal.SIGKILL
+    with AuditLog(db) as log:
+        report = log.verify()
+        records = list(log.records())
+        assert report.ok, report
+        assert [r.seq for r in records] == list(range(1, len(records) + 1))
+        after = log.append_entry(_entry(0))
+        assert after.seq == len(records) + 1 and log.verify().ok

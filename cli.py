@@ -15,12 +15,14 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shlex
+import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -67,6 +69,18 @@ def main() -> None:
 @click.option(
     "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
 )
+@click.option(
+    "--station", metavar="TEXT", help="Station named in the audit log (default: this machine's hostname)."
+)
+@click.option(
+    "--operator", metavar="TEXT", help="Operator named in the audit log (default: the login user name)."
+)
+@click.option(
+    "--audit-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit database (default: IMPOSTOR_AUDIT_DB, ~/.local/share/impostor/audit.sqlite).",
+)
+@click.option("--no-audit", is_flag=True, help="Do not append the decision to the audit log.")
 def compare(
     document: Path,
     live: Path | None,
@@ -78,6 +92,10 @@ def compare(
     profile: Path | None,
     detector: str,
     jitters: int,
+    station: str | None,
+    operator: str | None,
+    audit_db: Path | None,
+    no_audit: bool,
 ) -> None:
     """Compare a DOCUMENT portrait with a LIVE image, a --camera or a --video clip.
 
@@ -85,12 +103,28 @@ def compare(
     Examples:
       impostor compare samples/document.png samples/live_genuine.jpg
       impostor compare samples/document.png --video clip.mp4 --json
+
+    Every decision is appended to the audit log unless --no-audit is given.
     """
     sources = [s for s in (live, camera, video) if s is not None]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
-    with _reported(as_json):
-        with impostor.Verifier(profile, detector=detector, jitters=jitters) as verifier:  # type: ignore[arg-type]
+    with _reported(as_json), ExitStack() as stack:
+        audit_log = None
+        if not no_audit:
+            from impostor.audit import AuditLog
+
+            station = station or socket.gethostname()
+            operator = operator or _login_name()
+            audit_log = stack.enter_context(AuditLog(audit_db))
+        with impostor.Verifier(
+            profile,
+            detector=detector,  # type: ignore[arg-type]
+            jitters=jitters,
+            audit=audit_log,
+            station=station or "",
+            operator=operator or "",
+        ) as verifier:
             if live is not None:
                 verdict = verifier.verify(document, live)
             else:
@@ -348,6 +382,13 @@ def _fail(error: Exception, as_json: bool, code: int | None = None) -> NoReturn:
         click.echo(json.dumps({"error": {"type": name, "message": message, "exit_code": exit_code}}))
     click.echo(f"{name}: {message}", err=True)
     sys.exit(exit_code)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        raise click.UsageError("cannot tell the login user name: give --operator NAME") from None
 
 
 def _describe(verdict: Verdict, composite: Path | None) -> str:

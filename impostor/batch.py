@@ -40,7 +40,7 @@ from impostor.embed import DlibEmbedder
 from impostor.errors import ClusterError, InputError
 from impostor.pipeline import Pick, Verifier
 from impostor.profile import Profile, load_profile
-from impostor.quality import yaw_degrees
+from impostor.quality import assess, unified_score, yaw_degrees
 
 __all__ = ["EmbeddingSet", "embed_dataset"]
 
@@ -64,7 +64,9 @@ class EmbeddingSet:
     found in the image (more than one: the wrong one may have been used; 0 without a face);
     ``yaw``, the head yaw of the face used in degrees (``impostor.quality.yaw_degrees``, NaN
     without a face); ``detector``, which detector found it (``"hog"`` or ``"cnn"``, None
-    without a face); ``rotated``, the degrees the image was turned for a face to be found.
+    without a face); ``rotated``, the degrees the image was turned for a face to be found;
+    ``quality``, the face's unified quality score 0-100 (``impostor.quality.unified_score``: the
+    lowest score among the gated measures, judged as a live photo; NaN without a face).
     """
 
     vectors: NDArray[np.float64]
@@ -76,6 +78,7 @@ class EmbeddingSet:
     yaw: NDArray[np.float64]
     detector: tuple[str | None, ...]
     rotated: NDArray[np.int64]
+    quality: NDArray[np.float64]
 
     @property
     def fta(self) -> float:
@@ -251,6 +254,8 @@ def _embed_file(job: _Job, path: str, label: str) -> _Outcome:
     # landmarks are in the analysed pixels, which may be a reduced decode (possibly turned)
     scale = max(image.info.width, image.info.height) / max(image.shape)
     landmarks = side.face.landmarks
+    # judged as a live photo whatever the image is: the scores, unlike pass/fail, ignore limits
+    report = assess(side.image, [side.face.box], landmarks, side="live", limits=job.profile.limits)
     face = CachedFace(
         np.asarray(side.face.embedding, dtype=np.float64),
         None,
@@ -259,6 +264,7 @@ def _embed_file(job: _Job, path: str, label: str) -> _Outcome:
         yaw=yaw_degrees(landmarks),
         detector=side.detector,
         rotated_degrees=side.rotated_degrees,
+        quality=unified_score(report),
     )
     return _Outcome(digest, face)
 
@@ -341,6 +347,7 @@ def _assemble(faces: Sequence[CachedFace | None], from_cache: int) -> EmbeddingS
     vectors = np.full((count, 128), np.nan, dtype=np.float64)
     inter_eye = np.full(count, np.nan, dtype=np.float64)
     yaw = np.full(count, np.nan, dtype=np.float64)
+    quality = np.full(count, np.nan, dtype=np.float64)
     found = np.zeros(count, dtype=np.bool_)
     faces_found = np.zeros(count, dtype=np.int64)
     rotated = np.zeros(count, dtype=np.int64)
@@ -352,12 +359,13 @@ def _assemble(faces: Sequence[CachedFace | None], from_cache: int) -> EmbeddingS
             vectors[position] = face.vector
             inter_eye[position] = np.nan if face.inter_eye is None else face.inter_eye
             yaw[position] = np.nan if face.yaw is None else face.yaw
+            quality[position] = np.nan if face.quality is None else face.quality
             found[position] = True
             rotated[position] = face.rotated_degrees
         faces_found[position] = face.faces_found
         failures.append(face.failure)
         detectors.append(face.detector if face.vector is not None else None)
-    for array in (vectors, inter_eye, yaw, found, faces_found, rotated):
+    for array in (vectors, inter_eye, yaw, quality, found, faces_found, rotated):
         array.setflags(write=False)
     return EmbeddingSet(
         vectors,
@@ -369,6 +377,7 @@ def _assemble(faces: Sequence[CachedFace | None], from_cache: int) -> EmbeddingS
         yaw=yaw,
         detector=tuple(detectors),
         rotated=rotated,
+        quality=quality,
     )
 
 

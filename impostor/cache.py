@@ -31,7 +31,7 @@ from impostor.profile import load_profile
 __all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "pipeline_key"]
 
 SCHEMA_NAME = "impostor embedding cache"
-SCHEMA_VERSION = 2  # 2 added faces_found, yaw, detector and rotated; older files are rebuilt
+SCHEMA_VERSION = 3  # 2 added faces_found, yaw, detector and rotated; 3 quality; older files are rebuilt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema (name TEXT NOT NULL, version INTEGER NOT NULL);
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS faces (
     yaw REAL,                  -- head yaw of the face used, degrees (impostor.quality.yaw_degrees)
     detector TEXT,             -- "hog" or "cnn": the detector that found it
     rotated INTEGER NOT NULL DEFAULT 0,      -- degrees the image was turned for a face to be found
+    quality REAL,              -- 0-100, the weakest gated quality score of the face (quality.unified_score)
     PRIMARY KEY (digest, pipeline)
 ) WITHOUT ROWID;
 """
@@ -63,7 +64,9 @@ class CachedFace:
     the faces found in the image (more than one: the wrong one may have been used), ``yaw`` is
     the face's head yaw in degrees (``impostor.quality.yaw_degrees``), ``detector`` the detector
     that found it (``"hog"`` or ``"cnn"``) and ``rotated_degrees`` how far the image had to be
-    turned for it to be found; None (or 0) when there is no face.
+    turned for it to be found; ``quality`` the face's unified quality score, 0-100 (the lowest
+    score among the gated quality measures, ``impostor.quality.unified_score``); None (or 0)
+    when there is no face.
     """
 
     vector: NDArray[np.float64] | None
@@ -73,6 +76,7 @@ class CachedFace:
     yaw: float | None = None
     detector: str | None = None
     rotated_degrees: int = 0
+    quality: float | None = None
 
     def __post_init__(self) -> None:
         if (self.vector is None) == (self.failure is None):
@@ -99,8 +103,9 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) 
     )
 
 
-# the modules whose code decides what an image file's entry is (quality: the yaw it records)
-_STAGES = ("capture", "detect", "align", "embed", "pipeline", "quality", "weights")
+# the modules whose code decides what an image file's entry is (quality: the yaw and quality
+# score it records; batch: how that score is formed)
+_STAGES = ("batch", "capture", "detect", "align", "embed", "pipeline", "quality", "weights")
 
 
 @functools.cache
@@ -146,7 +151,7 @@ class EmbeddingCache:
             for start in range(0, len(unique), _QUERY_CHUNK):
                 chunk = unique[start : start + _QUERY_CHUNK]
                 rows = connection.execute(
-                    "SELECT digest, vector, failure, inter_eye, faces_found, yaw, detector, rotated "
+                    "SELECT digest, vector, failure, inter_eye, faces_found, yaw, detector, rotated, quality "
                     "FROM faces "
                     f"WHERE pipeline = ? AND digest IN ({', '.join('?' * len(chunk))})",
                     (key, *chunk),
@@ -170,6 +175,7 @@ class EmbeddingCache:
                 face.yaw,
                 face.detector,
                 face.rotated_degrees,
+                face.quality,
             )
             for digest, face in items
         ]
@@ -177,8 +183,9 @@ class EmbeddingCache:
         with _guarded(self.path), connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO faces "
-                "(digest, pipeline, vector, failure, inter_eye, faces_found, yaw, detector, rotated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(digest, pipeline, vector, failure, inter_eye, faces_found, yaw, detector, rotated, "
+                "quality) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -299,10 +306,11 @@ def _face(
     yaw: float | None,
     detector: str | None,
     rotated: int,
+    quality: float | None,
 ) -> CachedFace:
     if blob is None:
         return CachedFace(None, failure or "no face found", None, faces_found)
     if not isinstance(blob, bytes) or len(blob) % 8:
         raise sqlite3.DatabaseError("an embedding is not a whole number of float64 values")
     vector = np.frombuffer(blob, dtype="<f8").astype(np.float64)
-    return CachedFace(vector, None, inter_eye, faces_found, yaw, detector, rotated)
+    return CachedFace(vector, None, inter_eye, faces_found, yaw, detector, rotated, quality)

@@ -3,10 +3,14 @@
 The rule, in order:
 
 1. a side with no face cannot be compared: REFER, saying which side and what to do;
-2. ``distance <= accept_distance``: MATCH, unless another face of similar size is in view of
-   the camera (then we cannot be sure who is being compared: REFER);
-3. ``distance > reject_distance``: NO_MATCH;
-4. otherwise REFER: the comparison is not conclusive either way.
+2. a face that fails a quality gate (``Side.quality``: blur, exposure, pose, size...) cannot be
+   trusted either way: REFER, with one reason per failed measure and what to do about it
+   (a blurred shot of the right person must be taken again, not sent away as NO_MATCH);
+3. ``distance <= accept_distance`` (the calibrated probability above the accept threshold):
+   MATCH, unless another face of similar size is in view of the camera (then we cannot be sure
+   who is being compared: REFER);
+4. ``distance > reject_distance``: NO_MATCH;
+5. otherwise REFER: the comparison is not conclusive either way.
 
 Reasons that do not change the decision (a second, smaller face in view, a photo that had to
 be turned) are still reported.
@@ -26,7 +30,12 @@ _SECOND_FACE_RATIO = 0.6
 def decide(
     document: Side, live: Side, distance: float | None, probability: float | None, profile: Profile
 ) -> tuple[Decision, tuple[Reason, ...]]:
-    """The decision and its reasons; ``distance`` is None when either side has no face."""
+    """The decision and its reasons; ``distance`` is None when either side has no face.
+
+    ``distance`` is the embedding distance (smaller is more alike) and ``probability`` the
+    profile's calibrated probability of the same person. A side whose ``quality`` is None is
+    not gated (nothing was measured).
+    """
     reasons: list[Reason] = []
     if document.face is None:
         reasons.append(
@@ -65,7 +74,16 @@ def decide(
                 "live",
             )
         )
-    if distance is None or probability is None:
+    gated = False
+    for side in (document, live):
+        if side.face is None or side.quality is None:
+            continue
+        for measure in side.quality.failures:
+            gated = True
+            if measure.name == "single_face" and crowded and side is live:
+                continue  # already said: "more than one face in view"
+            reasons.append(Reason(f"{side.name}_{measure.name}", measure.advice, side.name))
+    if gated or distance is None or probability is None:
         return Decision.REFER, tuple(reasons)
 
     if distance <= profile.accept_distance:

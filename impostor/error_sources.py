@@ -13,7 +13,7 @@ sees whether errors are over-represented where it is present.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,9 @@ class PairAttributes:
     of the face used in degrees and ``inter_eye`` its inter-eye distance in pixels of the
     full-resolution image (both NaN without a face); ``cnn_fallback`` is True where only the
     CNN fallback found the face (never with the CNN as the only detector); ``rotated`` holds
-    the degrees the image was turned for a face to be found.
+    the degrees the image was turned for a face to be found. ``quality`` is the image's
+    unified quality score, 0-100 (``impostor.quality.unified_score``, NaN without a face or
+    when not measured).
     """
 
     faces_found: NDArray[np.int64]
@@ -68,6 +70,8 @@ class PairAttributes:
     inter_eye: NDArray[np.float64]
     cnn_fallback: NDArray[np.bool_]
     rotated: NDArray[np.int64]
+    # not given: not measured, NaN throughout
+    quality: NDArray[np.float64] = field(default_factory=lambda: np.full((0, 2), np.nan))
 
     def __post_init__(self) -> None:
         coerced: dict[str, NDArray[Any]] = {
@@ -76,9 +80,12 @@ class PairAttributes:
             "inter_eye": np.asarray(self.inter_eye, dtype=np.float64),
             "cnn_fallback": np.asarray(self.cnn_fallback, dtype=bool),
             "rotated": np.asarray(self.rotated, dtype=np.int64),
+            "quality": np.asarray(self.quality, dtype=np.float64),
         }
-        shapes = {name: value.shape for name, value in coerced.items()}
         first = coerced["faces_found"].shape
+        if coerced["quality"].size == 0 and len(first) == 2 and first[0] > 0:
+            coerced["quality"] = np.full(first, np.nan)
+        shapes = {name: value.shape for name, value in coerced.items()}
         if len(first) != 2 or first[1] != 2 or any(shape != first for shape in shapes.values()):
             raise ValueError(f"PairAttributes: every array must be shaped (n, 2), got {shapes}")
         for name, value in coerced.items():
@@ -95,15 +102,23 @@ class PairAttributes:
         inter_eye: ArrayLike,
         cnn_fallback: ArrayLike,
         rotated: ArrayLike,
+        quality: ArrayLike | None = None,
     ) -> PairAttributes:
         """The attributes of pairs ``(a[k], b[k])`` (image indices) from per-image arrays
-        shaped ``(n_images,)``."""
+        shaped ``(n_images,)``; without ``quality`` the pairs' quality is NaN."""
         rows = np.stack([np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)], axis=1)
 
         def take(values: ArrayLike) -> NDArray[Any]:
             return np.asarray(values)[rows]
 
-        return cls(take(faces_found), take(yaw), take(inter_eye), take(cnn_fallback), take(rotated))
+        return cls(
+            take(faces_found),
+            take(yaw),
+            take(inter_eye),
+            take(cnn_fallback),
+            take(rotated),
+            np.full((rows.shape[0], 2), np.nan) if quality is None else take(quality),
+        )
 
     def __len__(self) -> int:
         return int(self.faces_found.shape[0])

@@ -214,6 +214,7 @@ def _attributes(embeddings: EmbeddingSet, pairs: Pairs, config: EvaluationConfig
         inter_eye=embeddings.inter_eye,
         cnn_fallback=fallback,
         rotated=embeddings.rotated,
+        quality=embeddings.quality,
     )
 
 

@@ -1,4 +1,4 @@
-"""The composition: capture → detect → align → embed → score → decide.
+"""The composition: capture → detect → align → quality → embed → score → decide → audit.
 
 ``Verifier`` holds what is expensive (the profile, and through ``impostor.weights`` the dlib
 models, loaded on first use) so that a counter process pays for it once. ``verify`` is the
@@ -19,13 +19,14 @@ import cv2
 import numpy as np
 
 from impostor.align import align, find_landmarks
+from impostor.audit import AuditLog
 from impostor.capture import ImageSource, load_image, open_stream
 from impostor.decide import decide
 from impostor.detect import Detector, detect_faces
 from impostor.embed import DlibEmbedder, Embedder, PooledEmbedder
 from impostor.errors import CaptureError
 from impostor.profile import Profile, load_profile
-from impostor.quality import frame_score
+from impostor.quality import QualityReport, assess, frame_score
 from impostor.types import Face, FaceBox, ImageInfo, LoadedImage, Side, Verdict
 
 __all__ = ["Located", "Pick", "Verifier", "verify"]
@@ -56,7 +57,7 @@ class Located:
         self.landmarks = find_landmarks(image.pixels, boxes[0]) if boxes else None
         self.chip = align(image.pixels, self.landmarks) if self.landmarks is not None else None
 
-    def side(self, embedding: np.ndarray | None) -> Side:
+    def side(self, embedding: np.ndarray | None, quality: QualityReport | None = None) -> Side:
         face = None
         if self.boxes and self.landmarks is not None and self.chip is not None and embedding is not None:
             face = Face(self.boxes[0], self.landmarks, self.chip, embedding)
@@ -68,6 +69,7 @@ class Located:
             rotated_degrees=self.rotated,
             face_widths=tuple(box.width for box in self.boxes),
             detector=self.detector,
+            quality=quality if face is not None else None,
         )
 
 
@@ -82,6 +84,9 @@ class Verifier:
     ``jitters`` > 0 averages the embedding over that many perturbed copies, and ``flip``
     averages it with its mirror image's (each slower, slightly more accurate; a profile must be
     fitted with the same choice). Models are loaded on first use and shared by every verifier in the process.
+    Each face found is checked against the profile's quality limits (``impostor.quality``);
+    a failed gate makes the decision REFER. With an ``audit`` log, every verdict ``verify`` and
+    ``verify_stream`` return is appended to it under ``station`` and ``operator``.
     """
 
     def __init__(
@@ -94,6 +99,9 @@ class Verifier:
         detect_side: int | None = None,
         pick: Pick = "largest",
         flip: bool = False,
+        audit: AuditLog | None = None,
+        station: str = "",
+        operator: str = "",
     ) -> None:
         if detector not in ("hog", "cnn", "auto"):
             raise ValueError(f"detector must be 'hog', 'cnn' or 'auto', not {detector!r}")
@@ -101,6 +109,10 @@ class Verifier:
             raise ValueError(f"jitters must be 0 or more, not {jitters}")
         if pick not in ("largest", "central"):
             raise ValueError(f"pick must be 'largest' or 'central', not {pick!r}")
+        if audit is not None and not (station and operator):
+            raise ValueError(
+                f"an audited verifier needs a station and an operator, not {station!r} and {operator!r}"
+            )
         self._profile_source = profile
         self._profile: Profile | None = profile if isinstance(profile, Profile) else None
         self.pick: Pick = pick
@@ -110,6 +122,9 @@ class Verifier:
         self.embedder: Embedder = embedder or DlibEmbedder()
         self.detect_side = detect_side
         self._pool: ThreadPoolExecutor | None = None
+        self.audit = audit
+        self.station = station
+        self.operator = operator
 
     @property
     def profile(self) -> Profile:
@@ -165,7 +180,9 @@ class Verifier:
             lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
             lambda: _timed(lambda: self.locate(live, "live", label=live_label)),
         )
-        return self._finish(doc, liv, started, {"document_locate": doc_ms, "live_locate": live_ms})
+        return self._logged(
+            self._finish(doc, liv, started, {"document_locate": doc_ms, "live_locate": live_ms})
+        )
 
     def verify_stream(
         self,
@@ -175,7 +192,11 @@ class Verifier:
         seconds: float | None = None,
         document_label: str | None = None,
     ) -> Verdict:
-        """Compare a document portrait with the best frame of a camera (index) or video file."""
+        """Compare a document portrait with the best frame of a camera (index) or video file.
+
+        The capture stops at the first frame whose face passes the live quality gates, or when
+        the window (``seconds``) ends; then the best frame seen (``frame_score``) is compared.
+        """
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before the camera is opened
         stop = threading.Event()  # a bad document ends the capture instead of waiting it out
@@ -190,7 +211,9 @@ class Verifier:
         (doc, doc_ms), (liv, live_ms) = self._both(
             document_side, lambda: _timed(lambda: self._best_frame(stream, seconds, stop))
         )
-        return self._finish(doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms})
+        return self._logged(
+            self._finish(doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms})
+        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -228,7 +251,8 @@ class Verifier:
         embed_started = time.perf_counter()
         doc_vector, live_vector = self._embed([doc, liv])
         timings["embed"] = (time.perf_counter() - embed_started) * 1000
-        document, live = doc.side(doc_vector), liv.side(live_vector)
+        document = doc.side(doc_vector, self._assess(doc, "document"))
+        live = liv.side(live_vector, self._assess(liv, "live"))
         distance = probability = None
         if doc_vector is not None and live_vector is not None:
             distance = float(np.linalg.norm(doc_vector - live_vector))
@@ -247,6 +271,20 @@ class Verifier:
             reject_distance=self.profile.reject_distance,
             timings_ms=timings,
         )
+
+    def _assess(self, located: Located, side: Literal["document", "live"]) -> QualityReport | None:
+        if not located.boxes or located.landmarks is None:
+            return None
+        return assess(located.image, located.boxes, located.landmarks, side=side, limits=self.profile.limits)
+
+    def _logged(self, verdict: Verdict) -> Verdict:
+        if self.audit is not None:
+            quality = {
+                side.name: side.quality.to_dict() if side.quality else None
+                for side in (verdict.document, verdict.live)
+            }
+            self.audit.append(verdict, station=self.station, operator=self.operator, quality=quality)
+        return verdict
 
     def _both(self, first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:
         # OpenCV's decoding releases the GIL, so the two sides' decoding overlaps (dlib does not)
@@ -272,9 +310,14 @@ class Verifier:
                 boxes = self._detect(image.pixels, frame_detector)
                 if not boxes:
                     continue
-                score = frame_score(image.pixels, boxes[0], find_landmarks(image.pixels, boxes[0]))
+                landmarks = find_landmarks(image.pixels, boxes[0])
+                score = frame_score(image.pixels, boxes[0], landmarks)
                 if best is None or score > best[0]:
                     best = (score, image, boxes)
+                if assess(image, boxes, landmarks, side="live", limits=self.profile.limits).passed:
+                    # good enough to compare: stop rather than keep the traveller waiting
+                    best = (score, image, boxes)
+                    break
         if count == 0 or first_frame is None:
             raise CaptureError(f"{label}: gave no frames")
         if best is None:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Marker", "det_png", "histogram_png", "roc_png"]
+    from impostor.error_versus_reject import ErrorVersusReject
+
+__all__ = ["Marker", "det_png", "erc_png", "histogram_png", "roc_png"]
 
 _SIZE = (7.5, 5.5)  # inches; at _DPI this is 900 × 660 px, legible when shown at 100% width
 _DPI = 120
@@ -208,6 +210,42 @@ def roc_png(curve: Curve, markers: Sequence[Marker], *, genuine_pairs: int, impo
     axes.set_title("ROC curve (upper left is better)")
     axes.grid(alpha=0.3, which="both")
     axes.legend(handles=_legend_handles(), loc="lower right", fontsize="small")
+    return _png(figure)
+
+
+def erc_png(erc: ErrorVersusReject) -> bytes:
+    """Error versus reject: FNMR at the threshold against the share of comparisons refused, the
+    lowest-quality first, beside refusing the same share at random (the FNMR unchanged). A
+    quality score worth gating on bends the first line below the second."""
+    shares = np.array([p.share for p in erc.points]) * 100
+    fnmr = np.array([p.fnmr for p in erc.points]) * 100
+    random = np.array([p.random_fnmr for p in erc.points]) * 100
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.plot(
+        shares,
+        fnmr,
+        color=_COLOURS["genuine"],
+        marker="o",
+        linewidth=1.8,
+        label="lowest-quality comparisons refused first",
+    )
+    axes.plot(
+        shares, random, color="grey", linestyle="--", linewidth=1.4, label="refused at random (expected)"
+    )
+    for x, y in zip(shares, fnmr, strict=True):
+        if not math.isnan(y):
+            axes.annotate(
+                f"{y:.1f}%", (x, y), xytext=(0, 7), textcoords="offset points", ha="center", fontsize="small"
+            )
+    top = float(np.nanmax(np.concatenate([fnmr, random]), initial=0.0))
+    axes.set_xlim(-0.5, shares.max() + 1)
+    axes.set_ylim(0, max(top * 1.25, 0.1))
+    axes.set_xlabel(f"share of comparisons refused, lowest quality first (% of {erc.pairs:,} scored pairs)")
+    axes.set_ylabel(f"FNMR among the rest (%) at distance ≤ {erc.threshold:.4f}")
+    axes.set_title("Error versus reject (a line falling below the dashed one: quality predicts errors)")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper right", fontsize="small")
     return _png(figure)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "score",
     "sharpness",
     "border_margin",
+    "unified_score",
     "yaw_degrees",
 ]
 
@@ -87,6 +88,9 @@ DEFAULT_LIMITS: dict[str, float] = {
     # Faces at least this fraction of the largest face's width count as present.
     "credible_face_ratio": 0.35,
     "max_faces": 1.0,
+    # A data page carries a second, smaller "ghost" portrait by design: the document side
+    # compares its largest face and is never refused for showing two.
+    "document_max_faces": 99.0,
     # 8×8 block-boundary gradient over interior gradient; 1 is none. faces-dev JPEGs measured
     # 0.97-1.66; the Obama portrait re-saved at JPEG quality 95 1.16, at quality 5 4.8.
     "max_blockiness": 2.0,
@@ -499,3 +503,15 @@ def assess(
         )
     failures = tuple(measure for measure in measures if not measure.passed)
     return QualityReport(side, tuple(measures), not failures, failures)
+
+
+def unified_score(report: QualityReport) -> float:
+    """One 0-100 quality score for a face (higher is better): the weakest link, the lowest
+    ``score`` among the measures that have a limit (the gated ones; informational measures
+    such as head size do not count). Scores do not depend on the limits, only on the values.
+    Raises ``ValueError`` when no measure has a limit.
+    """
+    gated = [measure.score for measure in report.measures if measure.limit is not None]
+    if not gated:
+        raise ValueError("unified_score needs a quality report with at least one gated measure")
+    return float(min(gated))

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from impostor import metrics
 from impostor.error_sources import ErrorSources, PairAttributes, error_sources
+from impostor.error_versus_reject import ErrorVersusReject, error_versus_reject
 from impostor.errors import DatasetError, OutputError
 from impostor.profile import Profile
 
@@ -78,6 +79,7 @@ CONVENTIONS = (
 )
 _EXAMPLES = 10  # hardest and lost pairs listed in the report
 _DET_POINTS = 256  # DET points kept in report.json (the PNG draws up to plots._MAX_POINTS)
+_SUMMARY_REJECT = 0.10  # the reject share quoted in the summary
 _LEVEL = 0.95  # confidence level of every interval (FIELD.md: FNMR at target FMR with 95% CIs)
 
 
@@ -280,6 +282,8 @@ class Report:
     lost_examples: tuple[PairExample, ...]
     det: metrics.Curve  # thinned to at most _DET_POINTS points
     error_sources: ErrorSources | None = None  # None when the scores carry no attributes
+    # at the profile's accept threshold; None without attributes or without any quality scores
+    error_versus_reject: ErrorVersusReject | None = None
     bootstrap: dict[str, float] = field(default_factory=dict)  # rounds, seed, level
     conventions: tuple[str, ...] = CONVENTIONS
 
@@ -323,6 +327,9 @@ class Report:
             "lost_examples": self.lost_examples,
             "det": self.det,
             "error_sources": None if self.error_sources is None else self.error_sources.to_dict(),
+            "error_versus_reject": None
+            if self.error_versus_reject is None
+            else self.error_versus_reject.to_dict(),
             "bootstrap": self.bootstrap,
             "conventions": self.conventions,
         }
@@ -355,6 +362,14 @@ class Report:
             lines.append(f"accuracy over {r.folds.size} folds: {r.mean:.2%} ± {r.std:.2%} (std)")
         if self.error_sources is not None:
             lines.append(self.error_sources.summary())
+        if self.error_versus_reject is not None:
+            start, point = self.error_versus_reject.points[0], self.error_versus_reject.at(_SUMMARY_REJECT)
+            lines.append(
+                f"rejecting the lowest-quality {point.share:.0%} of comparisons: "
+                f"FNMR {format_rate(start.fnmr)} → {format_rate(point.fnmr)}, "
+                f"FMR {format_rate(start.fmr)} → {format_rate(point.fmr)} "
+                f"(at the accept threshold {self.error_versus_reject.threshold:.4f})"
+            )
         return "\n".join(lines)
 
 
@@ -437,6 +452,13 @@ def build_report(
     curve = metrics.error_curve(g, i)
     keep = metrics.thin(curve, _DET_POINTS)
     sources = None if scores.attributes is None else _error_sources(scores, profile, fold_rows)
+    erc = None
+    if scores.attributes is not None and not np.all(np.isnan(scores.attributes.quality[scored])):
+        # a comparison is as good as its worse image; NaN (not measured) stays NaN
+        comparison_quality = np.minimum(scores.attributes.quality[:, 0], scores.attributes.quality[:, 1])
+        erc = error_versus_reject(
+            comparison_quality, same, scores.distance, threshold=profile.accept_distance, seed=seed
+        )
     return Report(
         context=context,
         counts=counts,
@@ -453,6 +475,7 @@ def build_report(
         lost_examples=_examples(scores, np.flatnonzero(~scored)),
         det=metrics.Curve(curve.thresholds[keep], curve.fmr[keep], curve.fnmr[keep]),
         error_sources=sources,
+        error_versus_reject=erc,
         bootstrap={"rounds": bootstrap_rounds, "seed": seed, "level": _LEVEL},
     )
 
@@ -561,7 +584,8 @@ def format_rate(rate: float) -> str:
 
 
 def write_report(report: Report, scores: PairScores, out_dir: str | Path) -> dict[str, Path]:
-    """Write report.json, scores.csv, histogram.png, det.png, roc.png and report.html.
+    """Write report.json, scores.csv, histogram.png, det.png, roc.png, report.html and, when the
+    report has an error-versus-reject curve, erc.png.
 
     ``scores.csv`` has columns a, b, same (1/0), fold (empty without folds), distance and
     probability (empty for a lost pair), one row per pair in the order of ``scores``. The HTML
@@ -590,6 +614,8 @@ def write_report(report: Report, scores: PairScores, out_dir: str | Path) -> dic
         "det.png": plots.det_png(curve, markers, **sizes),
         "roc.png": plots.roc_png(curve, markers, **sizes),
     }
+    if report.error_versus_reject is not None:
+        figures["erc.png"] = plots.erc_png(report.error_versus_reject)
     paths = {name: out / name for name in ("report.json", "scores.csv", *figures, "report.html")}
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from impostor.error_sources import ErrorSources
+from impostor.error_versus_reject import ErrorVersusReject
 from impostor.metrics import Interval
 from impostor.report import PairExample, Report, format_rate
 
@@ -228,6 +229,8 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
         if name in figures:
             data = base64.b64encode(figures[name]).decode("ascii")
             parts.append(f'<p><img alt="{_e(alt)}" src="data:image/png;base64,{data}"></p>')
+    if report.error_versus_reject is not None:
+        parts.append(_error_versus_reject(report.error_versus_reject, figures.get("erc.png")))
     if report.error_sources is not None:
         parts.append(_error_sources(report.error_sources))
     parts += [
@@ -372,4 +375,43 @@ def _error_sources(sources: ErrorSources) -> str:
             )
             + "</details>"
         )
+    return "\n".join(parts)
+
+
+def _error_versus_reject(erc: ErrorVersusReject, png: bytes | None) -> str:
+    """The error-versus-reject curve: its explanation, plot and table."""
+    parts = [
+        "<h2>Error versus reject: are the quality gates worth their cost?</h2>",
+        "<p>Each image has a quality score from 0 to 100: the lowest score among the gated "
+        "quality measures (the weakest link), and a comparison is as good as its worse image. "
+        "Here the lowest-quality comparisons are refused, genuine and impostor pairs alike as a "
+        f"gate would, and FNMR and FMR are measured among the rest at the accept threshold "
+        f"{erc.threshold:.4f}. Refusing comparisons at random leaves the rates where they were "
+        "(the dashed line); when the quality score finds the comparisons that go wrong, FNMR "
+        "falls faster the more are refused, and the gap between the lines is what a gate buys "
+        "for the travellers it sends to a second look. A flat line means the score does not "
+        f"predict errors on this data. {erc.pairs:,} scored pairs are ranked"
+        + (f", {erc.unmeasured:,} of them without a quality score (refused first)" if erc.unmeasured else "")
+        + ".</p>",
+    ]
+    if png is not None:
+        data = base64.b64encode(png).decode("ascii")
+        alt = "error versus reject: FNMR against the share of lowest-quality comparisons refused"
+        parts.append(f'<p><img alt="{_e(alt)}" src="data:image/png;base64,{data}"></p>')
+    rows = [
+        [
+            f"{p.share:.0%}",
+            f"{p.rejected:,}",
+            f"{p.genuine_pairs:,}",
+            f"{p.impostor_pairs:,}",
+            f"<b>{format_rate(p.fnmr)}</b>",
+            format_rate(p.random_fnmr),
+            format_rate(p.fmr),
+            format_rate(p.random_fmr),
+        ]
+        for p in erc.points
+    ]
+    header = ["refused", "pairs refused", "genuine left", "impostor left", "FNMR", "FNMR at random"]
+    header += ["FMR", "FMR at random"]
+    parts.append(_table(header, rows, numeric_from=0))
     return "\n".join(parts)

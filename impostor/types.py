@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from impostor.quality import QualityReport
 
 __all__ = [
     "Decision",
@@ -199,6 +203,7 @@ class Side:
     rotated_degrees: int = 0  # the image had to be turned this much for a face to be found
     face_widths: tuple[float, ...] = ()  # every face found, widest first, in pixels
     detector: str | None = None  # "hog" or "cnn": the detector that found the faces; None if none
+    quality: QualityReport | None = None  # the face's quality gates; None when there is no face
 
     def to_dict(self) -> dict[str, object]:
         face = self.face
@@ -218,6 +223,7 @@ class Side:
                 if face
                 else None
             ),
+            "quality": self.quality.to_dict() if self.quality else None,
         }
 
 

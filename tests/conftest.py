@@ -63,3 +63,11 @@ def grace_hopper() -> np.ndarray:
 def verifier() -> Verifier:
     """One verifier with the shipped profile, shared so models load once per test run."""
     return Verifier()
+
+
+@pytest.fixture(autouse=True)
+def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The audit log of this test: never the user's own (``compare`` logs by default)."""
+    path = tmp_path / "audit.sqlite"
+    monkeypatch.setenv("IMPOSTOR_AUDIT_DB", str(path))
+    return path

@@ -18,7 +18,7 @@ from impostor.cache import EmbeddingCache
 from impostor.dataset import Dataset, scan
 from impostor.errors import ClusterError
 from impostor.pipeline import Verifier
-from impostor.quality import yaw_degrees
+from impostor.quality import assess, unified_score, yaw_degrees
 
 PHOTOS = (
     "Eric_Clapton/openface_clapton-2.jpg",
@@ -74,6 +74,7 @@ def assert_same(one: EmbeddingSet, other: EmbeddingSet) -> None:
     assert one.vectors.tobytes() == other.vectors.tobytes()
     assert one.inter_eye.tobytes() == other.inter_eye.tobytes()
     assert one.yaw.tobytes() == other.yaw.tobytes()
+    assert one.quality.tobytes() == other.quality.tobytes()
     assert np.array_equal(one.faces_found, other.faces_found)
     assert np.array_equal(one.rotated, other.rotated)
     assert one.detector == other.detector
@@ -117,6 +118,17 @@ def test_what_may_explain_an_error_is_recorded_per_image(dataset: Dataset, in_pr
     assert np.isnan(in_process.yaw[~found]).all() and (np.abs(in_process.yaw[found]) < 90).all()
     assert [d is not None for d in in_process.detector] == found.tolist()
     assert set(in_process.detector) <= {"hog", "cnn", None}
+
+
+def test_each_face_has_a_unified_quality_score(dataset: Dataset, in_process: EmbeddingSet) -> None:
+    found = in_process.found
+    assert in_process.quality.shape == found.shape and np.isnan(in_process.quality[~found]).all()
+    assert ((in_process.quality[found] >= 0) & (in_process.quality[found] <= 100)).all()
+    side = Verifier(detector="hog").analyse(dataset.root / PHOTOS[1])
+    assert side.face is not None
+    report = assess(side.image, [side.face.box], side.face.landmarks, side="live")
+    expected = min(m.score for m in report.measures if m.limit is not None)  # the weakest gated measure
+    assert in_process.quality[position(dataset, PHOTOS[1])] == unified_score(report) == expected
 
 
 def test_a_copy_shares_its_original_embedding(dataset: Dataset, in_process: EmbeddingSet) -> None:
@@ -181,6 +193,7 @@ def test_a_dask_cluster_gives_what_one_process_gives(dataset: Dataset, in_proces
         yaw=in_process.yaw[chosen],
         detector=tuple(in_process.detector[i] for i in chosen),
         rotated=in_process.rotated[chosen],
+        quality=in_process.quality[chosen],
     )
     assert_same(on_cluster, expected)
     assert on_cluster.from_cache == 0

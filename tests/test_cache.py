@@ -29,7 +29,8 @@ KEY = "test pipeline"
 def face(seed: int) -> CachedFace:
     vector = np.random.default_rng(seed).normal(size=128) * 0.1
     detector = "cnn" if seed % 2 else "hog"
-    return CachedFace(vector, None, 40.0 + seed, seed % 3 + 1, seed - 2.5, detector, 90 * (seed % 2))
+    quality = 12.5 * seed + 0.1
+    return CachedFace(vector, None, 40.0 + seed, seed % 3 + 1, seed - 2.5, detector, 90 * (seed % 2), quality)
 
 
 def attributes(entry: CachedFace) -> tuple[object, ...]:
@@ -41,6 +42,7 @@ def attributes(entry: CachedFace) -> tuple[object, ...]:
         entry.yaw,
         entry.detector,
         entry.rotated_degrees,
+        entry.quality,
     )
 
 
@@ -53,9 +55,12 @@ def test_round_trip_keeps_every_bit(tmp_path: Path) -> None:
         assert cache.get_many(list(stored), KEY) == {}
         cache.put_many(list(stored.items()), KEY)
 
+    stored["c" * 64] = CachedFace(np.zeros(128), None, 40.0, 1, 0.0, "hog", 0, None)  # quality unknown
     with EmbeddingCache(tmp_path / "deep" / "er" / "cache.sqlite") as cache:
+        cache.put_many([("c" * 64, stored["c" * 64])], KEY)
         found = cache.get_many([*stored, "0" * 64, "1" * 64], KEY)
     assert set(found) == set(stored)
+    assert found[f"{3:064x}"].quality == 37.6 and found["c" * 64].quality is None
     for digest, entry in stored.items():
         got = found[digest]
         assert attributes(got) == attributes(entry)
@@ -64,6 +69,35 @@ def test_round_trip_keeps_every_bit(tmp_path: Path) -> None:
         else:
             assert got.vector is not None and got.vector.dtype == np.float64 and got.vector.shape == (128,)
             assert got.vector.tobytes() == entry.vector.tobytes()
+
+
+def test_a_version_2_cache_without_quality_is_rebuilt(tmp_path: Path) -> None:
+    """A version 2 file has every attribute but the quality score: its entries would come back
+    without one, so it is emptied and made anew."""
+    path = tmp_path / "cache.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            CREATE TABLE schema (name TEXT NOT NULL, version INTEGER NOT NULL);
+            INSERT INTO schema VALUES ('impostor embedding cache', 2);
+            CREATE TABLE faces (
+                digest TEXT NOT NULL, pipeline TEXT NOT NULL, vector BLOB, failure TEXT,
+                inter_eye REAL, faces_found INTEGER NOT NULL DEFAULT 0, yaw REAL, detector TEXT,
+                rotated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (digest, pipeline)
+            ) WITHOUT ROWID;
+            """
+        )
+        raw.execute(
+            "INSERT INTO faces VALUES (?, ?, ?, NULL, 40.0, 1, 0.0, 'hog', 0)",
+            ("a" * 64, KEY, bytes(8 * 128)),
+        )
+    with EmbeddingCache(path) as cache:
+        assert cache.get_many(["a" * 64], KEY) == {}
+        cache.put_many([("b" * 64, face(2))], KEY)
+        assert cache.get_many(["b" * 64], KEY)["b" * 64].quality == face(2).quality
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema").fetchall() == [(SCHEMA_VERSION,)]
+        assert "quality" in {row[1] for row in raw.execute("PRAGMA table_info(faces)")}
 
 
 def test_vectors_are_little_endian_float64_with_a_schema_table(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from impostor.decide import decide
 from impostor.profile import SCHEMA, Profile
+from impostor.quality import Measure, QualityReport
 from impostor.types import Decision, Face, FaceBox, ImageInfo, Landmarks, LoadedImage, Reason, Side
 
 ACCEPT = 0.54
@@ -55,6 +56,7 @@ def _side(
     face: bool = True,
     widths: tuple[float, ...] | None = None,
     rotated: int = 0,
+    failing: tuple[str, ...] | None = None,
 ) -> Side:
     if widths is None:
         widths = (20.0,) if face else ()
@@ -65,7 +67,20 @@ def _side(
         faces_found=len(widths),
         rotated_degrees=rotated,
         face_widths=widths,
+        quality=None if failing is None else _quality(name, failing),
     )
+
+
+def _quality(side: str, failing: tuple[str, ...]) -> QualityReport:
+    """A report whose measures named in ``failing`` failed, each with its advice."""
+    measures = tuple(
+        Measure(
+            name, 0.0, "", 50.0, 1.0, name not in failing, f"{side} {name}: fix it" if name in failing else ""
+        )
+        for name in ("sharpness", "luminance_mean", "roll")
+    )
+    failures = tuple(measure for measure in measures if not measure.passed)
+    return QualityReport(side, measures, not failures, failures)
 
 
 def _decide(
@@ -224,3 +239,41 @@ def test_reasons_accumulate_in_order(profile: Profile) -> None:
     assert decision is Decision.NO_MATCH
     assert _codes(reasons) == ["document_rotated", "live_rotated", "live_multiple_faces", "different_person"]
     assert all(reason.message for reason in reasons)
+
+
+# --- quality gates ------------------------------------------------------------------------
+
+
+def test_both_sides_passing_their_gates_match(profile: Profile) -> None:
+    decision, reasons = _decide(profile, 0.3, live={"failing": ()}, document={"failing": ()})
+    assert decision is Decision.MATCH
+    assert reasons == ()
+
+
+@pytest.mark.parametrize("side", ["document", "live"])
+@pytest.mark.parametrize("distance", [0.3, 0.58, 0.9])
+def test_a_failed_gate_on_either_side_refers_whatever_the_distance(
+    profile: Profile, side: str, distance: float
+) -> None:
+    # a blurred shot of the right person must be taken again, not sent away as NO_MATCH
+    decision, reasons = _decide(profile, distance, **{side: {"failing": ("sharpness",)}})  # type: ignore[arg-type]
+    assert decision is Decision.REFER
+    assert _codes(reasons) == [f"{side}_sharpness"]
+    assert reasons[0].side == side and reasons[0].message == f"{side} sharpness: fix it"
+
+
+def test_every_failed_measure_is_a_reason_after_the_others(profile: Profile) -> None:
+    decision, reasons = _decide(
+        profile,
+        0.3,
+        live={"failing": ("sharpness", "roll"), "rotated": 90},
+        document={"failing": ("luminance_mean",)},
+    )
+    assert decision is Decision.REFER
+    assert _codes(reasons) == ["live_rotated", "document_luminance_mean", "live_sharpness", "live_roll"]
+
+
+def test_no_face_keeps_its_reason_without_gates(profile: Profile) -> None:
+    decision, reasons = _decide(profile, None, live={"face": False, "failing": ("sharpness",)})
+    assert decision is Decision.REFER
+    assert _codes(reasons) == ["live_no_face"]

@@ -157,6 +157,19 @@ def test_benchmark_reports_where_the_errors_come_from(small_set: Path, cache: Pa
     assert "<h2>Where the errors come from</h2>" in (out / "report.html").read_text()
     assert "errors (the profile's accept threshold" in result.output
 
+    # error versus reject: every scored pair ranked by quality, the curve starting at the plain rates
+    erc = report["error_versus_reject"]
+    scored = report["counts"]["scored_genuine"] + report["counts"]["scored_impostor"]
+    assert erc["pairs"] == scored and erc["unmeasured"] == 0 and erc["threshold"] == accept
+    shares = [point["share"] for point in erc["points"]]
+    assert shares == [0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3]
+    start = erc["points"][0]
+    assert start["rejected"] == 0 and start["genuine_pairs"] + start["impostor_pairs"] == scored
+    assert start["fnmr"] == start["random_fnmr"]
+    assert (out / "erc.png").read_bytes().startswith(b"\x89PNG")
+    assert "Error versus reject" in (out / "report.html").read_text()
+    assert "rejecting the lowest-quality 10% of comparisons: FNMR" in result.output
+
 
 def test_benchmark_on_a_dask_cluster_equals_the_local_run(small_set: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")

@@ -84,7 +84,16 @@ def test_genuine_pairs_match_or_fall_short_of_rejection(verifier: Verifier, face
         if verdict.distance is None or verdict.distance > verdict.reject_distance:
             failures.append((a, b, verdict.decision.value, verdict.distance, codes(verdict)))
         elif verdict.decision is not Decision.MATCH:
-            assert codes(verdict) == ["inconclusive"], (a, b, codes(verdict))
+            # short of MATCH only for want of evidence: an inconclusive distance, or a failed
+            # quality gate (Katy_Perry/deepface_img27.jpg has 46 px between the eyes, under the
+            # live limit of 50)
+            gates = {
+                f"{side.name}_{measure.name}"
+                for side in (verdict.document, verdict.live)
+                if side.quality
+                for measure in side.quality.failures
+            }
+            assert codes(verdict) and set(codes(verdict)) <= {"inconclusive", *gates}, (a, b, codes(verdict))
     assert not failures, failures
 
 
@@ -191,10 +200,13 @@ def test_document_takes_its_largest_face(verifier: Verifier, faces_dev: Path, ex
     assert kit.document.faces_found == 2
     assert kit.document.face is not None
     assert kit.document.face.box.width == max(kit.document.face_widths)
-    assert kit.decision is Decision.MATCH, (kit.distance, codes(kit))
-    assert rose.decision is Decision.NO_MATCH, (rose.distance, codes(rose))
-    # a second face on the document is not the traveller's concern
-    assert not any(reason.side == "document" for reason in kit.reasons)
+    # Kit's face was the one compared: within the accept distance. A second face is no reason
+    # to refuse a document (data pages carry a ghost portrait), but this group photo is small
+    # for a portrait, so any REFER is for the document's size alone
+    assert kit.distance is not None and kit.distance <= kit.accept_distance, (kit.distance, codes(kit))
+    assert "document_single_face" not in codes(kit)
+    assert all(reason.side == "document" for reason in kit.reasons), codes(kit)
+    assert rose.distance is not None and rose.distance > rose.reject_distance, (rose.distance, codes(rose))
 
 
 def side_by_side(big: RGBImage, big_scale: float, small: RGBImage, small_scale: float) -> RGBImage:
@@ -219,8 +231,12 @@ def test_document_largest_face_on_a_made_up_page(verifier: Verifier, grace_hoppe
         widths = verdict.document.face_widths
         assert len(widths) == 2 and widths[0] > 1.5 * widths[1], widths
         assert verdict.document.face is not None and verdict.document.face.box.width == widths[0]
-    assert collins_large.decision is Decision.MATCH, (collins_large.distance, codes(collins_large))
-    assert hopper_large.decision is Decision.NO_MATCH, (hopper_large.distance, codes(hopper_large))
+    # the largest face is the one compared; a second face on a page (a ghost portrait, say) is
+    # no reason to refuse the document
+    assert collins_large.distance is not None and collins_large.distance <= collins_large.accept_distance
+    assert hopper_large.distance is not None and hopper_large.distance > hopper_large.reject_distance
+    assert collins_large.decision is Decision.MATCH, codes(collins_large)
+    assert hopper_large.decision is Decision.NO_MATCH, codes(hopper_large)
 
 
 # -- the result ----------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""Quality gates in decisions, on real faces: a poor live shot is REFERred with what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from impostor.audit import AuditLog
+from impostor.pipeline import Verifier
+from impostor.types import Decision, RGBImage, Verdict
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+DOCUMENT = SAMPLES / "document.png"
+GENUINE = SAMPLES / "live_genuine.jpg"  # the document's holder, sharp and frontal, 63 px between the eyes
+
+
+def codes(verdict: Verdict) -> list[str]:
+    return [reason.code for reason in verdict.reasons]
+
+
+@pytest.fixture(scope="module")
+def live() -> RGBImage:
+    bgr = cv2.imread(str(GENUINE))
+    assert bgr is not None
+    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def blurred(rgb: RGBImage) -> RGBImage:
+    return np.asarray(cv2.GaussianBlur(rgb, (0, 0), 3.0), dtype=np.uint8)
+
+
+def darkened(rgb: RGBImage) -> RGBImage:
+    return np.asarray(np.clip(rgb * 0.2, 0, 255), dtype=np.uint8)
+
+
+def over_exposed(rgb: RGBImage) -> RGBImage:
+    return np.asarray(np.clip(rgb.astype(np.float64) * 1.8, 0, 255), dtype=np.uint8)
+
+
+def shrunk(rgb: RGBImage) -> RGBImage:
+    # 0.6× puts ~38 px between the eyes, under the live limit of 50, still findable by HOG
+    return np.asarray(cv2.resize(rgb, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def rolled(rgb: RGBImage) -> RGBImage:
+    height, width = rgb.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 30, 1.0)
+    return np.asarray(
+        cv2.warpAffine(rgb, turn, (width, height), borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8
+    )
+
+
+def test_sharp_frontal_live_shot_passes_and_matches(verifier: Verifier) -> None:
+    verdict = verifier.verify(DOCUMENT, GENUINE)
+    assert verdict.live.quality is not None and verdict.live.quality.passed, verdict.live.quality
+    assert verdict.document.quality is not None and verdict.document.quality.passed
+    assert verdict.decision is Decision.MATCH, codes(verdict)
+    assert verdict.to_dict()["live"]["quality"]["passed"] is True  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "code"),
+    [
+        (blurred, "live_sharpness"),
+        (darkened, "live_luminance_mean"),
+        (over_exposed, "live_overexposure"),
+        (shrunk, "live_inter_eye_distance"),
+        (rolled, "live_roll"),
+    ],
+)
+def test_poor_live_shot_is_referred_with_its_reason(
+    verifier: Verifier, live: RGBImage, spoil: Callable[[RGBImage], RGBImage], code: str
+) -> None:
+    verdict = verifier.verify(DOCUMENT, spoil(live))
+    assert verdict.live.face is not None, "the spoilt face must still be found for its gate to be tested"
+    assert verdict.decision is Decision.REFER, codes(verdict)
+    assert code in codes(verdict), codes(verdict)
+    reason = next(reason for reason in verdict.reasons if reason.code == code)
+    assert reason.side == "live" and reason.message
+
+
+def test_blurred_right_person_is_refer_not_no_match(verifier: Verifier, live: RGBImage) -> None:
+    # heavy blur pushes the right person's distance up; the gate must say "take it again",
+    # never send the holder away as NO_MATCH
+    verdict = verifier.verify(DOCUMENT, np.asarray(cv2.GaussianBlur(live, (0, 0), 5.0), dtype=np.uint8))
+    assert verdict.decision is Decision.REFER, (verdict.distance, codes(verdict))
+    assert "live_sharpness" in codes(verdict)
+    assert "different_person" not in codes(verdict)
+
+
+def test_compare_writes_one_audit_record(tmp_path: Path) -> None:
+    db = tmp_path / "counter.sqlite"
+    args = ["compare", str(DOCUMENT), str(GENUINE), "--audit-db", str(db)]
+    result = CliRunner().invoke(main, [*args, "--station", "gate 4", "--operator", "officer 17"])
+    assert result.exit_code == 0, result.output
+    with AuditLog(db) as log:
+        records = list(log.records())
+    assert len(records) == 1
+    record = records[0]
+    assert (record.station, record.operator, record.decision) == ("gate 4", "officer 17", "MATCH")
+    assert record.quality is not None
+    assert record.quality["live"]["passed"] is True  # type: ignore[index]
+    assert record.quality["document"]["side"] == "document"  # type: ignore[index]
+
+
+def test_compare_logs_to_the_setting_by_default_and_not_with_no_audit(audit_db: Path) -> None:
+    assert CliRunner().invoke(main, ["compare", str(DOCUMENT), str(GENUINE), "--no-audit"]).exit_code == 0
+    assert not audit_db.exists() or not list(AuditLog(audit_db).records())
+    result = CliRunner().invoke(main, ["compare", str(DOCUMENT), str(GENUINE)])
+    assert result.exit_code == 0, result.output
+    with AuditLog(audit_db) as log:
+        records = list(log.records())
+    assert len(records) == 1 and records[0].station and records[0].operator
+
+
+def test_verifier_logs_every_verdict(verifier: Verifier, tmp_path: Path) -> None:
+    with AuditLog(tmp_path / "log.sqlite") as log:
+        audited = Verifier(verifier.profile, audit=log, station="gate 1", operator="officer 2")
+        audited.verify(DOCUMENT, GENUINE)
+        audited.verify(DOCUMENT, SAMPLES / "live_impostor.jpg")
+        assert [record.decision for record in log.records()] == ["MATCH", "NO_MATCH"]
+        assert log.verify().ok
+    with pytest.raises(ValueError, match="station"):
+        Verifier(verifier.profile, audit=log)
+
+
+def test_stream_stops_at_the_first_frame_that_passes(
+    verifier: Verifier, astronaut: RGBImage, tmp_path: Path
+) -> None:
+    def zoomed(scale: float) -> RGBImage:
+        big = cv2.resize(astronaut, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        return np.ascontiguousarray(big[:640, :640])
+
+    # two blurred frames, then a sharp one that passes (64 px between the eyes), then closer,
+    # better-scoring frames the capture must never wait for
+    frames = [blurred(zoomed(1.5))] * 2 + [zoomed(1.5)] + [zoomed(1.8)] * 12
+    clip = tmp_path / "sharp.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (640, 640))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    document = cv2.resize(astronaut[20:340, 90:340], (375, 480), interpolation=cv2.INTER_CUBIC)
+    verdict = verifier.verify_stream(document, clip, seconds=60)
+    assert verdict.decision is Decision.MATCH, (verdict.distance, codes(verdict))
+    assert verdict.live.image.info.source.endswith(" frame 2"), verdict.live.image.info.source

@@ -2,7 +2,7 @@
 
 Every decision is appended as one record: UTC time, station and operator, decision, probability,
 distance, thresholds, profile, reasons, a quality summary and the SHA-256 digests of both images.
-No images and no embeddings are kept unless the caller asks for the images (``store_images``).
+No images and no embeddings are kept unless the caller asks (``store_images``, ``store_embeddings``).
 
 Records are hash-chained: ``hash`` is the SHA-256 of a canonical JSON of the record's fields
 (its sequence number included) and ``prev_hash``, the previous record's hash. ``verify`` walks
@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+from numpy.typing import NDArray
 
 from impostor.errors import AuditError
 from impostor.types import Decision, Reason, Verdict
@@ -90,6 +93,11 @@ CREATE TABLE IF NOT EXISTS images (
     seq INTEGER PRIMARY KEY REFERENCES records (seq),
     document BLOB NOT NULL,
     live BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    seq INTEGER PRIMARY KEY REFERENCES records (seq),
+    document BLOB,  -- 128 little-endian float64, NULL where that side had no face
+    live BLOB
 );
 """
 
@@ -302,13 +310,25 @@ class AuditLog:
         operator: str,
         quality: Mapping[str, object] | None = None,
         store_images: tuple[bytes, bytes] | None = None,
+        store_embeddings: bool = False,
     ) -> AuditRecord:
-        """Log ``verdict``. ``store_images`` (document bytes, live bytes) keeps the images too."""
+        """Log ``verdict``. ``store_images`` (document bytes, live bytes) keeps the images too,
+        ``store_embeddings`` the two faces' embeddings; neither is kept by default (privacy)."""
         entry = AuditEntry.from_verdict(verdict, station=station, operator=operator, quality=quality)
-        return self.append_entry(entry, store_images=store_images)
+        embeddings = None
+        if store_embeddings:
+            embeddings = tuple(
+                None if side.face is None else np.asarray(side.face.embedding, dtype="<f8").tobytes()
+                for side in (verdict.document, verdict.live)
+            )
+        return self.append_entry(entry, store_images=store_images, store_embeddings=embeddings)
 
     def append_entry(
-        self, entry: AuditEntry, *, store_images: tuple[bytes, bytes] | None = None
+        self,
+        entry: AuditEntry,
+        *,
+        store_images: tuple[bytes, bytes] | None = None,
+        store_embeddings: tuple[bytes | None, ...] | None = None,
     ) -> AuditRecord:
         """Append one entry at the head of the chain, atomically; returns the stored record."""
         if entry.decision not in {d.value for d in Decision}:
@@ -355,6 +375,11 @@ class AuditLog:
                         "INSERT INTO images (seq, document, live) VALUES (?, ?, ?)",
                         (values["seq"], *store_images),
                     )
+                if store_embeddings is not None:
+                    self._db.execute(
+                        "INSERT INTO embeddings (seq, document, live) VALUES (?, ?, ?)",
+                        (values["seq"], *store_embeddings),
+                    )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                     [("head_seq", str(values["seq"])), ("head_hash", str(values["hash"]))],
@@ -376,6 +401,13 @@ class AuditLog:
         cursor = self._db.execute(f"SELECT {columns} FROM records{where} ORDER BY seq", params)
         for row in cursor:
             yield _record(dict(zip((*_FIELDS, "hash"), row, strict=True)))
+
+    def stored_embeddings(self, seq: int) -> tuple[NDArray[np.float64] | None, ...] | None:
+        """The embeddings kept with record ``seq`` (document, live), or None if none were kept."""
+        row = self._db.execute("SELECT document, live FROM embeddings WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return None
+        return tuple(None if blob is None else np.frombuffer(blob, dtype="<f8").copy() for blob in row)
 
     def stored_images(self, seq: int) -> tuple[bytes, bytes] | None:
         """The (document, live) image bytes kept with record ``seq``, or None when none were kept."""

@@ -26,6 +26,7 @@ from impostor.errors import DatasetError
 from impostor.metrics import cllr, llr_from_probability, min_cllr, rates_at
 from impostor.pairs import Pairs, generate_pairs, read_pairs
 from impostor.profile import Profile, load_profile
+from impostor.quality import DEFAULT_LIMITS
 from impostor.report import Context, PairScores, Report, build_report, write_report
 from impostor.score import all_pairs, pair_distances
 
@@ -297,7 +298,8 @@ def run_calibration(
         calibration=calibration,
         accept_distance=round(accept, 4),
         reject_distance=round(reject, 4),
-        limits={"second_face_ratio": 0.6, "min_face_score": 0.3},
+        # the decision's limits travel with the profile: edit them there, not in code
+        limits={**DEFAULT_LIMITS, "second_face_ratio": 0.6, "min_face_score": 0.3},
         pipeline=config.pipeline(),
         operating_points={"accept_target_fmr": target_fmr, "reject_target_fnmr": reject_fnmr},
         provenance={

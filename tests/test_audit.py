@@ -286,3 +286,17 @@ def test_killed_writer_leaves_a_valid_chain(tmp_path: Path) -> None:
         assert [r.seq for r in records] == list(range(1, len(records) + 1))
         after = log.append_entry(_entry(0))
         assert after.seq == len(records) + 1 and log.verify().ok
+
+
+def test_embeddings_are_kept_only_when_asked(tmp_path: Path, verdict: Verdict) -> None:
+    import numpy as np
+
+    with AuditLog(tmp_path / "audit.sqlite") as log:
+        plain = log.append(verdict, station="lima-01", operator="op7")
+        kept = log.append(verdict, station="lima-01", operator="op7", store_embeddings=True)
+        assert log.stored_embeddings(plain.seq) is None
+        stored = log.stored_embeddings(kept.seq)
+        assert stored is not None and verdict.document.face is not None and verdict.live.face is not None
+        np.testing.assert_array_equal(stored[0], verdict.document.face.embedding)
+        np.testing.assert_array_equal(stored[1], verdict.live.face.embedding)
+        assert log.verify().ok

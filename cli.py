@@ -36,6 +36,23 @@ EXIT_CODES = {Decision.MATCH: 0, Decision.NO_MATCH: 1, Decision.REFER: 3}
 INTERNAL_ERROR = 70
 
 
+# options several commands share, defined once so their choices and help cannot drift apart
+_detector_option = click.option(
+    "--detector",
+    type=click.Choice(["auto", "hog", "cnn"]),
+    default="auto",
+    show_default=True,
+    help="Face detector (auto: HOG, then the CNN where HOG finds nothing).",
+)
+_jitters_option = click.option(
+    "--jitters",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="Average each embedding over N perturbed copies (slower).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(impostor.__version__, prog_name="impostor")
 def main() -> None:
@@ -59,16 +76,8 @@ def main() -> None:
 @click.option(
     "--profile", type=click.Path(dir_okay=False, path_type=Path), help="Calibration profile (JSON)."
 )
-@click.option(
-    "--detector",
-    type=click.Choice(["auto", "hog", "cnn"]),
-    default="auto",
-    show_default=True,
-    help="Face detector (auto: HOG, then the CNN where HOG finds nothing).",
-)
-@click.option(
-    "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
-)
+@_detector_option
+@_jitters_option
 @click.option(
     "--station", metavar="TEXT", help="Station named in the audit log (default: this machine's hostname)."
 )
@@ -168,16 +177,8 @@ def _evaluation_options(command: Any) -> Any:
             show_default=True,
             help="Which face stands for an image with several (central suits LFW).",
         ),
-        click.option(
-            "--detector",
-            type=click.Choice(["auto", "hog", "cnn"]),
-            default="auto",
-            show_default=True,
-            help="Face detector.",
-        ),
-        click.option(
-            "--jitters", type=click.IntRange(0, 100), default=0, show_default=True, help="Embedding jitters."
-        ),
+        _detector_option,
+        _jitters_option,
         click.option(
             "--cache",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -534,13 +535,7 @@ def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
 @click.option(
     "--profile", type=click.Path(dir_okay=False, path_type=Path), help="Profile whose limits to apply (JSON)."
 )
-@click.option(
-    "--detector",
-    type=click.Choice(["auto", "hog", "cnn"]),
-    default="auto",
-    show_default=True,
-    help="Face detector.",
-)
+@_detector_option
 def quality(image: Path, side: str, as_json: bool, profile: Path | None, detector: str) -> None:
     """Report the quality of the largest face in IMAGE: native values, 0-100 scores and advice.
 

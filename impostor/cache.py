@@ -28,7 +28,7 @@ from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import DatasetError, OutputError
 from impostor.profile import load_profile
 
-__all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "pipeline_key"]
+__all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "open_cache", "pipeline_key"]
 
 SCHEMA_NAME = "impostor embedding cache"
 SCHEMA_VERSION = 3  # 2 added faces_found, yaw, detector and rotated; 3 quality; older files are rebuilt
@@ -314,3 +314,15 @@ def _face(
         raise sqlite3.DatabaseError("an embedding is not a whole number of float64 values")
     vector = np.frombuffer(blob, dtype="<f8").astype(np.float64)
     return CachedFace(vector, None, inter_eye, faces_found, yaw, detector, rotated, quality)
+
+
+def open_cache(cache: str | Path | None) -> EmbeddingCache | None:
+    """The embedding cache a command asked for: ``None`` for the ``cache_dir`` setting's
+    ``embeddings.sqlite`` (the folder is made if missing), ``""`` for no cache, else that file."""
+    if cache == "":
+        return None
+    if cache is None:
+        folder = Path(str(settings.get("cache_dir"))).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = folder / "embeddings.sqlite"
+    return EmbeddingCache(cache)

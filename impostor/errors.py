@@ -14,7 +14,8 @@ The hierarchy::
     ├── NoFaceFound               a single-image operation found no face              (exit 11)
     ├── DatasetError              a data set or pair list cannot be used              (exit 12)
     ├── ClusterError              a Dask scheduler cannot be reached                  (exit 13)
-    └── AuditError                the audit log cannot be used, or its chain is broken (exit 14)
+    ├── AuditError                the audit log cannot be used, or its chain is broken (exit 14)
+    └── PracticeError             a practice set or results database cannot be used  (exit 15)
 
 Decisions are not errors: ``compare`` exits 0 for MATCH, 1 for NO_MATCH and 3 for REFER
 (a missing face during a comparison is a REFER with its reason, not an exception).
@@ -35,6 +36,7 @@ __all__ = [
     "NoFaceFound",
     "NotAnImage",
     "OutputError",
+    "PracticeError",
     "ProfileError",
     "UnsupportedImage",
 ]
@@ -94,3 +96,7 @@ class ClusterError(ImpostorError):
 
 class AuditError(ImpostorError):
     exit_code = 14
+
+
+class PracticeError(ImpostorError):
+    exit_code = 15

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor import __version__, settings
+from impostor import __version__
 from impostor.batch import EmbeddingSet, embed_dataset
-from impostor.cache import EmbeddingCache, pipeline_key
+from impostor.cache import open_cache, pipeline_key
 from impostor.calibrate import fit_calibration, threshold_at_fmr, threshold_at_fnmr
 from impostor.dataset import Dataset, scan
 from impostor.embed import EMBEDDING_MODEL
@@ -87,7 +87,7 @@ def _score(
     heldout = read_pairs(heldout_file, full) if heldout_file is not None else None
     dataset, remapped = _used_images(full, [pairs] if heldout is None else [pairs, heldout])
     pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
-    cache = _open_cache(config.cache)
+    cache = open_cache(config.cache)
     try:
         embeddings = embed_dataset(
             dataset,
@@ -125,16 +125,6 @@ def _used_images(dataset: Dataset, lists: list[Pairs]) -> tuple[Dataset, list[Pa
         for p in lists
     ]
     return subset, moved
-
-
-def _open_cache(cache: str | Path | None) -> EmbeddingCache | None:
-    if cache == "":
-        return None
-    if cache is None:
-        folder = Path(str(settings.get("cache_dir"))).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        cache = folder / "embeddings.sqlite"
-    return EmbeddingCache(cache)
 
 
 def _dataset_summary(full: Dataset, used: Dataset) -> dict[str, object]:

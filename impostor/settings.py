@@ -81,6 +81,12 @@ SETTINGS: dict[str, Setting] = {
             "~/.local/share/impostor/audit.sqlite",
             "SQLite file of the hash-chained audit trail of decisions.",
         ),
+        Setting(
+            "practice_db",
+            "IMPOSTOR_PRACTICE_DB",
+            "~/.local/share/impostor/practice.sqlite",
+            "SQLite file of trainees' practice sessions and answers.",
+        ),
     )
 }
 

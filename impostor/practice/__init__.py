@@ -1,0 +1,15 @@
+"""Scored face-matching practice for trainers: build sets, serve them in a browser, report.
+
+Modules, by job::
+
+    build      choose pairs from a folder of people by embedding distance (hard, mixed, easy)
+    document   render a photo as a travel-document portrait
+    sets       the portable set file (JSON) and packing a set with its images
+    store      trainees' sessions and answers in SQLite
+    scoring    hit rate, false-accept rate, d′ and c, confidence and speed
+    i18n       the page's text catalogues and language negotiation
+    server     the web app (FastAPI) trainees use
+    report     the trainer's HTML report
+
+Importing this package loads nothing heavy; the modules are imported by whoever needs them.
+"""

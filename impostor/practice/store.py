@@ -1,0 +1,315 @@
+"""Practice results in one SQLite file: trainees' sessions and every answer, as it is given.
+
+Each answer is committed by itself before the server replies, so a closed browser, a killed
+server or a power cut loses nothing already answered; a trainee who signs in again continues
+the unfinished session on the same set and mode. An answer row carries the item's truth and
+the algorithm's probability as they were when it was given, so reports need no set file.
+
+Writes take SQLite's write lock up front (``BEGIN IMMEDIATE``) and check that the answer is
+for the session's current item inside that transaction: two tabs sending the same answer, or
+a retried request, record it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from impostor.errors import PracticeError
+from impostor.practice.scoring import Trial
+from impostor.practice.sets import Item, PracticeSet
+
+__all__ = ["SCHEMA_VERSION", "Answer", "Mode", "Outcome", "PracticeStore", "Session"]
+
+SCHEMA_VERSION = 1
+Mode = Literal["practice", "test"]
+Outcome = Literal["recorded", "already_answered", "not_current"]
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    trainee TEXT NOT NULL,
+    set_id TEXT NOT NULL,
+    set_name TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('practice', 'test')),
+    language TEXT NOT NULL,
+    item_order TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_trainee ON sessions (trainee, set_id, mode, finished);
+CREATE TABLE IF NOT EXISTS answers (
+    session_id TEXT NOT NULL REFERENCES sessions (id),
+    position INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    same INTEGER NOT NULL,
+    said_same INTEGER NOT NULL,
+    confidence INTEGER NOT NULL CHECK (confidence BETWEEN 1 AND 5),
+    seconds REAL NOT NULL CHECK (seconds >= 0),
+    probability REAL,
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One sitting of one trainee on one set. ``order`` lists the set's item indices in the
+    order this trainee sees them; ``answered`` counts the answers recorded, so the current
+    item is ``order[answered]``. Times are UTC ISO 8601; ``finished`` is None until the last
+    answer."""
+
+    id: str
+    trainee: str
+    set_id: str
+    set_name: str
+    mode: Mode
+    language: str
+    order: tuple[int, ...]
+    started: str
+    finished: str | None
+    answered: int
+
+    @property
+    def total(self) -> int:
+        return len(self.order)
+
+    @property
+    def done(self) -> bool:
+        return self.answered >= self.total
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One recorded answer: ``position`` in the session's order, the item's truth ``same``,
+    the trainee's ``said_same`` and ``confidence`` (1-5), the response time in ``seconds``, and
+    the algorithm's ``probability`` of "same person" (NaN where it had none)."""
+
+    session_id: str
+    position: int
+    item_id: str
+    same: bool
+    said_same: bool
+    confidence: int
+    seconds: float
+    probability: float
+    answered_at: str
+
+    @property
+    def correct(self) -> bool:
+        return self.same == self.said_same
+
+    def trial(self) -> Trial:
+        return Trial(
+            same=self.same,
+            said_same=self.said_same,
+            confidence=self.confidence,
+            seconds=self.seconds,
+            probability=self.probability,
+        )
+
+
+class PracticeStore:
+    """The results database at ``path`` (created on first use).
+
+    Raises ``PracticeError`` when the file is not a practice results database or was written
+    by a newer impostor.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with self._connection() as db:
+            self._prepare(db)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def start(
+        self, trainee: str, practice_set: PracticeSet, mode: Mode, language: str
+    ) -> tuple[Session, bool]:
+        """The trainee's unfinished session on this set and mode, or a new one; and whether it
+        was resumed. A new session shows the items in a fresh random order."""
+        with self._writing() as db:
+            row = db.execute(
+                "SELECT id FROM sessions WHERE trainee = ? AND set_id = ? AND mode = ? AND finished IS NULL "
+                "ORDER BY started DESC LIMIT 1",
+                (trainee, practice_set.id, mode),
+            ).fetchone()
+            if row is not None:
+                return self._must(db, row[0]), True
+            session_id = secrets.token_urlsafe(18)
+            order = np.random.default_rng(secrets.randbits(64)).permutation(len(practice_set.items))
+            db.execute(
+                "INSERT INTO sessions (id, trainee, set_id, set_name, mode, language, item_order, started) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    trainee,
+                    practice_set.id,
+                    practice_set.name,
+                    mode,
+                    language,
+                    ",".join(str(int(i)) for i in order),
+                    _now(),
+                ),
+            )
+            return self._must(db, session_id), False
+
+    def session(self, session_id: str) -> Session | None:
+        """The session with this id, or None."""
+        with self._connection() as db:
+            return self._session(db, session_id)
+
+    def sessions(self, trainee: str | None = None) -> list[Session]:
+        """Every session (of one trainee), oldest first."""
+        with self._connection() as db:
+            ids = db.execute(
+                "SELECT id FROM sessions WHERE ? IS NULL OR trainee = ? ORDER BY started, id",
+                (trainee, trainee),
+            ).fetchall()
+            return [s for (session_id,) in ids if (s := self._session(db, session_id)) is not None]
+
+    def trainees(self) -> list[str]:
+        with self._connection() as db:
+            return [t for (t,) in db.execute("SELECT DISTINCT trainee FROM sessions ORDER BY trainee")]
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def record(
+        self, session_id: str, position: int, item: Item, *, said_same: bool, confidence: int, seconds: float
+    ) -> Outcome:
+        """Record the answer to the item at ``position`` of the session.
+
+        Only the current position is accepted: ``"already_answered"`` for an earlier one (a
+        repeated request), ``"not_current"`` for a later one. The session is marked finished
+        with its last answer. Raises ``ValueError`` for a confidence outside 1-5 or a negative
+        or non-finite time, ``PracticeError`` for an unknown session.
+        """
+        if isinstance(confidence, bool) or confidence not in range(1, 6):
+            raise ValueError(f"confidence must be 1 to 5, not {confidence!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be a non-negative number, not {seconds!r}")
+        with self._writing() as db:
+            session = self._session(db, session_id)
+            if session is None:
+                raise PracticeError(f"no practice session {session_id!r} in {self.path}")
+            if position < session.answered:
+                return "already_answered"
+            if position > session.answered or position >= session.total:
+                return "not_current"
+            probability = item.probability if math.isfinite(item.probability) else None
+            now = _now()
+            db.execute(
+                "INSERT INTO answers (session_id, position, item_id, same, said_same, confidence, seconds, "
+                "probability, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    position,
+                    item.id,
+                    int(item.same),
+                    int(said_same),
+                    confidence,
+                    seconds,
+                    probability,
+                    now,
+                ),
+            )
+            if position + 1 == session.total:
+                db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (now, session_id))
+            return "recorded"
+
+    def answers(self, session_id: str) -> list[Answer]:
+        """The session's answers in the order they were given."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT session_id, position, item_id, same, said_same, confidence, seconds, probability, "
+                "answered_at FROM answers WHERE session_id = ? ORDER BY position",
+                (session_id,),
+            ).fetchall()
+        return [
+            Answer(
+                s,
+                p,
+                i,
+                bool(same),
+                bool(said),
+                int(c),
+                float(sec),
+                math.nan if prob is None else float(prob),
+                at,
+            )
+            for s, p, i, same, said, c, sec, prob, at in rows
+        ]
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _session(db: sqlite3.Connection, session_id: str) -> Session | None:
+        row = db.execute(
+            "SELECT id, trainee, set_id, set_name, mode, language, item_order, started, finished, "
+            "(SELECT COUNT(*) FROM answers WHERE session_id = sessions.id) FROM sessions WHERE id = ?",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        order = tuple(int(i) for i in row[6].split(",")) if row[6] else ()
+        return Session(row[0], row[1], row[2], row[3], row[4], row[5], order, row[7], row[8], int(row[9]))
+
+    def _must(self, db: sqlite3.Connection, session_id: str) -> Session:
+        session = self._session(db, session_id)
+        if session is None:
+            raise PracticeError(f"no practice session {session_id!r} in {self.path}")
+        return session
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise PracticeError(f"cannot open practice results {self.path}: {error}") from None
+        try:
+            yield db
+        except sqlite3.DatabaseError as error:
+            raise PracticeError(f"practice results {self.path} cannot be used: {error}") from None
+        finally:
+            db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block a trainee's answer
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            raise PracticeError(f"{self.path} is an SQLite file but not practice results; give another --db")
+        db.executescript(_TABLES)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise PracticeError(
+                f"{self.path} was written by a newer impostor (results schema {row[0]}; this one reads "
+                f"{SCHEMA_VERSION}); upgrade impostor"
+            )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

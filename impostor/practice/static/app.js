@@ -1,0 +1,784 @@
+/*
+ * Face matching practice: the trainee's page. Plain script, no build step, no request leaves the
+ * server this page came from.
+ *
+ * Text: every visible string comes from the catalogue (GET /api/catalogue). Static elements carry
+ * data-i18n / data-i18n-attr; this script calls t() with a literal key, or with a key built from
+ * one of these prefixes (the i18n test checks every such key exists):
+ *   "error." + an API error code, or "network" / "image" (client-side failures)
+ *   "mode." + mode, "signin.help." + mode       (mode: practice | test)
+ *   "confidence." + level                       (level: 1..5)
+ *   "norm." + norm key                          (keys of the score response's "norms")
+ *   "language." + language code                 (codes of the catalogue's "languages")
+ * Numbers go through Intl in the current language. Nothing is ever parsed as HTML: all text goes
+ * in through textContent, so names and IDs from the server cannot inject markup.
+ *
+ * The truth of a pair exists only in the answer's reply (practice mode) and in the score; the
+ * feedback is cleared before the next pair is shown.
+ */
+"use strict";
+
+(() => {
+  const API = "/api";
+  const STORAGE_KEY = "impostor.practice.language";
+  const TRAINEE = /^[A-Za-z0-9._-]{1,40}$/;
+  const LEVELS = [1, 2, 3, 4, 5];
+  const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+  const state = {
+    catalogue: null, // {language, languages, messages}
+    set: null, // {name, items, mode}
+    screen: "loading", // loading | signin | item | result
+    session: null, // the sign-in reply: {session, trainee, mode, total, answered, resumed, finished}
+    resumed: null, // {answered, total} while the "continuing" notice is shown
+    item: null, // {position, total, left, right}
+    loaded: new Set(), // which of "item-left" / "item-right" fired load for the current item
+    shownAt: null, // performance.now() when both photos had loaded
+    saidSame: null,
+    confidence: null,
+    busy: false, // a request the user started is on its way
+    feedback: null, // {reply, given}: the answer's reply (practice mode) and the answer sent
+    score: null, // the score reply
+    error: null, // error code shown in the alert
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- text -------------------------------------------------------------------------------------
+
+  function hasMessage(key) {
+    return Boolean(state.catalogue) && Object.prototype.hasOwnProperty.call(state.catalogue.messages, key);
+  }
+
+  /** The catalogue text of `key`, with {name} placeholders filled from `values` (already formatted). */
+  function t(key, values) {
+    if (!hasMessage(key)) {
+      console.warn(`no catalogue message ${key}`);
+      return key; // visible, so a missing key is noticed, but the page keeps working
+    }
+    const text = state.catalogue.messages[key];
+    if (!values) return text;
+    return text.replace(PLACEHOLDER, (whole, name) =>
+      Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole,
+    );
+  }
+
+  function language() {
+    return state.catalogue ? state.catalogue.language : document.documentElement.lang || "en";
+  }
+
+  function isNumber(value) {
+    return typeof value === "number" && Number.isFinite(value);
+  }
+
+  function formatNumber(value, options) {
+    return isNumber(value) ? new Intl.NumberFormat(language(), options).format(value) : t("result.none");
+  }
+
+  const percent = (value) => formatNumber(value, { style: "percent", maximumFractionDigits: 1 });
+  const integer = (value) => formatNumber(value, { maximumFractionDigits: 0 });
+  const decimal = (value) => formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const signed = (value) =>
+    formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero" });
+  const seconds = (value) =>
+    formatNumber(value, { style: "unit", unit: "second", unitDisplay: "short", maximumFractionDigits: 1 });
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function row(cells, className) {
+    const tr = element("tr", null, className);
+    cells.forEach((cell, index) => {
+      const td = element(index === 0 ? "th" : "td", cell);
+      if (index === 0) td.scope = "row";
+      tr.append(td);
+    });
+    return tr;
+  }
+
+  // --- language -----------------------------------------------------------------------------------
+
+  function savedLanguage() {
+    try {
+      return window.localStorage.getItem(STORAGE_KEY);
+    } catch {
+      return null; // storage refused (private window, policy): fall through to the browser's choice
+    }
+  }
+
+  function rememberLanguage(code) {
+    try {
+      window.localStorage.setItem(STORAGE_KEY, code);
+    } catch {
+      // not remembered across visits; the switch itself still works
+    }
+  }
+
+  /** Tags in order of preference: ?lang=, the saved choice, then the browser's languages. */
+  function wantedLanguages() {
+    const wanted = [];
+    const query = new URLSearchParams(window.location.search).get("lang");
+    if (query) wanted.push(query);
+    const saved = savedLanguage();
+    if (saved) wanted.push(saved);
+    const browser = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+    return wanted.concat(browser.filter(Boolean));
+  }
+
+  /** The first wanted tag available, matched whole or on its primary subtag (es-PE -> es); else null. */
+  function pickLanguage(wanted, available) {
+    for (const tag of wanted) {
+      const lower = String(tag).trim().toLowerCase().replace(/_/g, "-");
+      if (available.includes(lower)) return lower;
+      const primary = lower.split("-")[0];
+      if (available.includes(primary)) return primary;
+    }
+    return null;
+  }
+
+  function fetchCatalogue(code) {
+    return api(code ? `/catalogue?lang=${encodeURIComponent(code)}` : "/catalogue");
+  }
+
+  async function initialCatalogue() {
+    const wanted = wantedLanguages();
+    // the first reply also brings the server's language list; without any wish the server
+    // negotiates from Accept-Language, which is its choice when nothing here matches
+    const first = await fetchCatalogue(wanted[0] || null);
+    const chosen = pickLanguage(wanted, first.languages) || first.language;
+    return chosen === first.language ? first : fetchCatalogue(chosen);
+  }
+
+  async function switchLanguage(code) {
+    if (!state.catalogue || code === language()) return;
+    let catalogue;
+    try {
+      catalogue = await fetchCatalogue(code);
+    } catch (error) {
+      showError(error);
+      return;
+    }
+    state.catalogue = catalogue;
+    rememberLanguage(catalogue.language);
+    const url = new URL(window.location.href);
+    if (url.searchParams.has("lang")) {
+      // a stale ?lang= would override the new choice on reload
+      url.searchParams.set("lang", catalogue.language);
+      window.history.replaceState(null, "", url);
+    }
+    render();
+  }
+
+  function renderLanguages() {
+    const nav = $("languages");
+    for (const code of state.catalogue.languages) {
+      let button = nav.querySelector(`[data-language="${CSS.escape(code)}"]`);
+      if (!button) {
+        button = element("button", null, "language");
+        button.type = "button";
+        button.dataset.language = code;
+        button.dataset.testid = `language-${code}`;
+        button.lang = code;
+        button.addEventListener("click", () => switchLanguage(code));
+        nav.append(button);
+      }
+      button.textContent = t("language." + code);
+      button.setAttribute("aria-pressed", String(code === language()));
+    }
+  }
+
+  function applyStatic() {
+    document.documentElement.lang = language();
+    for (const node of document.querySelectorAll("[data-i18n]")) {
+      node.textContent = t(node.dataset.i18n);
+    }
+    for (const node of document.querySelectorAll("[data-i18n-attr]")) {
+      for (const pair of node.dataset.i18nAttr.split(";")) {
+        const [attribute, attributeKey] = pair.split(":").map((part) => part.trim());
+        if (attribute && attributeKey) node.setAttribute(attribute, t(attributeKey));
+      }
+    }
+    for (const node of document.querySelectorAll(".level[data-level]")) {
+      node.textContent = integer(Number(node.dataset.level));
+    }
+    renderLanguages();
+  }
+
+  /** Redraw every text from the state: after the catalogue changes, nothing else is lost. */
+  function render() {
+    if (!state.catalogue) return;
+    applyStatic();
+    renderAlert();
+    renderWho();
+    renderSignin();
+    renderItem();
+    renderFeedback();
+    renderResult();
+  }
+
+  // --- server ---------------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(code, status) {
+      super(`API error ${code} (HTTP ${status})`);
+      this.code = code;
+      this.status = status;
+    }
+  }
+
+  async function api(path, body) {
+    const options = { cache: "no-store", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(API + path, options);
+    } catch {
+      throw new ApiError("network", 0);
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const code = data && typeof data.error === "string" ? data.error : "server";
+      throw new ApiError(code, response.status);
+    }
+    if (data === null || typeof data !== "object") throw new ApiError("server", response.status);
+    return data;
+  }
+
+  function sessionPath(suffix) {
+    return `/sessions/${encodeURIComponent(state.session.session)}${suffix}`;
+  }
+
+  // --- alert and screens -----------------------------------------------------------------------------
+
+  function showError(error) {
+    const code = typeof error === "string" ? error : error && error.code;
+    if (!(error instanceof ApiError) && typeof error !== "string") console.error(error);
+    state.error = code || "server";
+    renderAlert();
+  }
+
+  function clearError() {
+    state.error = null;
+    renderAlert();
+  }
+
+  function renderAlert() {
+    const alert = $("alert");
+    if (!state.error) {
+      alert.replaceChildren();
+      return;
+    }
+    const key = "error." + state.error;
+    alert.textContent = hasMessage(key) ? t("error." + state.error) : t("error.server");
+  }
+
+  function showScreen(name) {
+    state.screen = name;
+    for (const screen of document.querySelectorAll(".screen")) {
+      screen.hidden = screen.id !== `screen-${name}`;
+    }
+    document.body.dataset.screen = name;
+  }
+
+  function renderWho() {
+    const who = $("who");
+    if (!state.session || state.screen === "signin") {
+      who.replaceChildren();
+      return;
+    }
+    who.textContent = t("page.who", { trainee: state.session.trainee, mode: t("mode." + state.session.mode) });
+  }
+
+  // --- sign in -------------------------------------------------------------------------------------
+
+  function showSignin() {
+    showScreen("signin");
+    state.session = null;
+    state.resumed = null;
+    renderWho();
+    renderSignin();
+    $("trainee").focus();
+  }
+
+  function renderSignin() {
+    if (!state.set) return;
+    $("signin-set").textContent = t("signin.set", { name: state.set.name });
+    $("signin-items").textContent = t("signin.items", { items: integer(state.set.items) });
+    $("signin-mode").textContent = t("signin.mode", { mode: t("mode." + state.set.mode) });
+    $("signin-mode-help").textContent = t("signin.help." + state.set.mode);
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const trainee = $("trainee").value.trim();
+    if (!TRAINEE.test(trainee)) {
+      showError("bad_trainee");
+      $("trainee").focus();
+      return;
+    }
+    state.busy = true;
+    $("start").disabled = true;
+    try {
+      const session = await api("/sessions", { trainee, language: language() });
+      clearError();
+      state.session = session;
+      state.resumed = session.resumed ? { answered: session.answered, total: session.total } : null;
+      await advance();
+    } catch (error) {
+      showError(error);
+    } finally {
+      state.busy = false;
+      $("start").disabled = false;
+      if (state.screen === "item") renderControls();
+    }
+  }
+
+  // --- items ---------------------------------------------------------------------------------------
+
+  /** Show the current pair, or the score when every pair is answered. */
+  async function advance() {
+    const item = await api(sessionPath("/item"));
+    if (item.done) {
+      await showScore();
+    } else {
+      showItem(item);
+    }
+  }
+
+  function showItem(item) {
+    state.item = item;
+    state.feedback = null;
+    state.saidSame = null;
+    state.confidence = null;
+    state.loaded = new Set();
+    state.shownAt = null;
+    $("feedback-body").replaceChildren(); // the last pair's truth leaves the page with it
+    $("feedback").hidden = true;
+    $("answer-panel").hidden = false;
+    $("retry").hidden = true;
+    showScreen("item");
+    renderWho();
+    for (const [id, url] of [
+      ["item-left", item.left],
+      ["item-right", item.right],
+    ]) {
+      const image = $(id);
+      image.removeAttribute("src"); // the previous pair must not show while the next one loads
+      image.src = url;
+    }
+    renderItem();
+    $("item-progress").focus({ preventScroll: true });
+  }
+
+  function onImageLoad(event) {
+    const image = event.currentTarget;
+    if (!state.item || state.screen !== "item" || !image.getAttribute("src")) return;
+    const expected = image.id === "item-left" ? state.item.left : state.item.right;
+    if (image.getAttribute("src") !== expected) return; // a late event from an earlier pair
+    state.loaded.add(image.id);
+    if (state.loaded.size === 2 && state.shownAt === null) {
+      state.shownAt = performance.now(); // the response time runs from here to the confirm
+      renderItem();
+    }
+  }
+
+  function onImageError(event) {
+    const image = event.currentTarget;
+    if (!state.item || state.screen !== "item" || !image.getAttribute("src")) return;
+    showError("image");
+    $("retry").hidden = false;
+  }
+
+  function retryImages() {
+    if (!state.item) return;
+    clearError();
+    showItem(state.item);
+  }
+
+  /** Photos shown, no answer on its way, no feedback up: the trainee may answer. */
+  function answering() {
+    return state.screen === "item" && state.shownAt !== null && !state.feedback && !state.busy;
+  }
+
+  function renderItem() {
+    const item = state.item;
+    if (!item) return;
+    $("item-progress").textContent = t("item.progress", {
+      position: integer(item.position + 1),
+      total: integer(item.total),
+    });
+    const bar = $("item-progress-bar");
+    bar.max = item.total;
+    bar.value = state.feedback ? item.position + 1 : item.position;
+    $("photos").classList.toggle("is-loading", state.shownAt === null);
+    $("item-loading").hidden = state.shownAt !== null;
+
+    const notice = $("notice");
+    notice.replaceChildren();
+    if (state.resumed) {
+      const note = element(
+        "p",
+        t("signin.resumed", { answered: integer(state.resumed.answered), total: integer(state.resumed.total) }),
+        "notice",
+      );
+      note.dataset.testid = "resumed";
+      notice.append(note);
+    }
+    renderControls();
+  }
+
+  function renderControls() {
+    const open = answering();
+    for (const [id, same] of [
+      ["answer-same", true],
+      ["answer-different", false],
+    ]) {
+      const button = $(id);
+      button.disabled = !open;
+      button.setAttribute("aria-pressed", String(state.saidSame === same));
+    }
+    for (const input of document.querySelectorAll('input[name="confidence"]')) {
+      input.disabled = !open;
+      input.checked = Number(input.value) === state.confidence;
+    }
+    $("confidence").classList.toggle("is-disabled", !open);
+    $("confirm").disabled = !(open && state.saidSame !== null && state.confidence !== null);
+  }
+
+  function chooseAnswer(same) {
+    if (!answering()) return;
+    state.saidSame = same;
+    renderControls();
+  }
+
+  function chooseConfidence(level) {
+    if (!answering() || !LEVELS.includes(level)) return;
+    state.confidence = level;
+    renderControls();
+  }
+
+  async function confirmAnswer() {
+    if (!answering() || state.saidSame === null || state.confidence === null) return;
+    const given = {
+      position: state.item.position,
+      said_same: state.saidSame,
+      confidence: state.confidence,
+      milliseconds: Math.max(0, Math.round(performance.now() - state.shownAt)),
+    };
+    state.busy = true;
+    renderControls();
+    try {
+      const reply = await api(sessionPath("/answers"), given);
+      clearError();
+      state.resumed = null;
+      state.busy = false;
+      if (reply.feedback) {
+        state.feedback = { reply, given };
+        showFeedback();
+      } else if (reply.done) {
+        await showScore();
+      } else {
+        await advance();
+      }
+    } catch (error) {
+      state.busy = false;
+      await recover(error);
+    } finally {
+      state.busy = false;
+      if (state.screen === "item") renderControls();
+    }
+  }
+
+  /** After a refused request: say why, and get back to where the server says the session is. */
+  async function recover(error) {
+    showError(error);
+    if (!(error instanceof ApiError)) return;
+    if (error.code === "unknown_session") {
+      showSignin();
+    } else if (["not_current", "already_answered", "not_finished"].includes(error.code) && state.session) {
+      try {
+        await advance();
+      } catch (again) {
+        showError(again);
+      }
+    }
+  }
+
+  // --- feedback ------------------------------------------------------------------------------------
+
+  function showFeedback() {
+    $("answer-panel").hidden = true;
+    $("feedback").hidden = false;
+    renderFeedback();
+    renderItem();
+    $("next").focus();
+  }
+
+  function renderFeedback() {
+    if (!state.feedback) return;
+    const { reply, given } = state.feedback;
+    const feedback = reply.feedback;
+    const answerText = (same) => (same ? t("answer.same") : t("answer.different"));
+    const body = $("feedback-body");
+    body.replaceChildren();
+    $("feedback").classList.toggle("correct", feedback.correct);
+    $("feedback").classList.toggle("wrong", !feedback.correct);
+
+    const verdict = element("p", feedback.correct ? t("feedback.correct") : t("feedback.wrong"), "verdict");
+    verdict.dataset.testid = feedback.correct ? "feedback-correct" : "feedback-wrong";
+    body.append(verdict);
+    body.append(element("p", feedback.same ? t("feedback.truth_same") : t("feedback.truth_different"), "truth"));
+    body.append(
+      element(
+        "p",
+        t("feedback.you", {
+          answer: answerText(given.said_same),
+          confidence: integer(given.confidence),
+          label: t("confidence." + given.confidence),
+        }),
+      ),
+    );
+    const algorithm = feedback.algorithm;
+    body.append(
+      element(
+        "p",
+        algorithm && isNumber(algorithm.probability)
+          ? t("feedback.algorithm", { probability: percent(algorithm.probability), answer: answerText(algorithm.said_same) })
+          : t("feedback.algorithm_none"),
+        "algorithm-view",
+      ),
+    );
+    if (!feedback.same && given.said_same) {
+      body.append(element("p", t("feedback.false_accept"), "false-accept"));
+    }
+    $("next").textContent = reply.done ? t("feedback.results") : t("feedback.next");
+  }
+
+  async function next() {
+    if (!state.feedback || state.busy) return;
+    const done = state.feedback.reply.done;
+    state.busy = true;
+    $("next").disabled = true;
+    try {
+      if (done) {
+        await showScore();
+      } else {
+        await advance();
+      }
+    } catch (error) {
+      await recover(error);
+    } finally {
+      state.busy = false;
+      $("next").disabled = false;
+      if (state.screen === "item") renderControls();
+    }
+  }
+
+  // --- result --------------------------------------------------------------------------------------
+
+  async function showScore() {
+    state.score = await api(sessionPath("/score"));
+    state.item = null;
+    state.feedback = null;
+    $("feedback-body").replaceChildren();
+    for (const id of ["item-left", "item-right"]) $(id).removeAttribute("src");
+    showScreen("result");
+    renderWho();
+    renderResult();
+    $("result-heading").focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+
+  function setFigure(id, value, text) {
+    const node = $(id);
+    node.textContent = text;
+    node.dataset.value = isNumber(value) ? String(value) : ""; // raw, for tests and for copying
+  }
+
+  function renderResult() {
+    if (!state.score) return;
+    const { score, norms, items } = state.score;
+    const you = score.trainee;
+    const machine = score.algorithm;
+
+    $("result-who").textContent = t("result.trainee", {
+      trainee: state.session ? state.session.trainee : "",
+      set: state.set ? state.set.name : "",
+    });
+    setFigure("score-accuracy", you.accuracy, percent(you.accuracy));
+    $("score-accuracy-help").textContent = t("result.accuracy_help", {
+      correct: integer(you.correct),
+      trials: integer(you.trials),
+    });
+    setFigure("score-hit-rate", you.hit_rate, percent(you.hit_rate));
+    setFigure("score-correct-rejection-rate", you.correct_rejection_rate, percent(you.correct_rejection_rate));
+    setFigure("score-false-accept-rate", you.false_accept_rate, percent(you.false_accept_rate));
+    setFigure("score-d-prime", you.d_prime, decimal(you.d_prime));
+    setFigure("score-criterion", you.criterion, signed(you.criterion));
+    setFigure("score-mean-time", score.mean_seconds, seconds(score.mean_seconds));
+    $("score-median-time").textContent = t("result.mean_time_help", { median: seconds(score.median_seconds) });
+    $("score-corrected").hidden = !you.corrected;
+
+    $("result-agreement").textContent =
+      machine && isNumber(score.agreement)
+        ? t("result.agreement", { agreement: percent(score.agreement) })
+        : t("result.algorithm_none");
+    const measures = [
+      [t("result.accuracy"), "accuracy", percent],
+      [t("result.hit_rate"), "hit_rate", percent],
+      [t("result.correct_rejection_rate"), "correct_rejection_rate", percent],
+      [t("result.false_accept_rate"), "false_accept_rate", percent],
+      [t("result.d_prime"), "d_prime", decimal],
+      [t("result.criterion"), "criterion", signed],
+    ];
+    $("compare-rows").replaceChildren(
+      ...measures.map(([label, field, format]) =>
+        row([label, format(you[field]), machine ? format(machine[field]) : t("result.none")],
+          field === "false_accept_rate" ? "alarm" : ""),
+      ),
+    );
+
+    $("confidence-rows").replaceChildren(
+      ...score.by_confidence.map((level) =>
+        row([
+          `${integer(level.level)} · ${t("confidence." + level.level)}`,
+          integer(level.trials),
+          integer(level.correct),
+          percent(level.accuracy),
+        ]),
+      ),
+    );
+    $("confidence-gamma").textContent = isNumber(score.confidence_accuracy)
+      ? t("result.confidence_gamma", { gamma: signed(score.confidence_accuracy) })
+      : t("result.confidence_gamma_none");
+
+    const normRows = [
+      row([t("result.you_here"), integer(you.trials), percent(you.accuracy), percent(you.false_accept_rate),
+        percent(you.miss_rate), ""], "you"),
+    ];
+    for (const norm of norms) {
+      const cells = [
+        t("norm." + norm.key),
+        integer(norm.items),
+        percent(norm.accuracy),
+        percent(norm.false_accept_rate),
+        percent(norm.miss_rate),
+        norm.source,
+      ];
+      const tr = row(cells);
+      tr.lastChild.className = "source";
+      normRows.push(tr);
+    }
+    $("norm-rows").replaceChildren(...normRows);
+
+    $("review-rows").replaceChildren(
+      ...items.map((item) => {
+        const falseAccept = !item.same && item.said_same;
+        const tr = row(
+          [
+            integer(item.position + 1),
+            item.same ? t("item.same") : t("item.different"),
+            item.said_same ? t("item.same") : t("item.different"),
+            integer(item.confidence),
+            seconds(item.seconds),
+            percent(item.probability),
+            falseAccept ? t("result.false_accept") : item.correct ? t("feedback.correct") : t("feedback.wrong"),
+          ],
+          falseAccept ? "false-accept" : item.correct ? "right" : "wrong",
+        );
+        tr.dataset.testid = `review-${item.position}`;
+        return tr;
+      }),
+    );
+  }
+
+  // --- keyboard ------------------------------------------------------------------------------------
+
+  function onKey(event) {
+    if (event.key === "Enter" && event.repeat) {
+      event.preventDefault(); // a held Enter must not run through the feedback unseen
+      return;
+    }
+    if (state.screen !== "item" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (state.feedback) {
+      // a focused button (Next, a language) answers Enter itself; elsewhere Enter means Next
+      if (event.key === "Enter" && !(target instanceof Element && target.closest("button, input, a"))) {
+        event.preventDefault();
+        next();
+      }
+      return;
+    }
+    if (target instanceof Element && target.closest("#languages, #alert, input[type=text], #retry")) return;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (key === "s") {
+      chooseAnswer(true);
+    } else if (key === "d") {
+      chooseAnswer(false);
+    } else if (LEVELS.includes(Number(key))) {
+      chooseConfidence(Number(key));
+    } else if (key === "Enter") {
+      confirmAnswer();
+    } else {
+      return;
+    }
+    event.preventDefault(); // Enter on a focused answer button must not also press it
+  }
+
+  // --- start ---------------------------------------------------------------------------------------
+
+  function wire() {
+    $("signin-form").addEventListener("submit", signIn);
+    $("answer-same").addEventListener("click", () => chooseAnswer(true));
+    $("answer-different").addEventListener("click", () => chooseAnswer(false));
+    for (const input of document.querySelectorAll('input[name="confidence"]')) {
+      input.addEventListener("change", () => chooseConfidence(Number(input.value)));
+    }
+    $("confirm").addEventListener("click", confirmAnswer);
+    $("next").addEventListener("click", next);
+    $("retry").addEventListener("click", retryImages);
+    $("again").addEventListener("click", () => {
+      state.score = null;
+      clearError();
+      showSignin();
+    });
+    for (const id of ["item-left", "item-right"]) {
+      $(id).addEventListener("load", onImageLoad);
+      $(id).addEventListener("error", onImageError);
+    }
+    document.addEventListener("keydown", onKey);
+  }
+
+  async function start() {
+    wire();
+    try {
+      state.catalogue = await initialCatalogue();
+    } catch (error) {
+      showError(error); // without a catalogue the alert can only show the error's key
+      return;
+    }
+    render();
+    try {
+      state.set = await api("/set");
+    } catch (error) {
+      showError(error);
+    }
+    showSignin();
+  }
+
+  start();
+})();

@@ -1,12 +1,16 @@
 """Shared fixtures: real faces from ../shared/data and from packages, and one warm verifier.
 
 Tests that need ``../shared/data`` (or ``IMPOSTOR_DATA``) fail when it is missing under CI
-(``CI=true``) and are skipped with a clear message elsewhere.
+(``CI=true``) and are skipped with a clear message elsewhere. Browser tests use Debian's
+Chromium; where it is missing and the run may install system packages (root with apt-get), the
+``chromium`` fixture installs it, so ``uv run pytest`` on a fresh machine needs nothing else.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -39,6 +43,29 @@ def faces_dev(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def extras(data_dir: Path) -> Path:
     return data_dir / "faces-dev-extras"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium for browser tests, installed with apt-get when missing and allowed."""
+    if not CHROMIUM.exists() and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("\ninstalling Debian's chromium for the browser tests (apt-get)", flush=True)
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            subprocess.run(
+                command,
+                check=False,
+                capture_output=True,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}: install Debian's chromium package for the browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")

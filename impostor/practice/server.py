@@ -1,0 +1,269 @@
+"""The practice web app: a trainee signs in, judges pairs, and sees a score at the end.
+
+The server alone holds the set's answer key. The browser gets an item as two image addresses
+(by position, never by file name) and learns an item's truth only in the reply to its own
+answer, and then only in practice mode; test mode reveals everything with the score, once
+the last answer is recorded. Images are decoded and re-encoded, so no file name or metadata
+reaches the page either. The contract is drawn in ``docs``-style in the README ("practice").
+
+Endpoints (JSON unless said):
+    GET  /                                       the page (text comes from the catalogues)
+    GET  /api/catalogue?lang=                    the page's text, language negotiated
+    GET  /api/set                                the set's name, size and mode
+    POST /api/sessions                           sign in: start or resume a session
+    GET  /api/sessions/{token}/item              the current item's image addresses
+    GET  /api/sessions/{token}/items/{k}/{side}  an image (JPEG) of an item shown or answered
+    POST /api/sessions/{token}/answers           record an answer; feedback in practice mode
+    GET  /api/sessions/{token}/score             the score, once every item is answered
+Errors are ``{"error": code}`` with a 4xx status; the page turns codes into catalogue text.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from importlib import resources
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from impostor.capture import load_image
+from impostor.errors import ImpostorError
+from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
+from impostor.practice.scoring import load_norms, score_trials
+from impostor.practice.sets import Item, PracticeSet
+from impostor.practice.store import Mode, PracticeStore, Session
+
+__all__ = ["IMAGE_SIDE", "create_app", "serve"]
+
+IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
+_IMAGE_QUALITY = 90
+_TRAINEE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_MAX_MILLISECONDS = 3_600_000  # an hour: anything longer is a clock fault, not a look at two faces
+
+
+class _SignIn(BaseModel):
+    trainee: str
+    language: str | None = None
+
+
+class _Answer(BaseModel):
+    position: int
+    said_same: bool
+    confidence: int
+    milliseconds: int
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, status: int = 409) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> FastAPI:
+    """The web app serving ``practice_set`` in ``mode``, recording into ``store``.
+
+    Every image is checked against its digest first, so a changed or missing file stops the
+    start (``PracticeError``) rather than a trainee's session.
+    """
+    practice_set.check_images()
+    static = resources.files("impostor.practice") / "static"
+    app = FastAPI(title="impostor practice", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    image = functools.lru_cache(maxsize=2 * len(practice_set.items))(lambda sha256, path: _browser_jpeg(path))
+
+    @app.exception_handler(_Refused)
+    async def refused(request: Request, error: _Refused) -> JSONResponse:
+        return JSONResponse({"error": error.code}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        code = "bad_answer" if request.url.path.endswith("/answers") else "bad_trainee"
+        return JSONResponse({"error": code}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "not_found" if error.status_code == 404 else "server"}, error.status_code
+        )
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(static / "index.html"), headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/catalogue")
+    def messages(request: Request, lang: str | None = None) -> dict[str, Any]:
+        language = negotiate(request.headers.get("accept-language"), lang)
+        return {
+            "language": language,
+            "languages": list(LANGUAGES),
+            "messages": dict(catalogue(language)),
+        }
+
+    @app.get("/api/set")
+    def about() -> dict[str, Any]:
+        return {"name": practice_set.name, "items": len(practice_set.items), "mode": mode}
+
+    @app.post("/api/sessions")
+    def sign_in(body: _SignIn, request: Request) -> dict[str, Any]:
+        trainee = body.trainee.strip()
+        if not _TRAINEE.match(trainee):
+            raise _Refused("bad_trainee", 422)
+        language = negotiate(request.headers.get("accept-language"), body.language)
+        session, resumed = store.start(trainee, practice_set, mode, language)
+        return {
+            "session": session.id,
+            "trainee": session.trainee,
+            "mode": session.mode,
+            "total": session.total,
+            "answered": session.answered,
+            "resumed": resumed,
+            "finished": session.done,
+        }
+
+    @app.get("/api/sessions/{token}/item")
+    def current(token: str) -> dict[str, Any]:
+        session = _session(store, token)
+        if session.done:
+            return {"done": True, "total": session.total}
+        k = session.answered
+        return {
+            "done": False,
+            "position": k,
+            "total": session.total,
+            "left": f"/api/sessions/{token}/items/{k}/left",
+            "right": f"/api/sessions/{token}/items/{k}/right",
+        }
+
+    @app.get("/api/sessions/{token}/items/{position}/{side}")
+    def picture(token: str, position: int, side: Literal["left", "right"]) -> Response:
+        session = _session(store, token)
+        if not 0 <= position <= min(session.answered, session.total - 1):
+            raise _Refused("not_current", 403)  # an item not yet reached is not shown ahead of time
+        item = _item(practice_set, session, position)
+        ref = item.left if side == "left" else item.right
+        data = image(ref.sha256, str(practice_set.image_path(ref)))
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.post("/api/sessions/{token}/answers")
+    def answer(token: str, body: _Answer) -> dict[str, Any]:
+        session = _session(store, token)
+        if body.confidence not in range(1, 6) or not 0 <= body.milliseconds <= _MAX_MILLISECONDS:
+            raise _Refused("bad_answer", 422)
+        if not 0 <= body.position < session.total:
+            raise _Refused("not_current")
+        item = _item(practice_set, session, body.position)
+        outcome = store.record(
+            token,
+            body.position,
+            item,
+            said_same=body.said_same,
+            confidence=body.confidence,
+            seconds=body.milliseconds / 1000.0,
+        )
+        if outcome != "recorded":
+            raise _Refused(outcome)
+        answered = body.position + 1
+        feedback = None
+        if mode == "practice":
+            feedback = {
+                "correct": item.same == body.said_same,
+                "same": item.same,
+                "algorithm": _algorithm_view(item),
+            }
+        return {
+            "recorded": True,
+            "answered": answered,
+            "total": session.total,
+            "done": answered == session.total,
+            "feedback": feedback,
+        }
+
+    @app.get("/api/sessions/{token}/score")
+    def score(token: str) -> dict[str, Any]:
+        session = _session(store, token)
+        if not session.done:
+            raise _Refused("not_finished")
+        answers = store.answers(token)
+        return {
+            "score": score_trials([a.trial() for a in answers]).to_dict(),
+            "norms": [_norm(n) for n in load_norms()],
+            "items": [
+                {
+                    "position": a.position,
+                    "same": a.same,
+                    "said_same": a.said_same,
+                    "correct": a.correct,
+                    "confidence": a.confidence,
+                    "seconds": round(a.seconds, 3),
+                    "probability": round(a.probability, 4) if math.isfinite(a.probability) else None,
+                }
+                for a in answers
+            ],
+        }
+
+    return app
+
+
+def serve(practice_set: PracticeSet, store: PracticeStore, mode: Mode, *, host: str, port: int) -> None:
+    """Run the app with uvicorn until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    uvicorn.run(create_app(practice_set, store, mode), host=host, port=port, log_level="warning")
+
+
+def _session(store: PracticeStore, token: str) -> Session:
+    session = store.session(token)
+    if session is None:
+        raise _Refused("unknown_session", 404)
+    return session
+
+
+def _item(practice_set: PracticeSet, session: Session, position: int) -> Item:
+    return practice_set.items[session.order[position]]
+
+
+def _algorithm_view(item: Item) -> dict[str, Any] | None:
+    if not math.isfinite(item.probability):
+        return None
+    return {"probability": round(item.probability, 4), "said_same": item.probability >= 0.5}
+
+
+def _norm(norm: Any) -> dict[str, Any]:
+    return {
+        "key": norm.key,
+        "accuracy": norm.accuracy,
+        "false_accept_rate": norm.false_accept_rate,
+        "miss_rate": norm.miss_rate,
+        "items": norm.items,
+        "source": norm.source,
+    }
+
+
+def _browser_jpeg(path: str) -> bytes:
+    """The image upright, at most ``IMAGE_SIDE`` pixels long, as a fresh JPEG without metadata."""
+    try:
+        pixels = load_image(path).pixels
+    except ImpostorError as error:
+        raise _Refused("server", 500) from error
+    height, width = pixels.shape[:2]
+    scale = IMAGE_SIDE / max(height, width)
+    if scale < 1:
+        pixels = cv2.resize(
+            pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    ok, encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, _IMAGE_QUALITY]
+    )
+    if not ok:
+        raise _Refused("server", 500)
+    return np.asarray(encoded).tobytes()

@@ -1,0 +1,448 @@
+"""The trainer's report: one self-contained HTML page over a practice results database.
+
+Every finished session is scored with ``scoring.score_trials``; a session still being answered is
+only listed. The page holds a cohort table sorted so that the trainee whose latest false-accept
+rate is highest comes first, then per trainee a sessions table, a progress plot and accuracy by
+confidence, the trainees beside the algorithm on the same pairs, and the published norms.
+
+Plots are PNG embedded as base64 data URIs, the CSS is inline, and there are no scripts and no
+links out, so the file reads the same offline and years later. Every string from the database
+(trainee IDs, set names, the path) is HTML-escaped; every visible word comes from the text
+catalogue through ``_t``, and numbers are written with the language's decimal mark.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from impostor.errors import OutputError, PracticeError
+from impostor.practice.i18n import LANGUAGES, translate
+from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_trials
+from impostor.practice.store import PracticeStore, Session
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["render_report", "write_report"]
+
+_NONE = "–"  # a figure the answers cannot give
+_COLOURS = {"accuracy": "#1f77b4", "false_accept_rate": "#d62728", "d_prime": "#2ca02c", "bars": "#7f9fbf"}
+_CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 76em; padding: 0 1em; }
+body { color: #222; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; vertical-align: top; }
+th { background: #f3f3f3; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.warn { color: #a40000; font-weight: 600; } .muted { color: #666; } .progress { color: #7a5c00; }
+.help { background: #f6f8fa; border-left: 4px solid #1f77b4; padding: 0.4em 1em; }
+img { max-width: 100%; border: 1px solid #ddd; }
+"""
+
+
+# -- text -------------------------------------------------------------------------------------------
+
+
+def _t(language: str, key: str, **values: object) -> str:
+    """Catalogue text ``key`` in ``language``, its ``{name}`` placeholders filled: plain text, not HTML."""
+    return translate(language, key, **values)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """One language's text and number formats; calling it gives escaped HTML, ``plain`` gives text."""
+
+    language: str
+
+    def plain(self, key: str, **values: object) -> str:
+        return _t(self.language, key, **values)
+
+    def __call__(self, key: str, **values: object) -> str:
+        return html.escape(self.plain(key, **values))
+
+    def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str:
+        if value is None or math.isnan(value):
+            return _NONE
+        text = f"{value:{'+' if sign else ''}.{digits}f}".replace("-", "−")
+        return text.replace(".", self.plain("report.decimal_mark"))
+
+    def pct(self, rate: float | None, digits: int = 1) -> str:
+        """A fraction in [0, 1] as a percentage."""
+        number = self.num(None if rate is None else rate * 100, digits)
+        return number if number == _NONE else self.plain("report.percent", value=number)
+
+    def points(self, change: float) -> str:
+        """A change of a fraction as signed percentage points."""
+        number = self.num(change * 100, 1, sign=True)
+        return number if number == _NONE else self.plain("report.points", value=number)
+
+    def seconds(self, value: float) -> str:
+        number = self.num(value, 1)
+        return number if number == _NONE else self.plain("report.seconds", value=number)
+
+
+def _words(language: str) -> _Words:
+    if language not in LANGUAGES:
+        raise ValueError(f"no report text for language {language!r}; choose one of {', '.join(LANGUAGES)}")
+    return _Words(language)
+
+
+# -- what is reported -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scored:
+    session: Session
+    trials: tuple[Trial, ...]
+    score: Score
+
+
+@dataclass(frozen=True)
+class _Trainee:
+    """One trainee's finished sessions (in the order finished) scored, the unfinished ones, and the
+    score of all finished answers pooled (None when nothing is finished)."""
+
+    name: str
+    finished: tuple[_Scored, ...]
+    unfinished: tuple[Session, ...]
+    pooled: Score | None
+
+    @property
+    def trials(self) -> list[Trial]:
+        return [trial for scored in self.finished for trial in scored.trials]
+
+
+def _collect(store: PracticeStore, trainee: str | None) -> list[_Trainee]:
+    people = []
+    for name in store.trainees() if trainee is None else [trainee]:
+        sessions = store.sessions(name)
+        finished = []
+        for session in sorted((s for s in sessions if s.finished is not None), key=lambda s: str(s.finished)):
+            trials = tuple(answer.trial() for answer in store.answers(session.id))
+            if trials:
+                finished.append(_Scored(session, trials, score_trials(trials)))
+        pooled = [trial for scored in finished for trial in scored.trials]
+        unfinished = tuple(s for s in sessions if s.finished is None)
+        people.append(_Trainee(name, tuple(finished), unfinished, score_trials(pooled) if pooled else None))
+    if trainee is not None and not (people[0].finished or people[0].unfinished):
+        known = ", ".join(store.trainees()) or "none"
+        raise PracticeError(f"trainee {trainee!r} has no sessions in {store.path}; trainees there: {known}")
+    if not any(p.finished for p in people):
+        whose = "" if trainee is None else f"of trainee {trainee!r} "
+        waiting = sum(len(p.unfinished) for p in people)
+        raise PracticeError(
+            f"nothing to report: no finished practice session {whose}in {store.path} ({waiting} in "
+            "progress); run the report once a session is finished"
+        )
+    return people
+
+
+def _attention(person: _Trainee) -> tuple[bool, float, str]:
+    """Sort key: highest latest false-accept rate first; no rate (or nothing finished) last."""
+    far = person.finished[-1].score.trainee.false_accept_rate if person.finished else math.nan
+    return math.isnan(far), 0.0 if math.isnan(far) else -far, person.name
+
+
+# -- public ------------------------------------------------------------------------------------------
+
+
+def render_report(store: PracticeStore, *, trainee: str | None = None, language: str = "en") -> str:
+    """The report page as HTML over every trainee in ``store``, or only ``trainee``.
+
+    Raises ``PracticeError`` when there is no finished session to report (naming the unknown
+    trainee when that is why) and ``ValueError`` for a ``language`` without report text.
+    """
+    return _render(store.path, _collect(store, trainee), cohort=trainee is None, w=_words(language))
+
+
+def write_report(
+    store: PracticeStore, out: str | Path, *, trainee: str | None = None, language: str = "en"
+) -> str:
+    """Write the report page (see ``render_report``) to ``out``; returns a one-line summary such as
+    "3 trainees, 7 finished sessions, 214 answers". Raises ``OutputError`` when ``out`` cannot be written."""
+    words = _words(language)
+    people = _collect(store, trainee)
+    page = _render(store.path, people, cohort=trainee is None, w=words)
+    target = Path(out)
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"cannot write practice report {target}: {error.strerror or error}") from None
+    sessions = sum(len(p.finished) for p in people)
+    waiting = sum(len(p.unfinished) for p in people)
+    summary = f"{_count(len(people), 'trainee')}, {_count(sessions, 'finished session')}, "
+    summary += _count(sum(len(p.trials) for p in people), "answer")
+    return summary + (f" ({waiting} in progress)" if waiting else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# -- the page ----------------------------------------------------------------------------------------
+
+
+def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words) -> str:
+    norms = {norm.key: norm for norm in load_norms()}
+    if cohort:
+        people = sorted(people, key=_attention)
+    scope = (
+        w("report.scope_cohort", trainees=len(people))
+        if cohort
+        else w("report.scope_trainee", trainee=people[0].name)
+    )
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    parts = [
+        f'<!DOCTYPE html><html lang="{html.escape(w.language)}"><head><meta charset="utf-8">',
+        f"<title>{w('report.title')}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{w('report.title')}</h1>",
+        f'<p class="muted">{w("report.generated", time=now, database=path)}<br>{scope}</p>',
+        _how_to_read(norms["passport_officers"], w),
+    ]
+    if cohort:
+        parts.append(_cohort(people, norms, w))
+    parts += [_trainee(index, person, norms, w) for index, person in enumerate(people)]
+    who = w("report.trainees") if cohort else html.escape(people[0].name)
+    parts += [_versus(people, who, w), _norms(people, norms, cohort, w), "</body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text: Collection[int] = (0,)) -> str:
+    """Cells are HTML already; columns not in ``text`` are figures, aligned right; a row shorter than
+    the header stretches its last cell to the end."""
+    body = []
+    for row in rows:
+        cells = []
+        for k, cell in enumerate(row):
+            span = len(header) - len(row) + 1 if k == len(row) - 1 else 1
+            attributes = ("" if k in text else ' class="n"') + (f' colspan="{span}"' if span > 1 else "")
+            cells.append(f"<td{attributes}>{cell}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in header)
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _how_to_read(officers: Norm, w: _Words) -> str:
+    far = w("report.help_far", rate=w.pct(officers.false_accept_rate, 0))
+    items = f"<li>{w('report.help_d_prime')}</li><li>{w('report.help_c')}</li><li>{far}</li>"
+    return f'<div class="help"><b>{w("report.help_heading")}</b><ul>{items}</ul></div>'
+
+
+def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
+    limit = norms["passport_officers"].false_accept_rate
+    rows = []
+    for index, person in enumerate(people):
+        name = f'<a href="#trainee-{index}">{html.escape(person.name)}</a>'
+        if person.pooled is None:
+            rows.append([name, "0", *[_NONE] * 6, str(len(person.unfinished))])
+            continue
+        first, last = person.finished[0].score.trainee, person.finished[-1].score.trainee
+        far = w.pct(last.false_accept_rate)
+        if limit is not None and last.false_accept_rate > limit:
+            far += f' <span class="warn">▲ {w("report.above_norm", rate=w.pct(limit, 0))}</span>'
+        best = max(scored.score.trainee.accuracy for scored in person.finished)
+        trend = last.accuracy - first.accuracy if len(person.finished) > 1 else math.nan
+        row = [name, str(len(person.finished)), w.pct(last.accuracy), w.pct(best), far, w.num(last.d_prime)]
+        rows.append(
+            [*row, w.seconds(person.pooled.mean_seconds), w.points(trend), str(len(person.unfinished))]
+        )
+    keys = ("trainee", "sessions", "latest_accuracy", "best_accuracy", "latest_far", "latest_d_prime")
+    header = [w(f"report.{key}") for key in (*keys, "mean_time_all", "trend", "in_progress_count")]
+    return f"<h2>{w('report.cohort_heading')}</h2><p>{w('report.cohort_help')}</p>" + _table(header, rows)
+
+
+def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) -> str:
+    rows: list[list[str]] = []
+    for number, scored in enumerate(person.finished, start=1):
+        s, d, a = scored.session, scored.score.trainee, scored.score.algorithm
+        row = [str(number), _when(str(s.finished)), html.escape(s.set_name), w(f"report.mode_{s.mode}")]
+        row += [
+            str(s.total),
+            *map(w.pct, (d.accuracy, d.hit_rate, d.correct_rejection_rate, d.false_accept_rate)),
+        ]
+        row += [w.num(d.d_prime) + ("*" if d.corrected else ""), w.num(d.criterion)]
+        row += [w.seconds(scored.score.mean_seconds), _NONE if a is None else w.pct(a.accuracy)]
+        rows.append([*row, w.pct(scored.score.agreement)])
+    for s in person.unfinished:
+        progress = w("report.in_progress", answered=s.answered, total=s.total)
+        rows.append(["", _when(s.started), html.escape(s.set_name), w(f"report.mode_{s.mode}"), str(s.total)])
+        rows[-1].append(f'<span class="progress">{progress}</span>')
+    keys: tuple[str, ...] = ("number", "date", "set", "mode", "items", "accuracy", "hit_rate", "cr_rate")
+    keys += ("false_accept_rate", "d_prime")
+    keys += ("criterion", "mean_time", "algorithm_accuracy", "agreement")
+    parts = [
+        f'<h2 id="trainee-{index}">{w("report.trainee_heading", trainee=person.name)}</h2>',
+        _table([w(f"report.{key}") for key in keys], rows, text=range(4)),
+    ]
+    if any(scored.score.trainee.corrected for scored in person.finished):
+        parts.append(f'<p class="muted">* {w("report.corrected")}</p>')
+    if person.pooled is not None:
+        gamma = person.pooled.confidence_accuracy
+        tracking = w("report.gamma_none") if math.isnan(gamma) else w("report.gamma", gamma=w.num(gamma))
+        parts += [
+            _img(_progress_png(person, norms, w), w.plain("report.progress_alt")),
+            f"<h3>{w('report.confidence_heading')}</h3>",
+            _img(_confidence_png(person.pooled, w), w.plain("report.confidence_alt")),
+            f"<p>{tracking}</p>",
+        ]
+    return "\n".join(parts)
+
+
+def _versus(people: list[_Trainee], who: str, w: _Words) -> str:
+    """Trainees and algorithm on the same pairs (those the algorithm scored), and a 2x2 of who was right."""
+    heading = f"<h2>{w('report.versus_heading')}</h2>"
+    viewed = [t for person in people for t in person.trials if not math.isnan(t.probability)]
+    if not viewed:
+        return heading + f"<p>{w('report.versus_none')}</p>"
+    score = score_trials(viewed)
+    threshold = score.algorithm_threshold
+    human, machine = score.trainee, score.algorithm
+    assert machine is not None  # every trial here has a probability
+    rows = [
+        [w(f"report.{field}"), fmt(getattr(human, field)), fmt(getattr(machine, field))]
+        for field, fmt in (("accuracy", w.pct), ("false_accept_rate", w.pct), ("miss_rate", w.pct))
+        + (("d_prime", w.num), ("criterion", w.num))
+    ]
+    right = [(t.same == t.said_same, (t.probability >= threshold) == t.same) for t in viewed]
+    cells = {(h, m): sum(pair == (h, m) for pair in right) for h in (True, False) for m in (True, False)}
+
+    def cell(h: bool, m: bool) -> str:
+        return w("report.count_share", count=cells[h, m], share=w.pct(cells[h, m] / len(viewed)))
+
+    grid = [
+        [w("report.trainee_right"), cell(True, True), f"<b>{cell(True, False)}</b>"],
+        [w("report.trainee_wrong"), f"<b>{cell(False, True)}</b>", cell(False, False)],
+    ]
+    return "\n".join(
+        [
+            heading,
+            f"<p>{w('report.versus_help', pairs=len(viewed), threshold=w.num(threshold, 1))}</p>",
+            _table([w("report.measure"), who, w("report.algorithm")], rows),
+            _table(["", w("report.algorithm_right"), w("report.algorithm_wrong")], grid),
+            f"<p>{w('report.fusion', human_only=cells[True, False], machine_only=cells[False, True])}</p>",
+        ]
+    )
+
+
+def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: _Words) -> str:
+    rows = [
+        [w(f"norm.{n.key}"), _NONE if n.items is None else str(n.items), w.pct(n.accuracy)]
+        + [w.pct(n.false_accept_rate), w.pct(n.miss_rate), html.escape(n.source)]
+        for n in norms.values()
+    ]
+    pooled = score_trials([t for person in people for t in person.trials]).trainee
+    here = w("report.norms_cohort") if cohort else w("report.norms_trainee", trainee=people[0].name)
+    rows.append(
+        [f"<b>{here}</b>", str(pooled.trials), w.pct(pooled.accuracy), w.pct(pooled.false_accept_rate)]
+    )
+    rows[-1] += [w.pct(pooled.miss_rate), w("report.norms_this_database")]
+    keys = ("study", "items", "accuracy", "false_accept_rate", "miss_rate", "source")
+    parts = [f"<h2>{w('report.norms_heading')}</h2>", f"<p>{w('report.norms_help')}</p>"]
+    parts.append(_table([w(f"report.{key}") for key in keys], rows, text=(0, 5)))
+    accuracy, limit = norms["gfmt_short"].accuracy, norms["passport_officers"].false_accept_rate
+    latest = [p.finished[-1].score.trainee for p in people if p.finished]
+    if cohort and accuracy is not None and limit is not None:
+        below = sum(d.accuracy < accuracy for d in latest)
+        above = sum(d.false_accept_rate > limit for d in latest)
+        standing = w(
+            "report.norms_standing",
+            below=below,
+            above=above,
+            trainees=len(latest),
+            accuracy=w.pct(accuracy, 0),
+            rate=w.pct(limit, 0),
+        )
+        parts.append(f"<p>{standing}</p>")
+    return "\n".join(parts)
+
+
+def _when(iso: str) -> str:
+    """A stored UTC ISO 8601 time as 'YYYY-MM-DD HH:MM'."""
+    return html.escape(iso[:16].replace("T", " "))
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>'
+
+
+# -- plots -------------------------------------------------------------------------------------------
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})  # bytes depend only on the data
+    return buffer.getvalue()
+
+
+def _progress_png(person: _Trainee, norms: dict[str, Norm], w: _Words) -> bytes:
+    """Accuracy and false-accept rate (top) and d′ (bottom) per finished session, with the norms dashed."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    x = list(range(1, len(person.finished) + 1))
+    scores = [scored.score.trainee for scored in person.finished]
+    figure = Figure(figsize=(7.5, 5.0), dpi=110, layout="constrained")
+    rates, sensitivity = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    # each measure drawn with its norm in the same colour: accuracy against the GFMT short-version
+    # mean, the false-accept rate against the passport officers'
+    for field, norm in (("accuracy", "gfmt_short"), ("false_accept_rate", "passport_officers")):
+        colour, label = _COLOURS[field], w.plain(f"report.{field}")
+        rates.plot(x, [getattr(d, field) for d in scores], marker="o", color=colour, label=label)
+        level = getattr(norms[norm], field)
+        if level is not None:
+            label = w.plain(f"report.plot_{norm}", value=w.pct(level, 0))
+            rates.axhline(level, linestyle="--", linewidth=1, color=colour, alpha=0.7, label=label)
+    rates.set_ylim(-0.03, 1.05)  # markers at 0% and 100% drawn whole
+    rates.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.pct(value, 0)))
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
+    rates.grid(alpha=0.3)
+    sensitivity.plot(x, [d.d_prime for d in scores], marker="o", color=_COLOURS["d_prime"])
+    sensitivity.axhline(0, color="grey", linewidth=0.8)
+    sensitivity.set_ylabel(w.plain("report.d_prime"))
+    sensitivity.set_xlabel(w.plain("report.plot_session"))
+    # whole sessions only, with room either side, however few there are
+    sensitivity.set_xlim(0.5, len(x) + 0.5)
+    if len(x) <= 12:
+        sensitivity.set_xticks(x)
+    else:
+        sensitivity.xaxis.set_major_locator(MaxNLocator(integer=True))
+    values = [d.d_prime for d in scores if math.isfinite(d.d_prime)]
+    # at least one unit of d′ in view, in half-unit steps, so ticks never repeat a rounded label
+    low, high = min([0.0, *values]), max([1.0, *values])
+    sensitivity.set_ylim(low - 0.25, high + 0.25)
+    sensitivity.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+    sensitivity.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.num(value, 1)))
+    sensitivity.grid(alpha=0.3)
+    return _png(figure)
+
+
+def _confidence_png(score: Score, w: _Words) -> bytes:
+    """Accuracy at each confidence level 1-5, each bar labelled with its number of answers."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    levels = score.by_confidence
+    figure = Figure(figsize=(6.0, 3.4), dpi=110, layout="constrained")
+    axes = figure.subplots()
+    heights = [0.0 if math.isnan(level.accuracy) else level.accuracy for level in levels]
+    bars = axes.bar([level.level for level in levels], heights, color=_COLOURS["bars"])
+    axes.bar_label(
+        bars, [w.plain("report.plot_count", count=level.trials) for level in levels], fontsize="small"
+    )
+    axes.set_ylim(0, 1.15)  # room for the counts above a full bar
+    axes.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.pct(value, 0)))
+    axes.set_xticks([level.level for level in levels])
+    axes.set_xlabel(w.plain("report.plot_confidence"))
+    axes.set_ylabel(w.plain("report.accuracy"))
+    axes.grid(axis="y", alpha=0.3)
+    return _png(figure)

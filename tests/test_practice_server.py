@@ -17,11 +17,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from impostor.cache import EmbeddingCache
+from impostor.cache import EmbeddingCache, file_digest
 from impostor.practice.build import build_set
 from impostor.practice.scoring import score_trials
 from impostor.practice.server import IMAGE_SIDE, create_app
-from impostor.practice.sets import PracticeSet
+from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
 
 
@@ -202,3 +202,28 @@ def test_the_catalogue_follows_the_browser_and_the_switch(practice: tuple[str, P
         assert switched["language"] == "en"
         assert spanish["messages"].keys() == switched["messages"].keys()
         assert spanish["messages"] != switched["messages"]
+
+
+def test_an_image_lost_while_serving_is_a_server_error_not_a_crash(
+    grace_hopper: np.ndarray, tmp_path: Path
+) -> None:
+    refs = []
+    for person, shade in (("Ana", 0), ("Ana", 40), ("Luis", 80)):
+        file = tmp_path / person / f"{shade}.jpg"
+        file.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(file), cv2.add(grace_hopper, shade))
+        refs.append(ImageRef(f"{person}/{file.name}", file_digest(file), person))
+    items = (
+        Item("item-001", refs[0], refs[1], True, 0.3, 0.99),
+        Item("item-002", refs[2], refs[0], False, 0.7, 0.1),
+    )
+    drill = PracticeSet("drill", items, {}, tmp_path)
+    store = PracticeStore(tmp_path / "practice.db")
+    with running(create_app(drill, store, "practice")) as url, httpx.Client(base_url=url) as client:
+        for file in tmp_path.glob("*/*.jpg"):
+            file.unlink()
+        token = sign_in(client)["session"]
+        reply = client.get(f"/api/sessions/{token}/items/0/left")
+        assert reply.status_code == 500 and reply.json() == {"error": "server"}
+        answer = {"position": 0, "said_same": True, "confidence": 2, "milliseconds": 700}
+        assert client.post(f"/api/sessions/{token}/answers", json=answer).status_code == 200

@@ -1,238 +1,35 @@
 """Building a practice set from a folder of people: which pairs, how hard, and how they look.
 
 Every image is embedded with the verification pipeline (through the embedding cache), then
-pairs are chosen by embedding distance:
-
-- ``hard``: look-alikes, the most similar different-person pairs, and the least similar
-  same-person pairs, the two errors that matter at a counter;
-- ``easy``: the reverse, the most different strangers and the most alike photos of one person;
-- ``mixed``: pairs spread evenly over the whole range of distances of each kind.
-
-No image is used twice in a set and no person appears more than a fair share of times, so a
-trainee cannot learn the set instead of the faces; the seed decides among near-equal pairs,
-left and right, and the order. Each item keeps the shipped profile's probability that the
-pair shown is the same person: the algorithm's view the trainee is compared with.
+pairs are chosen by embedding distance (``selection``: hard, mixed or easy). The seed decides
+among near-equal pairs, left and right, and the order. Each item keeps the shipped profile's
+probability that the pair shown is the same person: the algorithm's view the trainee is
+compared with.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 from impostor import __version__
 from impostor.batch import EmbeddingSet, embed_dataset
 from impostor.cache import EmbeddingCache, file_digest
 from impostor.dataset import Dataset, scan
-from impostor.errors import DatasetError, OutputError
+from impostor.errors import OutputError
 from impostor.pipeline import Verifier
 from impostor.practice.document import choose_style, render_document
+from impostor.practice.selection import Difficulty, choose_pairs
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
 from impostor.profile import Profile, load_profile
 
-__all__ = ["DIFFICULTIES", "Difficulty", "Pair", "build_set", "choose_pairs", "mean_probability"]
+__all__ = ["build_set", "mean_probability"]
 
-Difficulty = Literal["hard", "mixed", "easy"]
-DIFFICULTIES: tuple[Difficulty, ...] = ("hard", "mixed", "easy")
-
-# seeded noise added to the ranking distance: the seed then chooses among pairs that are
-# practically as hard as each other (a few hundredths of a distance unit) without turning a
-# hard set into a middling one
-_TIE_BREAK = 0.02
-# copies of one photo (distance ~0) teach nothing about faces; pairs closer than this are skipped
-_SAME_PHOTO = 0.02
-_POOL_PER_ITEM = 60  # impostor candidates kept per wanted item when only the extremes matter
-_MIXED_SAMPLE = 200_000  # random impostor pairs drawn to span the range for "mixed"
-_CHUNK = 1024
-_DOCUMENT_QUALITY = 92
-
-
-@dataclass(frozen=True)
-class Pair:
-    """Two rows of the embedding matrix and their embedding distance (smaller: more alike)."""
-
-    first: int
-    second: int
-    distance: float
-
-
-def choose_pairs(
-    vectors: NDArray[np.float64],
-    identities: NDArray[np.int64],
-    *,
-    genuine: int,
-    impostor: int,
-    difficulty: Difficulty,
-    rng: np.random.Generator,
-) -> tuple[list[Pair], list[Pair]]:
-    """Choose ``genuine`` same-person and ``impostor`` different-person pairs of rows.
-
-    ``vectors`` is shaped ``(n, 128)`` (rows with NaN, no face, are never used); ``identities``
-    ``(n,)``, equal values meaning the same person. Each row is used at most once over both
-    lists, and each person at most ``max(2, ceil(4 · pairs / people))`` times. Raises
-    ``DatasetError`` when the data set cannot supply that many pairs.
-    """
-    if difficulty not in DIFFICULTIES:
-        raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
-    usable = np.flatnonzero(~np.any(np.isnan(vectors), axis=1))
-    people = len(set(identities[usable].tolist()))
-    cap = max(2, math.ceil(4 * (genuine + impostor) / max(people, 1)))
-    chooser = _Chooser(identities, cap)
-    # same-person pairs are the scarcer kind, so they are chosen first
-    same = _same_person_pairs(vectors, identities, usable)
-    hard_first = -np.array([p.distance for p in same])  # a hard genuine pair looks different
-    chosen_genuine = chooser.take(same, hard_first, genuine, difficulty, rng)
-    if len(chosen_genuine) < genuine:
-        raise DatasetError(
-            f"the data set yields only {len(chosen_genuine)} usable same-person pairs without reusing a "
-            f"photo; ask for fewer items or a higher --mismatch-rate (wanted {genuine})"
-        )
-    different = _different_person_pairs(vectors, identities, usable, impostor, difficulty, rng)
-    hard_first = np.array([p.distance for p in different])  # a hard impostor pair looks alike
-    chosen_impostor = chooser.take(different, hard_first, impostor, difficulty, rng)
-    if len(chosen_impostor) < impostor:
-        raise DatasetError(
-            f"the data set yields only {len(chosen_impostor)} different-person pairs without reusing a "
-            f"photo; ask for fewer items or add people (wanted {impostor})"
-        )
-    return chosen_genuine, chosen_impostor
-
-
-class _Chooser:
-    """Takes pairs in order of preference while no photo repeats and no person is overused."""
-
-    def __init__(self, identities: NDArray[np.int64], cap: int) -> None:
-        self._identities = identities
-        self._cap = cap
-        self._rows: set[int] = set()
-        self._people: Counter[int] = Counter()
-        self._couples: set[tuple[int, int]] = set()
-
-    def take(
-        self,
-        pairs: Sequence[Pair],
-        hardness: NDArray[np.float64],
-        count: int,
-        difficulty: Difficulty,
-        rng: np.random.Generator,
-    ) -> list[Pair]:
-        if not pairs or count == 0:
-            return []
-        if difficulty == "mixed":
-            order = _stratified(hardness, count, rng)
-        else:
-            key = hardness + rng.uniform(0.0, _TIE_BREAK, size=len(hardness))
-            order = np.argsort(key if difficulty == "hard" else -key, kind="stable")
-        taken: list[Pair] = []
-        for position in order:
-            pair = pairs[int(position)]
-            if self._fits(pair):
-                self._add(pair)
-                taken.append(pair)
-                if len(taken) == count:
-                    break
-        return taken
-
-    def _fits(self, pair: Pair) -> bool:
-        a, b = int(self._identities[pair.first]), int(self._identities[pair.second])
-        couple = (min(a, b), max(a, b))
-        return (
-            pair.first not in self._rows
-            and pair.second not in self._rows
-            and self._people[a] < self._cap
-            and self._people[b] < self._cap
-            and (a == b or couple not in self._couples)
-        )
-
-    def _add(self, pair: Pair) -> None:
-        a, b = int(self._identities[pair.first]), int(self._identities[pair.second])
-        self._rows.update((pair.first, pair.second))
-        self._people.update({a, b} if a != b else {a})
-        self._couples.add((min(a, b), max(a, b)))
-
-
-def _stratified(hardness: NDArray[np.float64], count: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """An order visiting one random pair from each of ``count`` equal slices of the sorted range
-    first, then the rest at random, so the chosen pairs spread over easy to hard."""
-    ranked = np.argsort(hardness, kind="stable")
-    slices = np.array_split(ranked, count)
-    first = [int(rng.choice(part)) for part in slices if len(part)]
-    rest = rng.permutation(np.setdiff1d(ranked, first))
-    return np.concatenate([np.asarray(first, dtype=np.int64), rest.astype(np.int64)])
-
-
-def _same_person_pairs(
-    vectors: NDArray[np.float64], identities: NDArray[np.int64], usable: NDArray[np.int64]
-) -> list[Pair]:
-    pairs: list[Pair] = []
-    by_person: dict[int, list[int]] = {}
-    for row in usable.tolist():
-        by_person.setdefault(int(identities[row]), []).append(row)
-    for rows in by_person.values():
-        for i, first in enumerate(rows):
-            for second in rows[i + 1 :]:
-                distance = float(np.linalg.norm(vectors[first] - vectors[second]))
-                if distance >= _SAME_PHOTO:
-                    pairs.append(Pair(first, second, distance))
-    return pairs
-
-
-def _different_person_pairs(
-    vectors: NDArray[np.float64],
-    identities: NDArray[np.int64],
-    usable: NDArray[np.int64],
-    wanted: int,
-    difficulty: Difficulty,
-    rng: np.random.Generator,
-) -> list[Pair]:
-    """Candidate impostor pairs: every pair of a small data set; of a large one, the extremes
-    the difficulty asks for (kept chunk by chunk) or, for ``mixed``, a uniform random sample."""
-    n = len(usable)
-    total = n * (n - 1) // 2
-    if difficulty == "mixed" and total > _MIXED_SAMPLE:
-        return _sampled_pairs(vectors, identities, usable, rng)
-    keep = max(_POOL_PER_ITEM * wanted, 1) if total > _MIXED_SAMPLE else total
-    matrix, ids = vectors[usable], identities[usable]
-    found: list[tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]] = []
-    for start in range(0, n, _CHUNK):
-        rows = np.arange(start, min(start + _CHUNK, n))
-        distances = np.linalg.norm(matrix[rows, None, :] - matrix[None, :, :], axis=2)
-        upper = (np.arange(n)[None, :] > rows[:, None]) & (ids[rows, None] != ids[None, :])
-        r, c = np.nonzero(upper)
-        d = distances[r, c]
-        if len(d) > keep:
-            part = np.argpartition(d if difficulty != "easy" else -d, keep - 1)[:keep]
-            r, c, d = r[part], c[part], d[part]
-        found.append((d, rows[r], c))
-    d = np.concatenate([f[0] for f in found])
-    first = np.concatenate([f[1] for f in found])
-    second = np.concatenate([f[2] for f in found])
-    if len(d) > keep:
-        part = np.argpartition(d if difficulty != "easy" else -d, keep - 1)[:keep]
-        d, first, second = d[part], first[part], second[part]
-    return [Pair(int(usable[a]), int(usable[b]), float(x)) for a, b, x in zip(first, second, d, strict=True)]
-
-
-def _sampled_pairs(
-    vectors: NDArray[np.float64],
-    identities: NDArray[np.int64],
-    usable: NDArray[np.int64],
-    rng: np.random.Generator,
-) -> list[Pair]:
-    first = rng.choice(usable, size=_MIXED_SAMPLE)
-    second = rng.choice(usable, size=_MIXED_SAMPLE)
-    keep = identities[first] != identities[second]
-    first, second = first[keep], second[keep]
-    distances = np.linalg.norm(vectors[first] - vectors[second], axis=1)
-    return [Pair(int(a), int(b), float(d)) for a, b, d in zip(first, second, distances, strict=True)]
+_DOCUMENT_QUALITY = 92  # the rendered portrait's own JPEG: its print look is already baked in
 
 
 # -- the set ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ The server alone holds the set's answer key. The browser gets an item as two ima
 (by position, never by file name) and learns an item's truth only in the reply to its own
 answer, and then only in practice mode; test mode reveals everything with the score, once
 the last answer is recorded. Images are decoded and re-encoded, so no file name or metadata
-reaches the page either. The contract is drawn in ``docs``-style in the README ("practice").
+reaches the page either.
 
 Endpoints (JSON unless said):
     GET  /                                       the page (text comes from the catalogues)
@@ -20,7 +20,9 @@ Errors are ``{"error": code}`` with a 4xx status; the page turns codes into cata
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import logging
 import math
 import re
 from importlib import resources
@@ -43,6 +45,8 @@ from impostor.practice.sets import Item, PracticeSet
 from impostor.practice.store import Mode, PracticeStore, Session
 
 __all__ = ["IMAGE_SIDE", "create_app", "serve"]
+
+_log = logging.getLogger("impostor.practice")
 
 IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
 _IMAGE_QUALITY = 90
@@ -89,6 +93,13 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         code = "bad_answer" if request.url.path.endswith("/answers") else "bad_trainee"
         return JSONResponse({"error": code}, status_code=422)
+
+    @app.exception_handler(ImpostorError)
+    async def failed(request: Request, error: ImpostorError) -> JSONResponse:
+        # a set image changed or the results file broke while serving: the trainee sees a
+        # message from the catalogue, the trainer's console the reason, in one line
+        _log.error("%s %s: %s: %s", request.method, request.url.path, type(error).__name__, error)
+        return JSONResponse({"error": "server"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -196,7 +207,7 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
         answers = store.answers(token)
         return {
             "score": score_trials([a.trial() for a in answers]).to_dict(),
-            "norms": [_norm(n) for n in load_norms()],
+            "norms": [dataclasses.asdict(norm) for norm in load_norms()],
             "items": [
                 {
                     "position": a.position,
@@ -236,17 +247,6 @@ def _algorithm_view(item: Item) -> dict[str, Any] | None:
     if not math.isfinite(item.probability):
         return None
     return {"probability": round(item.probability, 4), "said_same": item.probability >= 0.5}
-
-
-def _norm(norm: Any) -> dict[str, Any]:
-    return {
-        "key": norm.key,
-        "accuracy": norm.accuracy,
-        "false_accept_rate": norm.false_accept_rate,
-        "miss_rate": norm.miss_rate,
-        "items": norm.items,
-        "source": norm.source,
-    }
 
 
 def _browser_jpeg(path: str) -> bytes:

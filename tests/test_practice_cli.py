@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from cli import main
@@ -33,7 +34,8 @@ def _set_on_disk(tmp_path: Path, grace_hopper: np.ndarray) -> Path:
     return tmp_path / "drill.json"
 
 
-def test_pack_then_report(tmp_path: Path, grace_hopper: np.ndarray) -> None:
+def test_pack_then_report(tmp_path: Path, grace_hopper: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPOSTOR_CACHE", str(tmp_path / "cache"))
     set_file = _set_on_disk(tmp_path, grace_hopper)
     packed = CliRunner().invoke(
         main, ["practice", "pack", str(set_file), "--out", str(tmp_path / "drill.zip")]

@@ -70,8 +70,9 @@ def test_a_missing_image_is_named(small_set: PracticeSet, people: Path) -> None:
 
 
 def test_a_pack_carries_its_images_without_names_and_keeps_the_set_id(
-    small_set: PracticeSet, tmp_path: Path, people: Path
+    small_set: PracticeSet, tmp_path: Path, people: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("IMPOSTOR_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "small.zip"
     assert pack(small_set, out) == 3
     with zipfile.ZipFile(out) as archive:
@@ -84,6 +85,8 @@ def test_a_pack_carries_its_images_without_names_and_keeps_the_set_id(
     unpacked = load_set(out)
     assert unpacked.id == small_set.id
     unpacked.check_images()
+    assert unpacked.folder.parent == tmp_path / "cache" / "practice-sets"
+    assert load_set(out).folder == unpacked.folder  # a second start reuses the unpacked folder
 
 
 @pytest.mark.parametrize(
@@ -110,7 +113,8 @@ def test_a_damaged_set_file_is_refused_with_its_reason(
         load_set(broken)
 
 
-def test_files_that_are_not_sets_are_refused(tmp_path: Path) -> None:
+def test_files_that_are_not_sets_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPOSTOR_CACHE", str(tmp_path / "cache"))
     with pytest.raises(PracticeError, match="not found"):
         load_set(tmp_path / "none.json")
     text = tmp_path / "notes.json"
@@ -128,3 +132,5 @@ def test_files_that_are_not_sets_are_refused(tmp_path: Path) -> None:
         archive.writestr("../outside.png", b"x")
     with pytest.raises(PracticeError, match="unsafe path"):
         load_set(sneaky)
+    assert not (tmp_path / "outside.png").exists()
+    assert [p.name for p in (tmp_path / "cache" / "practice-sets").iterdir()] == []  # no half-unpacked folder

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from impostor import settings
 from impostor.cache import file_digest
 from impostor.errors import OutputError, PracticeError
 
@@ -160,8 +161,8 @@ class PracticeSet:
 
 
 def load_set(path: str | Path) -> PracticeSet:
-    """Read a practice set from a JSON file, or from a zip made by ``pack`` (unpacked to a
-    temporary folder). Raises ``PracticeError`` naming what is wrong with the file."""
+    """Read a practice set from a JSON file, or from a zip made by ``pack`` (unpacked once into
+    the ``cache_dir`` setting's folder). Raises ``PracticeError`` naming what is wrong with the file."""
     source = Path(path)
     if not source.is_file():
         raise PracticeError(f"practice set {source} not found; make one with `impostor practice build`")
@@ -212,7 +213,35 @@ def pack(practice_set: PracticeSet, out: str | Path) -> int:
 
 
 def _load_pack(source: Path) -> PracticeSet:
-    folder = Path(tempfile.mkdtemp(prefix="impostor-practice-"))
+    """Unpack once into the cache folder, under the zip's digest, and read the set there.
+
+    A later start with the same zip reuses the folder (every image is still checked against
+    its digest); a changed zip gets a folder of its own. Unpacking goes to a scratch folder
+    first and is renamed into place, so an interrupted unpack never looks complete.
+    """
+    folder = Path(str(settings.get("cache_dir"))).expanduser() / "practice-sets" / file_digest(source)[:20]
+    if not (folder / _SET_IN_PACK).is_file():
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
+        except OSError as error:
+            raise PracticeError(
+                f"cannot unpack {source} into {folder.parent}: {error.strerror or error}"
+            ) from None
+        try:
+            _unpack(source, scratch)
+            scratch.replace(folder)
+        except OSError:
+            if not (folder / _SET_IN_PACK).is_file():  # not another process that got there first
+                raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    loaded = load_set(folder / _SET_IN_PACK)
+    loaded.check_images()
+    return loaded
+
+
+def _unpack(source: Path, folder: Path) -> None:
     try:
         with zipfile.ZipFile(source) as archive:
             names = archive.namelist()
@@ -224,14 +253,7 @@ def _load_pack(source: Path) -> PracticeSet:
                 _check_member(name, source)
             archive.extractall(folder)
     except zipfile.BadZipFile as error:
-        shutil.rmtree(folder, ignore_errors=True)
         raise PracticeError(f"{source} is a damaged zip: {error}") from None
-    except PracticeError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    loaded = load_set(folder / _SET_IN_PACK)
-    loaded.check_images()
-    return loaded
 
 
 def _check_member(name: str, source: Path) -> None:

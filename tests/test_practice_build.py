@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from cli import main
 from impostor.cache import EmbeddingCache
 from impostor.errors import DatasetError
-from impostor.practice.build import build_set, choose_pairs, mean_probability
+from impostor.practice.build import build_set, mean_probability
+from impostor.practice.selection import STRANGERS_FLOOR, choose_pairs, name_key
 from impostor.practice.sets import PracticeSet, load_set
 
 
@@ -111,7 +112,7 @@ def test_document_style_renders_the_left_photo_and_rescores_the_pair(
 
 def test_choose_pairs_refuses_what_the_people_cannot_supply() -> None:
     rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(6, 128))
+    vectors = rng.normal(size=(6, 128)) * 0.04  # every pair about 0.64 apart: plausible either way
     identities = np.array([0, 0, 1, 1, 2, 2])
     genuine, impostor = choose_pairs(vectors, identities, genuine=3, impostor=0, difficulty="hard", rng=rng)
     assert len(genuine) == 3 and impostor == []
@@ -123,13 +124,52 @@ def test_choose_pairs_refuses_what_the_people_cannot_supply() -> None:
         choose_pairs(vectors, identities, genuine=1, impostor=1, difficulty="brutal", rng=rng)  # type: ignore[arg-type]
 
 
-def test_choose_pairs_takes_the_closest_strangers_when_hard() -> None:
+def _near(vector: np.ndarray, distance: float, rng: np.random.Generator) -> np.ndarray:
+    step = rng.normal(size=vector.shape)
+    return vector + distance * step / np.linalg.norm(step)
+
+
+def test_choose_pairs_takes_the_closest_strangers_when_hard_but_not_suspect_ones() -> None:
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(40, 128))
     identities = np.arange(40)
-    vectors[1] = vectors[0] + 0.01  # two strangers who look alike
-    _, impostor = choose_pairs(vectors, identities, genuine=0, impostor=1, difficulty="hard", rng=rng)
-    assert {impostor[0].first, impostor[0].second} == {0, 1}
+    vectors[1] = _near(vectors[0], 0.45, rng)  # two strangers who look alike
+    vectors[3] = _near(vectors[2], 0.1, rng)  # "strangers" this close: one person filed twice
+    _, impostor = choose_pairs(vectors, identities, genuine=0, impostor=2, difficulty="hard", rng=rng)
+    chosen = [{pair.first, pair.second} for pair in impostor]
+    assert {0, 1} in chosen and {2, 3} not in chosen
+    assert all(pair.distance >= STRANGERS_FLOOR for pair in impostor)
+
+
+def test_choose_pairs_leaves_out_namesakes_ineligible_photos_and_unlikely_same_person_pairs() -> None:
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(8, 128)) * 0.2
+    identities = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    vectors[1] = _near(vectors[0], 0.9, rng)  # "the same person" this far apart: someone else's face
+    vectors[3] = _near(vectors[2], 0.5, rng)
+    vectors[5] = _near(vectors[4], 0.5, rng)
+    vectors[7] = _near(vectors[6], 0.5, rng)
+    genuine, _ = choose_pairs(vectors, identities, genuine=3, impostor=0, difficulty="hard", rng=rng)
+    assert {(p.first, p.second) for p in genuine} == {(2, 3), (4, 5), (6, 7)}
+    eligible = np.ones(8, dtype=bool)
+    eligible[2] = False  # a group photo
+    with pytest.raises(DatasetError, match="only 2 usable same-person pairs"):
+        choose_pairs(
+            vectors, identities, genuine=3, impostor=0, difficulty="hard", rng=rng, eligible=eligible
+        )
+    # people 1 and 2 are one person under two spellings: never offered as strangers
+    namesakes = np.array([0, 0, 1, 1, 1, 1, 3, 3])
+    _, impostor = choose_pairs(
+        vectors, identities, genuine=0, impostor=3, difficulty="easy", rng=rng, namesakes=namesakes
+    )
+    for pair in impostor:
+        assert namesakes[pair.first] != namesakes[pair.second]
+
+
+def test_name_key_brings_spellings_of_one_name_together() -> None:
+    assert name_key("Sung_Hong_Choi") == name_key("Choi_Sung-hong") == "choi hong sung"
+    assert name_key("Wang_Yingfan") == name_key("Yingfan_Wang")
+    assert name_key("Noer_Moeis") != name_key("Noer_Muis")
 
 
 def test_the_command_prints_both_means(faces_dev: Path, tmp_path: Path) -> None:

@@ -23,7 +23,13 @@ from impostor.dataset import Dataset, scan
 from impostor.errors import OutputError
 from impostor.pipeline import Verifier
 from impostor.practice.document import choose_style, render_document
-from impostor.practice.selection import Difficulty, choose_pairs
+from impostor.practice.selection import (
+    SAME_PERSON_CEILING,
+    STRANGERS_FLOOR,
+    Difficulty,
+    choose_pairs,
+    name_key,
+)
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
 from impostor.profile import Profile, load_profile
 
@@ -70,6 +76,9 @@ def build_set(
     embedded = embed_dataset(dataset, workers=workers, cache=cache, progress=progress)
     rng = np.random.default_rng(seed)
     n_impostor = round(items * mismatch_rate)
+    # a group photo may hand one person's pair the face of another: only one-face photos are used
+    single = embedded.found & (embedded.faces_found == 1)
+    _, namesakes = np.unique([name_key(person) for person in dataset.identities], return_inverse=True)
     genuine, impostor = choose_pairs(
         embedded.vectors,
         dataset.identity_codes,
@@ -77,6 +86,8 @@ def build_set(
         impostor=n_impostor,
         difficulty=difficulty,
         rng=rng,
+        eligible=single,
+        namesakes=namesakes.reshape(-1).astype(np.int64),
     )
     profile = load_profile()
     chosen = [(pair, True) for pair in genuine] + [(pair, False) for pair in impostor]
@@ -179,6 +190,7 @@ def _provenance(
             "people": dataset.people,
             "images": len(dataset.images),
             "no_face": int(np.sum(~embedded.found)),
+            "several_faces_left_out": int(np.sum(embedded.faces_found > 1)),
         },
         "selection": {
             "items": items,
@@ -186,6 +198,8 @@ def _provenance(
             "difficulty": difficulty,
             "seed": seed,
             "document_style": document_style,
+            "strangers_closer_than_left_out": STRANGERS_FLOOR,
+            "same_person_farther_than_left_out": SAME_PERSON_CEILING,
         },
         "profile": {"name": profile.name, "version": profile.version},
     }

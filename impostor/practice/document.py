@@ -24,8 +24,9 @@ Point = tuple[float, float]
 # 35 × 45 mm at 300 dpi: the ICAO passport photo format, scanned at a counter reader's resolution
 OUTPUT_WIDTH = 413
 OUTPUT_HEIGHT = 531
-# ICAO 9303 / ISO 19794-5: chin to crown fills 70-80% of the height (32-36 mm of 45); aim mid-range
-HEAD_FRACTION = 0.75
+# ICAO 9303 / ISO 19794-5: chin to crown fills 70-80% of the height (32-36 mm of 45); aim at the
+# low end, since hair adds to the crown that the eye distance predicts
+HEAD_FRACTION = 0.70
 # eyes 45-50% below the top edge, which leaves the head centred with room above the crown
 EYE_LINE = 0.47
 # an adult head (chin to crown, ~225 mm) is about 3.6 times the distance between eye centres (~63 mm)

@@ -2,7 +2,8 @@
 
 Modules, by job::
 
-    build      choose pairs from a folder of people by embedding distance (hard, mixed, easy)
+    selection  choose pairs by embedding distance (hard, mixed, easy), leaving out doubtful labels
+    build      embed a folder of people, choose pairs, render documents, write the set
     document   render a photo as a travel-document portrait
     sets       the portable set file (JSON) and packing a set with its images
     store      trainees' sessions and answers in SQLite

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from impostor.error_versus_reject import ErrorVersusReject
 
-__all__ = ["Marker", "det_png", "erc_png", "histogram_png", "roc_png"]
+__all__ = ["Marker", "det_png", "erc_png", "histogram_png", "png_bytes", "roc_png"]
 
 _SIZE = (7.5, 5.5)  # inches; at _DPI this is 900 × 660 px, legible when shown at 100% width
 _DPI = 120
@@ -56,7 +56,8 @@ def _figure(height: float = _SIZE[1]) -> Figure:
     return Figure(figsize=(_SIZE[0], height), dpi=_DPI, layout="constrained")
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes, without the Software tag, so equal data give equal bytes."""
     buffer = io.BytesIO()
     # no Software/version text in the file, so the bytes depend only on the data
     figure.savefig(buffer, format="png", metadata={"Software": None})
@@ -108,7 +109,7 @@ def histogram_png(
     counts.set_ylim(0.7, None)  # a single pair in a bin still shows
     counts.set_ylabel("pairs per bin (log scale)")
     counts.set_xlabel("Euclidean distance between embeddings (smaller = more alike)")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _probit(rates: ArrayLike, floor: float) -> NDArray[np.float64]:
@@ -185,7 +186,7 @@ def det_png(curve: Curve, markers: Sequence[Marker], *, genuine_pairs: int, impo
     axes.set_title("DET curve (lower left is better; rates of 0 drawn at the axis edge)")
     axes.grid(alpha=0.3)
     axes.legend(handles=_legend_handles(diagonal=True), loc="upper right", fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def roc_png(curve: Curve, markers: Sequence[Marker], *, genuine_pairs: int, impostor_pairs: int) -> bytes:
@@ -210,7 +211,7 @@ def roc_png(curve: Curve, markers: Sequence[Marker], *, genuine_pairs: int, impo
     axes.set_title("ROC curve (upper left is better)")
     axes.grid(alpha=0.3, which="both")
     axes.legend(handles=_legend_handles(), loc="lower right", fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def erc_png(erc: ErrorVersusReject) -> bytes:
@@ -246,7 +247,7 @@ def erc_png(erc: ErrorVersusReject) -> bytes:
     axes.set_title("Error versus reject (a line falling below the dashed one: quality predicts errors)")
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _legend_handles(*, diagonal: bool = False) -> list[object]:

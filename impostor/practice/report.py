@@ -16,25 +16,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from impostor.errors import OutputError, PracticeError
 from impostor.practice.i18n import LANGUAGES, translate
+from impostor.practice.report_plots import confidence_png, progress_png
 from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_trials
 from impostor.practice.store import PracticeStore, Session
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = ["render_report", "write_report"]
 
 _NONE = "–"  # a figure the answers cannot give
-_COLOURS = {"accuracy": "#1f77b4", "false_accept_rate": "#d62728", "d_prime": "#2ca02c", "bars": "#7f9fbf"}
 _CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 76em; padding: 0 1em; }
 body { color: #222; }
@@ -288,9 +283,12 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
         gamma = person.pooled.confidence_accuracy
         tracking = w("report.gamma_none") if math.isnan(gamma) else w("report.gamma", gamma=w.num(gamma))
         parts += [
-            _img(_progress_png(person, norms, w), w.plain("report.progress_alt")),
+            _img(
+                progress_png([scored.score.trainee for scored in person.finished], norms, w),
+                w.plain("report.progress_alt"),
+            ),
             f"<h3>{w('report.confidence_heading')}</h3>",
-            _img(_confidence_png(person.pooled, w), w.plain("report.confidence_alt")),
+            _img(confidence_png(person.pooled, w), w.plain("report.confidence_alt")),
             f"<p>{tracking}</p>",
         ]
     return "\n".join(parts)
@@ -372,77 +370,3 @@ def _when(iso: str) -> str:
 def _img(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>'
-
-
-# -- plots -------------------------------------------------------------------------------------------
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})  # bytes depend only on the data
-    return buffer.getvalue()
-
-
-def _progress_png(person: _Trainee, norms: dict[str, Norm], w: _Words) -> bytes:
-    """Accuracy and false-accept rate (top) and d′ (bottom) per finished session, with the norms dashed."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    x = list(range(1, len(person.finished) + 1))
-    scores = [scored.score.trainee for scored in person.finished]
-    figure = Figure(figsize=(7.5, 5.0), dpi=110, layout="constrained")
-    rates, sensitivity = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    # each measure drawn with its norm in the same colour: accuracy against the GFMT short-version
-    # mean, the false-accept rate against the passport officers'
-    for field, norm in (("accuracy", "gfmt_short"), ("false_accept_rate", "passport_officers")):
-        colour, label = _COLOURS[field], w.plain(f"report.{field}")
-        rates.plot(x, [getattr(d, field) for d in scores], marker="o", color=colour, label=label)
-        level = getattr(norms[norm], field)
-        if level is not None:
-            label = w.plain(f"report.plot_{norm}", value=w.pct(level, 0))
-            rates.axhline(level, linestyle="--", linewidth=1, color=colour, alpha=0.7, label=label)
-    rates.set_ylim(-0.03, 1.05)  # markers at 0% and 100% drawn whole
-    rates.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.pct(value, 0)))
-    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
-    rates.grid(alpha=0.3)
-    sensitivity.plot(x, [d.d_prime for d in scores], marker="o", color=_COLOURS["d_prime"])
-    sensitivity.axhline(0, color="grey", linewidth=0.8)
-    sensitivity.set_ylabel(w.plain("report.d_prime"))
-    sensitivity.set_xlabel(w.plain("report.plot_session"))
-    # whole sessions only, with room either side, however few there are
-    sensitivity.set_xlim(0.5, len(x) + 0.5)
-    if len(x) <= 12:
-        sensitivity.set_xticks(x)
-    else:
-        sensitivity.xaxis.set_major_locator(MaxNLocator(integer=True))
-    values = [d.d_prime for d in scores if math.isfinite(d.d_prime)]
-    # at least one unit of d′ in view, in half-unit steps, so ticks never repeat a rounded label
-    low, high = min([0.0, *values]), max([1.0, *values])
-    sensitivity.set_ylim(low - 0.25, high + 0.25)
-    sensitivity.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
-    sensitivity.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.num(value, 1)))
-    sensitivity.grid(alpha=0.3)
-    return _png(figure)
-
-
-def _confidence_png(score: Score, w: _Words) -> bytes:
-    """Accuracy at each confidence level 1-5, each bar labelled with its number of answers."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    levels = score.by_confidence
-    figure = Figure(figsize=(6.0, 3.4), dpi=110, layout="constrained")
-    axes = figure.subplots()
-    heights = [0.0 if math.isnan(level.accuracy) else level.accuracy for level in levels]
-    bars = axes.bar([level.level for level in levels], heights, color=_COLOURS["bars"])
-    axes.bar_label(
-        bars, [w.plain("report.plot_count", count=level.trials) for level in levels], fontsize="small"
-    )
-    axes.set_ylim(0, 1.15)  # room for the counts above a full bar
-    axes.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.pct(value, 0)))
-    axes.set_xticks([level.level for level in levels])
-    axes.set_xlabel(w.plain("report.plot_confidence"))
-    axes.set_ylabel(w.plain("report.accuracy"))
-    axes.grid(axis="y", alpha=0.3)
-    return _png(figure)

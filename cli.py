@@ -674,11 +674,15 @@ def practice_serve(set_file: Path, host: str, port: int, mode: str, db: Path | N
     with _reported():
         practice_set = load_set(set_file)
         store = PracticeStore(_practice_db(db))
-        click.echo(
-            f"serving {practice_set.name!r} ({len(practice_set.items)} items, {mode} mode) "
-            f"on http://{host}:{port}/ ; results in {store.path}; Ctrl-C to stop"
-        )
-        serve(practice_set, store, mode, host=host, port=port)  # type: ignore[arg-type]
+
+        def announce(url: str) -> None:
+            click.echo(
+                f"serving {practice_set.name!r} ({len(practice_set.items)} items, {mode} mode) "
+                f"on {url} ; results in {store.path}; Ctrl-C to stop"
+            )
+
+        serve(practice_set, store, mode, host=host, port=port, ready=announce)  # type: ignore[arg-type]
+    click.echo(f"stopped; every answer is in {store.path}")
 
 
 @practice.command("report")

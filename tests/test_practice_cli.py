@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -76,3 +81,33 @@ def test_errors_are_one_line_with_exit_15(tmp_path: Path) -> None:
         main, ["practice", "report", "--db", str(not_a_db), "--out", str(tmp_path / "r.html")]
     )
     assert result.exit_code == 15, result.output
+
+
+def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, grace_hopper: np.ndarray
+) -> None:
+    set_file = _set_on_disk(tmp_path, grace_hopper)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["practice", "serve", str(set_file), "--port", str(taken), "--db", str(tmp_path / "p.db")]
+        )
+    assert result.exit_code == 15 and "cannot listen on 127.0.0.1" in result.output, result.output
+
+    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
+    server = subprocess.Popen(
+        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    first = server.stdout.readline()
+    url = first.split(" on ")[1].split(" ;")[0]
+    assert httpx.get(f"{url}api/set", timeout=5).json() == {"name": "drill", "items": 2, "mode": "practice"}
+    server.send_signal(signal.SIGINT)
+    rest = server.stdout.read()
+    assert server.wait(timeout=10) == 0
+    assert "Traceback" not in first + rest

@@ -25,6 +25,8 @@ import functools
 import logging
 import math
 import re
+import socket
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Literal
 
@@ -38,7 +40,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from impostor.capture import load_image
-from impostor.errors import ImpostorError
+from impostor.errors import ImpostorError, PracticeError
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
 from impostor.practice.scoring import load_norms, score_trials
 from impostor.practice.sets import Item, PracticeSet
@@ -225,11 +227,42 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
     return app
 
 
-def serve(practice_set: PracticeSet, store: PracticeStore, mode: Mode, *, host: str, port: int) -> None:
-    """Run the app with uvicorn until interrupted (Ctrl-C)."""
+def serve(
+    practice_set: PracticeSet,
+    store: PracticeStore,
+    mode: Mode,
+    *,
+    host: str,
+    port: int,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the app with uvicorn until interrupted (Ctrl-C, or SIGTERM), then return.
+
+    The address is taken before anything is announced, so a port in use is a one-line
+    ``PracticeError``; ``ready`` is then called with the page's address (port 0 picks a free
+    port, and the address says which).
+    """
     import uvicorn
 
-    uvicorn.run(create_app(practice_set, store, mode), host=host, port=port, log_level="warning")
+    app = create_app(practice_set, store, mode)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise PracticeError(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
+        ) from None
+    bound = listener.getsockname()[1]
+    if ready is not None:
+        ready(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down gracefully and passes Ctrl-C on: stopping is the normal end
 
 
 def _session(store: PracticeStore, token: str) -> Session:

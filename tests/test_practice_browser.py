@@ -121,12 +121,24 @@ def _answer(page: Page, position: int, *, feedback: bool) -> None:
         page.get_by_test_id("next").click()
 
 
-def _scored(db: Path) -> tuple[int, float, float]:
+def _shown(page: Page, test_id: str) -> float:
+    return float(page.get_by_test_id(test_id).get_attribute("data-value") or "nan")
+
+
+def _check_score_against_database(page: Page, db: Path) -> None:
+    """The result screen's figures are those computed from the answers in the database."""
+    expect(page.get_by_test_id("result")).to_be_visible()
     store = PracticeStore(db)
     (session,) = store.sessions()
     answers = store.answers(session.id)
+    assert len(answers) == 10 and session.finished is not None
     score = score_trials([a.trial() for a in answers]).trainee
-    return len(answers), score.accuracy, score.false_accept_rate
+    assert _shown(page, "score-accuracy") == pytest.approx(score.accuracy)
+    assert f"{score.accuracy:.0%}".rstrip("%") in page.get_by_test_id("score-accuracy").inner_text()
+    assert _shown(page, "score-hit-rate") == pytest.approx(score.hit_rate)
+    assert _shown(page, "score-false-accept-rate") == pytest.approx(score.false_accept_rate)
+    assert _shown(page, "score-d-prime") == pytest.approx(score.d_prime)
+    assert _shown(page, "score-criterion") == pytest.approx(score.criterion)
 
 
 def test_a_trainee_signs_in_answers_ten_items_and_sees_the_score_the_database_gives(
@@ -139,14 +151,7 @@ def test_a_trainee_signs_in_answers_ten_items_and_sees_the_score_the_database_gi
     page.get_by_test_id("start").click()
     for position in range(10):
         _answer(page, position, feedback=True)
-    expect(page.get_by_test_id("result")).to_be_visible()
-    answered, accuracy, false_accepts = _scored(db)
-    assert answered == 10
-    shown = page.get_by_test_id("score-accuracy")
-    assert float(shown.get_attribute("data-value") or "nan") == pytest.approx(accuracy)
-    assert f"{accuracy:.0%}".rstrip("%") in shown.inner_text()
-    shown_far = page.get_by_test_id("score-false-accept-rate").get_attribute("data-value")
-    assert float(shown_far or "nan") == pytest.approx(false_accepts)
+    _check_score_against_database(page, db)
     page.close()
 
 
@@ -174,10 +179,5 @@ def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
     expect(page.get_by_test_id("resumed")).to_be_visible()
     for position in range(4, 10):
         _answer(page, position, feedback=False)
-    expect(page.get_by_test_id("result")).to_be_visible()
-    answered, accuracy, _ = _scored(db)
-    assert answered == 10
-    assert float(page.get_by_test_id("score-accuracy").get_attribute("data-value") or "nan") == pytest.approx(
-        accuracy
-    )
+    _check_score_against_database(page, db)
     page.close()

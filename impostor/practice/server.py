@@ -53,6 +53,7 @@ _log = logging.getLogger("impostor.practice")
 IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
 _IMAGE_QUALITY = 90
 _TRAINEE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_BACKLOG = 2048  # uvicorn's own default
 _MAX_MILLISECONDS = 3_600_000  # an hour: anything longer is a clock fault, not a look at two faces
 
 
@@ -255,6 +256,9 @@ def serve(
         raise PracticeError(
             f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
         ) from None
+    # listening before the address is announced: a browser that is quicker than uvicorn's start
+    # waits in the queue instead of being refused
+    listener.listen(_BACKLOG)
     bound = listener.getsockname()[1]
     if ready is not None:
         ready(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")

@@ -30,7 +30,6 @@ from typing import Any, NoReturn
 import click
 
 import impostor
-from impostor import settings
 from impostor.errors import ImpostorError
 from impostor.types import Decision, Side, Verdict
 
@@ -533,14 +532,6 @@ _practice_db_option = click.option(
 )
 
 
-def _practice_db(db: Path | None) -> Path:
-    if db is not None:
-        return db
-    path = Path(str(settings.get("practice_db"))).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @main.group()
 def practice() -> None:
     """Scored face-matching practice for officers: build a set, serve it, report on it."""
@@ -673,7 +664,7 @@ def practice_serve(set_file: Path, host: str, port: int, mode: str, db: Path | N
 
     with _reported():
         practice_set = load_set(set_file)
-        store = PracticeStore(_practice_db(db))
+        store = PracticeStore(db)
 
         def announce(url: str) -> None:
             click.echo(
@@ -706,7 +697,7 @@ def practice_report(db: Path | None, trainee: str | None, out: Path, lang: str) 
     from impostor.practice.store import PracticeStore
 
     with _reported():
-        summary = write_report(PracticeStore(_practice_db(db)), out, trainee=trainee, language=lang)
+        summary = write_report(PracticeStore(db), out, trainee=trainee, language=lang)
     click.echo(f"wrote {out}: {summary}")
 
 

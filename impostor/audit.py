@@ -23,6 +23,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import IO
 import numpy as np
 from numpy.typing import NDArray
 
+from impostor.db import immediate
 from impostor.errors import AuditError
 from impostor.types import Decision, Reason, Verdict
 
@@ -297,8 +299,8 @@ class AuditLog:
                     f"{SCHEMA_VERSION}: upgrade impostor to read it"
                 )
 
-    def _transaction(self) -> _Immediate:
-        return _Immediate(self._db)
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -521,19 +523,6 @@ class AuditLog:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class _Immediate:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any error: takes the write lock first."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
 def _bad(count: int, seq: int, problem: str) -> ChainReport:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from impostor.audit import AuditLog
 from impostor.errors import PracticeError
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
@@ -169,3 +170,19 @@ def test_a_file_that_is_not_practice_results_is_refused(tmp_path: Path) -> None:
         db.execute("CREATE TABLE things (x)")
     with pytest.raises(PracticeError, match="not practice results"):
         PracticeStore(other)
+
+
+def test_the_audit_log_is_not_taken_for_practice_results(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.sqlite"
+    AuditLog(audit).close()
+    with pytest.raises(PracticeError, match="not practice results"):
+        PracticeStore(audit)
+    with sqlite3.connect(audit) as db:  # and nothing was added to it
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "sessions" not in tables and "answers" not in tables
+
+
+def test_the_default_database_comes_from_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPOSTOR_PRACTICE_DB", str(tmp_path / "deep" / "results.sqlite"))
+    assert PracticeStore().path == tmp_path / "deep" / "results.sqlite"
+    assert (tmp_path / "deep" / "results.sqlite").is_file()

@@ -43,7 +43,7 @@ from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
 from impostor.practice.scoring import load_norms, score_trials
-from impostor.practice.sets import Item, PracticeSet
+from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import Mode, PracticeStore, Session
 
 __all__ = ["IMAGE_SIDE", "create_app", "serve"]
@@ -86,7 +86,10 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
     static = resources.files("impostor.practice") / "static"
     app = FastAPI(title="impostor practice", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    image = functools.lru_cache(maxsize=2 * len(practice_set.items))(lambda sha256, path: _browser_jpeg(path))
+
+    @functools.lru_cache(maxsize=2 * len(practice_set.items))
+    def jpeg(image: ImageRef) -> bytes:
+        return _browser_jpeg(str(practice_set.image_path(image)))
 
     @app.exception_handler(_Refused)
     async def refused(request: Request, error: _Refused) -> JSONResponse:
@@ -165,7 +168,7 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
             raise _Refused("not_current", 403)  # an item not yet reached is not shown ahead of time
         item = _item(practice_set, session, position)
         ref = item.left if side == "left" else item.right
-        data = image(ref.sha256, str(practice_set.image_path(ref)))
+        data = jpeg(ref)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/api/sessions/{token}/answers")

@@ -22,21 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
+from impostor import settings
+from impostor.db import immediate
 from impostor.errors import PracticeError
 from impostor.practice.scoring import Trial
 from impostor.practice.sets import Item, PracticeSet
 
-__all__ = ["SCHEMA_VERSION", "Answer", "Mode", "Outcome", "PracticeStore", "Session"]
+__all__ = ["SCHEMA_VERSION", "Answer", "Mode", "Outcome", "PracticeStore", "Session", "default_path"]
 
 SCHEMA_VERSION = 1
 Mode = Literal["practice", "test"]
 Outcome = Literal["recorded", "already_answered", "not_current"]
 
 _TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sessions (
     id TEXT PRIMARY KEY,
     trainee TEXT NOT NULL,
     set_id TEXT NOT NULL,
@@ -47,8 +47,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     started TEXT NOT NULL,
     finished TEXT
 );
-CREATE INDEX IF NOT EXISTS sessions_by_trainee ON sessions (trainee, set_id, mode, finished);
-CREATE TABLE IF NOT EXISTS answers (
+CREATE INDEX sessions_by_trainee ON sessions (trainee, set_id, mode, finished);
+CREATE TABLE answers (
     session_id TEXT NOT NULL REFERENCES sessions (id),
     position INTEGER NOT NULL,
     item_id TEXT NOT NULL,
@@ -120,15 +120,24 @@ class Answer:
         )
 
 
+def default_path() -> Path:
+    """The results database named by the ``practice_db`` setting (``IMPOSTOR_PRACTICE_DB``)."""
+    return Path(str(settings.get("practice_db"))).expanduser()
+
+
 class PracticeStore:
-    """The results database at ``path`` (created on first use).
+    """The results database at ``path``, or ``default_path()`` (created on first use).
 
     Raises ``PracticeError`` when the file is not a practice results database or was written
     by a newer impostor.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PracticeError(f"cannot make the folder of {self.path}: {error.strerror or error}") from None
         with self._connection() as db:
             self._prepare(db)
 
@@ -148,7 +157,8 @@ class PracticeStore:
             if row is not None:
                 return self._must(db, row[0]), True
             session_id = secrets.token_urlsafe(18)
-            order = np.random.default_rng(secrets.randbits(64)).permutation(len(practice_set.items))
+            order = list(range(len(practice_set.items)))
+            secrets.SystemRandom().shuffle(order)
             db.execute(
                 "INSERT INTO sessions (id, trainee, set_id, set_name, mode, language, item_order, started) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -159,7 +169,7 @@ class PracticeStore:
                     practice_set.name,
                     mode,
                     language,
-                    ",".join(str(int(i)) for i in order),
+                    ",".join(map(str, order)),
                     _now(),
                 ),
             )
@@ -286,29 +296,31 @@ class PracticeStore:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._connection() as db, immediate(db):
+            yield db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block a trainee's answer
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and "meta" not in tables:
-            raise PracticeError(f"{self.path} is an SQLite file but not practice results; give another --db")
-        db.executescript(_TABLES)
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise PracticeError(
-                f"{self.path} was written by a newer impostor (results schema {row[0]}; this one reads "
-                f"{SCHEMA_VERSION}); upgrade impostor"
-            )
+        with immediate(db):  # two servers starting on one new file create its tables once
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                for statement in _TABLES.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                return
+            row = None
+            if {"meta", "sessions", "answers"} <= tables:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                raise PracticeError(
+                    f"{self.path} is an SQLite file but not practice results; give another --db"
+                )
+            if int(row[0]) > SCHEMA_VERSION:
+                raise PracticeError(
+                    f"{self.path} was written by a newer impostor (results schema {row[0]}; this one reads "
+                    f"{SCHEMA_VERSION}); upgrade impostor"
+                )
 
 
 def _now() -> str:

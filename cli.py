@@ -697,7 +697,7 @@ def practice_report(db: Path | None, trainee: str | None, out: Path, lang: str) 
     from impostor.practice.store import PracticeStore
 
     with _reported():
-        summary = write_report(PracticeStore(db), out, trainee=trainee, language=lang)
+        summary = write_report(PracticeStore(db, create=False), out, trainee=trainee, language=lang)
     click.echo(f"wrote {out}: {summary}")
 
 

@@ -285,6 +285,11 @@ class AuditLog:
 
     def _create_schema(self) -> None:
         with self._transaction():
+            tables = {
+                name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if tables and "records" not in tables:  # another SQLite file (practice results, a cache)
+                raise AuditError(f"{self.path} is an SQLite file but not an audit log: give another --db")
             # one statement at a time: executescript would COMMIT the transaction
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)

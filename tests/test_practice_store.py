@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from impostor.audit import AuditLog
-from impostor.errors import PracticeError
+from impostor.errors import AuditError, PracticeError
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
 
@@ -186,3 +186,16 @@ def test_the_default_database_comes_from_the_setting(tmp_path: Path, monkeypatch
     monkeypatch.setenv("IMPOSTOR_PRACTICE_DB", str(tmp_path / "deep" / "results.sqlite"))
     assert PracticeStore().path == tmp_path / "deep" / "results.sqlite"
     assert (tmp_path / "deep" / "results.sqlite").is_file()
+
+
+def test_a_reader_does_not_create_a_missing_database(tmp_path: Path) -> None:
+    with pytest.raises(PracticeError, match="no practice results at"):
+        PracticeStore(tmp_path / "typo.db", create=False)
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_practice_results_are_not_taken_for_an_audit_log(tmp_path: Path) -> None:
+    PracticeStore(tmp_path / "practice.db")
+    with pytest.raises(AuditError, match="not an audit log"):
+        AuditLog(tmp_path / "practice.db")
+    assert PracticeStore(tmp_path / "practice.db").trainees() == []

@@ -171,7 +171,9 @@ def load_set(path: str | Path) -> PracticeSet:
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PracticeError(f"practice set {source} is not readable JSON: {error}") from None
+        raise PracticeError(
+            f"practice set {source} is not readable JSON ({error}), nor a zip made by `practice pack`"
+        ) from None
     return _from_dict(data, source.resolve().parent, str(source))
 
 

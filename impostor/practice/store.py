@@ -126,14 +126,19 @@ def default_path() -> Path:
 
 
 class PracticeStore:
-    """The results database at ``path``, or ``default_path()`` (created on first use).
+    """The results database at ``path``, or ``default_path()``; created on first use unless
+    ``create`` is false (for readers such as the report, where a missing file is a mistake).
 
     Raises ``PracticeError`` when the file is not a practice results database or was written
     by a newer impostor.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
+        if not create and not self.path.is_file():
+            raise PracticeError(
+                f"no practice results at {self.path}; give the --db that `practice serve` wrote"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

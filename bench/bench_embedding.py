@@ -28,7 +28,7 @@ import numpy as np
 import impostor
 from impostor import settings
 from impostor.align import align, find_landmarks
-from impostor.baseline import face_recognition_module, plain_embedding
+from impostor.qa.baseline import face_recognition_module, plain_embedding
 
 
 def main(argv: list[str] | None = None) -> int:

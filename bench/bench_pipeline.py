@@ -29,7 +29,8 @@ import numpy as np
 
 import impostor
 from impostor import settings
-from impostor.baseline import (
+from impostor.profile import Profile
+from impostor.qa.baseline import (
     PLAIN_ACCEPT_DISTANCE,
     PairErrors,
     count_errors,
@@ -37,7 +38,6 @@ from impostor.baseline import (
     plain_embedding,
     read_pairs,
 )
-from impostor.profile import Profile
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 
 from impostor import settings
-from impostor.cache import open_cache
 from impostor.practice.build import build_set, mean_probability
 from impostor.practice.selection import DIFFICULTIES
 from impostor.practice.sets import PracticeSet
+from impostor.qa.cache import open_cache
 
 
 def _mean_distance(made: PracticeSet, *, same: bool) -> float:

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     pair_distances(vectors, a, b)
     listed_s = time.perf_counter() - started
 
-    from impostor.baseline import face_recognition_module
+    from impostor.qa.baseline import face_recognition_module
 
     face_distance = face_recognition_module().face_distance
     sample = min(args.pairs, 20_000)

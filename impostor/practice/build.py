@@ -16,10 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impostor import __version__
-from impostor.batch import EmbeddingSet, embed_dataset
-from impostor.cache import EmbeddingCache, file_digest
-from impostor.dataset import Dataset, scan
+from impostor._version import __version__
 from impostor.errors import OutputError
 from impostor.pipeline import Verifier
 from impostor.practice.document import choose_style, render_document
@@ -32,6 +29,7 @@ from impostor.practice.selection import (
 )
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
 from impostor.profile import Profile, load_profile
+from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
 
 __all__ = ["build_set", "mean_probability"]
 

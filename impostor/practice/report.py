@@ -13,15 +13,13 @@ catalogue through ``_t``, and numbers are written with the language's decimal ma
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import math
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from impostor.errors import OutputError, PracticeError
+from impostor.markup import escape, img, table
 from impostor.practice.i18n import LANGUAGES, translate
 from impostor.practice.report_plots import confidence_png, progress_png
 from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_trials
@@ -61,7 +59,7 @@ class _Words:
         return _t(self.language, key, **values)
 
     def __call__(self, key: str, **values: object) -> str:
-        return html.escape(self.plain(key, **values))
+        return escape(self.plain(key, **values))
 
     def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str:
         if value is None or math.isnan(value):
@@ -196,7 +194,7 @@ def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words) -> s
     )
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     parts = [
-        f'<!DOCTYPE html><html lang="{html.escape(w.language)}"><head><meta charset="utf-8">',
+        f'<!DOCTYPE html><html lang="{escape(w.language)}"><head><meta charset="utf-8">',
         f"<title>{w('report.title')}</title><style>{_CSS}</style></head><body>",
         f"<h1>{w('report.title')}</h1>",
         f'<p class="muted">{w("report.generated", time=now, database=path)}<br>{scope}</p>',
@@ -205,24 +203,9 @@ def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words) -> s
     if cohort:
         parts.append(_cohort(people, norms, w))
     parts += [_trainee(index, person, norms, w) for index, person in enumerate(people)]
-    who = w("report.trainees") if cohort else html.escape(people[0].name)
+    who = w("report.trainees") if cohort else escape(people[0].name)
     parts += [_versus(people, who, w), _norms(people, norms, cohort, w), "</body></html>"]
     return "\n".join(parts) + "\n"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text: Collection[int] = (0,)) -> str:
-    """Cells are HTML already; columns not in ``text`` are figures, aligned right; a row shorter than
-    the header stretches its last cell to the end."""
-    body = []
-    for row in rows:
-        cells = []
-        for k, cell in enumerate(row):
-            span = len(header) - len(row) + 1 if k == len(row) - 1 else 1
-            attributes = ("" if k in text else ' class="n"') + (f' colspan="{span}"' if span > 1 else "")
-            cells.append(f"<td{attributes}>{cell}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in header)
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def _how_to_read(officers: Norm, w: _Words) -> str:
@@ -235,7 +218,7 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
     limit = norms["passport_officers"].false_accept_rate
     rows = []
     for index, person in enumerate(people):
-        name = f'<a href="#trainee-{index}">{html.escape(person.name)}</a>'
+        name = f'<a href="#trainee-{index}">{escape(person.name)}</a>'
         if person.pooled is None:
             rows.append([name, "0", *[_NONE] * 6, str(len(person.unfinished))])
             continue
@@ -251,14 +234,14 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
         )
     keys = ("trainee", "sessions", "latest_accuracy", "best_accuracy", "latest_far", "latest_d_prime")
     header = [w(f"report.{key}") for key in (*keys, "mean_time_all", "trend", "in_progress_count")]
-    return f"<h2>{w('report.cohort_heading')}</h2><p>{w('report.cohort_help')}</p>" + _table(header, rows)
+    return f"<h2>{w('report.cohort_heading')}</h2><p>{w('report.cohort_help')}</p>" + table(header, rows)
 
 
 def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) -> str:
     rows: list[list[str]] = []
     for number, scored in enumerate(person.finished, start=1):
         s, d, a = scored.session, scored.score.trainee, scored.score.algorithm
-        row = [str(number), _when(str(s.finished)), html.escape(s.set_name), w(f"report.mode_{s.mode}")]
+        row = [str(number), _when(str(s.finished)), escape(s.set_name), w(f"report.mode_{s.mode}")]
         row += [
             str(s.total),
             *map(w.pct, (d.accuracy, d.hit_rate, d.correct_rejection_rate, d.false_accept_rate)),
@@ -268,14 +251,14 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
         rows.append([*row, w.pct(scored.score.agreement)])
     for s in person.unfinished:
         progress = w("report.in_progress", answered=s.answered, total=s.total)
-        rows.append(["", _when(s.started), html.escape(s.set_name), w(f"report.mode_{s.mode}"), str(s.total)])
+        rows.append(["", _when(s.started), escape(s.set_name), w(f"report.mode_{s.mode}"), str(s.total)])
         rows[-1].append(f'<span class="progress">{progress}</span>')
     keys: tuple[str, ...] = ("number", "date", "set", "mode", "items", "accuracy", "hit_rate", "cr_rate")
     keys += ("false_accept_rate", "d_prime")
     keys += ("criterion", "mean_time", "algorithm_accuracy", "agreement")
     parts = [
         f'<h2 id="trainee-{index}">{w("report.trainee_heading", trainee=person.name)}</h2>',
-        _table([w(f"report.{key}") for key in keys], rows, text=range(4)),
+        table([w(f"report.{key}") for key in keys], rows, text=range(4)),
     ]
     if any(scored.score.trainee.corrected for scored in person.finished):
         parts.append(f'<p class="muted">* {w("report.corrected")}</p>')
@@ -283,12 +266,12 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
         gamma = person.pooled.confidence_accuracy
         tracking = w("report.gamma_none") if math.isnan(gamma) else w("report.gamma", gamma=w.num(gamma))
         parts += [
-            _img(
+            _figure(
                 progress_png([scored.score.trainee for scored in person.finished], norms, w),
                 w.plain("report.progress_alt"),
             ),
             f"<h3>{w('report.confidence_heading')}</h3>",
-            _img(confidence_png(person.pooled, w), w.plain("report.confidence_alt")),
+            _figure(confidence_png(person.pooled, w), w.plain("report.confidence_alt")),
             f"<p>{tracking}</p>",
         ]
     return "\n".join(parts)
@@ -323,8 +306,8 @@ def _versus(people: list[_Trainee], who: str, w: _Words) -> str:
         [
             heading,
             f"<p>{w('report.versus_help', pairs=len(viewed), threshold=w.num(threshold, 1))}</p>",
-            _table([w("report.measure"), who, w("report.algorithm")], rows),
-            _table(["", w("report.algorithm_right"), w("report.algorithm_wrong")], grid),
+            table([w("report.measure"), who, w("report.algorithm")], rows),
+            table(["", w("report.algorithm_right"), w("report.algorithm_wrong")], grid),
             f"<p>{w('report.fusion', human_only=cells[True, False], machine_only=cells[False, True])}</p>",
         ]
     )
@@ -333,7 +316,7 @@ def _versus(people: list[_Trainee], who: str, w: _Words) -> str:
 def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: _Words) -> str:
     rows = [
         [w(f"norm.{n.key}"), _NONE if n.items is None else str(n.items), w.pct(n.accuracy)]
-        + [w.pct(n.false_accept_rate), w.pct(n.miss_rate), html.escape(n.source)]
+        + [w.pct(n.false_accept_rate), w.pct(n.miss_rate), escape(n.source)]
         for n in norms.values()
     ]
     pooled = score_trials([t for person in people for t in person.trials]).trainee
@@ -344,7 +327,7 @@ def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: _Wor
     rows[-1] += [w.pct(pooled.miss_rate), w("report.norms_this_database")]
     keys = ("study", "items", "accuracy", "false_accept_rate", "miss_rate", "source")
     parts = [f"<h2>{w('report.norms_heading')}</h2>", f"<p>{w('report.norms_help')}</p>"]
-    parts.append(_table([w(f"report.{key}") for key in keys], rows, text=(0, 5)))
+    parts.append(table([w(f"report.{key}") for key in keys], rows, text=(0, 5)))
     accuracy, limit = norms["gfmt_short"].accuracy, norms["passport_officers"].false_accept_rate
     latest = [p.finished[-1].score.trainee for p in people if p.finished]
     if cohort and accuracy is not None and limit is not None:
@@ -364,9 +347,8 @@ def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: _Wor
 
 def _when(iso: str) -> str:
     """A stored UTC ISO 8601 time as 'YYYY-MM-DD HH:MM'."""
-    return html.escape(iso[:16].replace("T", " "))
+    return escape(iso[:16].replace("T", " "))
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>'
+def _figure(png: bytes, alt: str) -> str:
+    return f"<p>{img(png, alt)}</p>"

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from impostor.plots import png_bytes
+from impostor.markup import png_bytes
 from impostor.practice.scoring import Detection, Norm, Score
 
 __all__ = ["Text", "confidence_png", "progress_png"]

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from impostor.jsonio import jsonable
+
 __all__ = [
     "NORMS_SCHEMA",
     "ConfidenceLevel",
@@ -39,23 +41,12 @@ _LEVELS = (1, 2, 3, 4, 5)
 _NAN = float("nan")
 
 
-def _json_ready(value: Any) -> Any:
-    """``value`` with every NaN replaced by None, so ``json.dumps(..., allow_nan=False)`` accepts it."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(item) for item in value]
-    return value
-
-
 class _JsonReady:
     __dataclass_fields__: ClassVar[dict[str, Any]]  # every subclass is a dataclass, which asdict needs
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON-ready values: nested results as dicts, tuples as lists, NaN as None."""
-        result: dict[str, Any] = _json_ready(asdict(self))
+        result: dict[str, Any] = jsonable(asdict(self))
         return result
 
 

@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from impostor import settings
-from impostor.cache import file_digest
 from impostor.errors import OutputError, PracticeError
+from impostor.qa import file_digest
 
 __all__ = ["SCHEMA", "ImageRef", "Item", "PracticeSet", "load_set", "pack"]
 

@@ -1,0 +1,185 @@
+"""A trainee's whole session in real headless Chromium against ``impostor practice serve``.
+
+The server is the command a trainer runs, in its own process; the browser is Debian's
+Chromium driven by Playwright (its own browser download is never used).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from impostor.practice.build import build_set
+from impostor.practice.scoring import score_trials
+from impostor.practice.sets import PracticeSet
+from impostor.practice.store import PracticeStore
+from impostor.qa.cache import EmbeddingCache
+
+# the machine's network is closed: without these Chromium keeps dialling Google's services
+_CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def ten(
+    faces_dev: Path, embedding_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PracticeSet, Path]:
+    folder = tmp_path_factory.mktemp("set")
+    out = folder / "ten.json"
+    cache = EmbeddingCache(embedding_cache)
+    return build_set(faces_dev, out, items=10, seed=11, cache=cache, progress=False, workers=1), out
+
+
+def _serve(set_file: Path, db: Path, mode: str) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = Path(sys.executable).with_name("impostor")
+    server = subprocess.Popen(
+        [
+            str(command),
+            "practice",
+            "serve",
+            str(set_file),
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--mode",
+            mode,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/api/set", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            output = server.stdout.read() if server.stdout else ""
+            server.kill()
+            pytest.fail(f"impostor practice serve did not start: {output}")
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def practice_url(ten: tuple[PracticeSet, Path], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db = tmp_path / "practice.db"
+    for url in _serve(ten[1], db, "practice"):
+        yield url, db
+
+
+@pytest.fixture
+def test_url(ten: tuple[PracticeSet, Path], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db = tmp_path / "test.db"
+    for url in _serve(ten[1], db, "test"):
+        yield url, db
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=_CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+def _answer(page: Page, position: int, *, feedback: bool) -> None:
+    """Answer the item on screen: "same" on every third, confidence cycling 1-5."""
+    for side in ("item-left", "item-right"):
+        expect(page.get_by_test_id(side)).to_have_js_property("complete", True)
+    page.get_by_test_id("answer-same" if position % 3 == 0 else "answer-different").click()
+    page.get_by_test_id(f"confidence-{1 + position % 5}").click()
+    page.get_by_test_id("confirm").click()
+    if feedback:
+        expect(page.get_by_test_id("feedback")).to_be_visible()
+        page.get_by_test_id("next").click()
+
+
+def _shown(page: Page, test_id: str) -> float:
+    return float(page.get_by_test_id(test_id).get_attribute("data-value") or "nan")
+
+
+def _check_score_against_database(page: Page, db: Path) -> None:
+    """The result screen's figures are those computed from the answers in the database."""
+    expect(page.get_by_test_id("result")).to_be_visible()
+    store = PracticeStore(db)
+    (session,) = store.sessions()
+    answers = store.answers(session.id)
+    assert len(answers) == 10 and session.finished is not None
+    score = score_trials([a.trial() for a in answers]).trainee
+    assert _shown(page, "score-accuracy") == pytest.approx(score.accuracy)
+    assert f"{score.accuracy:.0%}".rstrip("%") in page.get_by_test_id("score-accuracy").inner_text()
+    assert _shown(page, "score-hit-rate") == pytest.approx(score.hit_rate)
+    assert _shown(page, "score-false-accept-rate") == pytest.approx(score.false_accept_rate)
+    assert _shown(page, "score-d-prime") == pytest.approx(score.d_prime)
+    assert _shown(page, "score-criterion") == pytest.approx(score.criterion)
+
+
+def test_a_trainee_signs_in_answers_ten_items_and_sees_the_score_the_database_gives(
+    browser: Browser, practice_url: tuple[str, Path]
+) -> None:
+    url, db = practice_url
+    page = browser.new_page(locale="en-GB")
+    page.goto(url)
+    page.get_by_test_id("trainee-id").fill("OFC-0042")
+    page.get_by_test_id("start").click()
+    for position in range(10):
+        _answer(page, position, feedback=True)
+    _check_score_against_database(page, db)
+    page.close()
+
+
+def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
+    browser: Browser, test_url: tuple[str, Path]
+) -> None:
+    url, db = test_url
+    page = browser.new_page(locale="es-PE")
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    spanish_start = page.get_by_test_id("start").inner_text()
+    page.get_by_test_id("language-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert page.get_by_test_id("start").inner_text() != spanish_start
+    page.get_by_test_id("language-es").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.get_by_test_id("trainee-id").fill("OFC-0099")
+    page.get_by_test_id("start").click()
+    for position in range(4):
+        _answer(page, position, feedback=False)
+        expect(page.get_by_test_id("feedback")).to_be_hidden()  # test mode: nothing until the end
+    page.reload()  # the browser is closed mid-test; the trainee signs in again
+    page.get_by_test_id("trainee-id").fill("OFC-0099")
+    page.get_by_test_id("start").click()
+    expect(page.get_by_test_id("resumed")).to_be_visible()
+    for position in range(4, 10):
+        _answer(page, position, feedback=False)
+    _check_score_against_database(page, db)
+    page.close()

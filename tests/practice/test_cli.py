@@ -1,0 +1,113 @@
+"""The practice commands: pack, report and serve from the command line, and their errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from impostor.cli import main
+from impostor.practice.sets import ImageRef, Item, PracticeSet, load_set
+from impostor.practice.store import PracticeStore
+from impostor.qa.cache import file_digest
+
+
+def _set_on_disk(tmp_path: Path, grace_hopper: np.ndarray) -> Path:
+    people = tmp_path / "people"
+    refs = []
+    for person, shade in (("Ana", 0), ("Ana", 40), ("Luis", 80)):
+        folder = people / person
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / f"{shade}.jpg"
+        cv2.imwrite(str(file), cv2.add(grace_hopper, shade))
+        refs.append(ImageRef(f"{person}/{file.name}", file_digest(file), person))
+    items = (
+        Item("item-001", refs[0], refs[1], True, 0.3, 0.99),
+        Item("item-002", refs[0], refs[2], False, 0.7, 0.1),
+    )
+    made = PracticeSet("drill", items, {"dataset": {"root": str(people)}}, tmp_path)
+    made.save(tmp_path / "drill.json")
+    return tmp_path / "drill.json"
+
+
+def test_pack_then_report(tmp_path: Path, grace_hopper: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPOSTOR_CACHE", str(tmp_path / "cache"))
+    set_file = _set_on_disk(tmp_path, grace_hopper)
+    packed = CliRunner().invoke(
+        main, ["practice", "pack", str(set_file), "--out", str(tmp_path / "drill.zip")]
+    )
+    assert packed.exit_code == 0, packed.output
+    assert "3 images" in packed.output
+
+    store = PracticeStore(tmp_path / "practice.db")
+    drill = load_set(tmp_path / "drill.zip")
+    session, _ = store.start("OFC-1", drill, "test", "es")
+    for position in range(2):
+        item = drill.items[session.order[position]]
+        store.record(session.id, position, item, said_same=True, confidence=4, seconds=3.0)
+    out = tmp_path / "report.html"
+    args = ["practice", "report", "--db", str(store.path), "--out", str(out), "--lang", "es"]
+    reported = CliRunner().invoke(main, args)
+    assert reported.exit_code == 0, reported.output
+    assert "1 trainee" in reported.output and out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_errors_are_one_line_with_exit_15(tmp_path: Path) -> None:
+    runner = CliRunner()
+    empty = runner.invoke(
+        main, ["practice", "report", "--db", str(tmp_path / "p.db"), "--out", str(tmp_path / "r.html")]
+    )
+    assert empty.exit_code == 15 and empty.output.startswith("PracticeError: "), empty.output
+    assert len(empty.output.strip().splitlines()) == 1
+    missing = runner.invoke(main, ["practice", "serve", str(tmp_path / "none.json")])
+    assert missing.exit_code == 15 and "not found" in missing.output
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"schema": "something/else"}))
+    for command in (["practice", "serve", str(broken)], ["practice", "pack", str(broken), "--out", "x.zip"]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 15 and "schema" in result.output, result.output
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("notes " * 500)
+    result = runner.invoke(
+        main, ["practice", "report", "--db", str(not_a_db), "--out", str(tmp_path / "r.html")]
+    )
+    assert result.exit_code == 15, result.output
+
+
+def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, grace_hopper: np.ndarray
+) -> None:
+    set_file = _set_on_disk(tmp_path, grace_hopper)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["practice", "serve", str(set_file), "--port", str(taken), "--db", str(tmp_path / "p.db")]
+        )
+    assert result.exit_code == 15 and "cannot listen on 127.0.0.1" in result.output, result.output
+
+    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
+    server = subprocess.Popen(
+        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    first = server.stdout.readline()
+    url = first.split(" on ")[1].split(" ;")[0]
+    assert httpx.get(f"{url}api/set", timeout=5).json() == {"name": "drill", "items": 2, "mode": "practice"}
+    server.send_signal(signal.SIGINT)
+    rest = server.stdout.read()
+    assert server.wait(timeout=10) == 0
+    assert "Traceback" not in first + rest

@@ -1,0 +1,229 @@
+"""The practice web app over real HTTP: sign-in, items, answers, feedback, score, and the key kept back."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from impostor.practice.build import build_set
+from impostor.practice.scoring import score_trials
+from impostor.practice.server import IMAGE_SIDE, create_app
+from impostor.practice.sets import ImageRef, Item, PracticeSet
+from impostor.practice.store import PracticeStore
+from impostor.qa.cache import EmbeddingCache, file_digest
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port for the duration of the block."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the practice server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ten(faces_dev: Path, embedding_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> PracticeSet:
+    folder = tmp_path_factory.mktemp("set")
+    cache = EmbeddingCache(embedding_cache)
+    return build_set(faces_dev, folder / "ten.json", items=10, seed=5, cache=cache, progress=False, workers=1)
+
+
+@pytest.fixture
+def practice(ten: PracticeSet, tmp_path: Path) -> Iterator[tuple[str, PracticeStore]]:
+    store = PracticeStore(tmp_path / "practice.db")
+    with running(create_app(ten, store, "practice")) as url:
+        yield url, store
+
+
+@pytest.fixture
+def test_mode(ten: PracticeSet, tmp_path: Path) -> Iterator[tuple[str, PracticeStore]]:
+    store = PracticeStore(tmp_path / "test.db")
+    with running(create_app(ten, store, "test")) as url:
+        yield url, store
+
+
+def truth_words(text: str) -> list[str]:
+    """Anything in a reply that could give an item's answer away."""
+    data = json.loads(text)
+    found: list[str] = []
+
+    def walk(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        if (
+            key in {"same", "correct", "probability", "algorithm", "person", "feedback", "path", "sha256"}
+            and value
+        ):
+            found.append(key)
+
+    walk(data)
+    return found
+
+
+def sign_in(client: httpx.Client, trainee: str = "OFC-0042") -> dict[str, object]:
+    reply = client.post("/api/sessions", json={"trainee": trainee, "language": "es"})
+    assert reply.status_code == 200, reply.text
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_the_api_never_gives_an_answer_away_before_it_is_recorded(
+    practice: tuple[str, PracticeStore], ten: PracticeSet
+) -> None:
+    url, store = practice
+    people = {image.person for item in ten.items for image in (item.left, item.right)}
+    with httpx.Client(base_url=url) as client:
+        page = client.get("/").text
+        assert not any(person in page for person in people)
+        assert truth_words(client.get("/api/set").text) == []
+        session = sign_in(client)
+        token = session["session"]
+        for position in range(10):
+            reply = client.get(f"/api/sessions/{token}/item")
+            assert truth_words(reply.text) == [], reply.text
+            assert not any(person in reply.text for person in people)
+            current = reply.json()
+            assert current["position"] == position
+            # the next item's pictures and the score stay closed until this answer is in
+            assert client.get(f"/api/sessions/{token}/items/{position + 1}/left").status_code in (403, 422)
+            assert client.get(f"/api/sessions/{token}/score").json() == {"error": "not_finished"}
+            picture = client.get(current["left"])
+            assert picture.headers["content-type"] == "image/jpeg"
+            pixels = cv2.imdecode(np.frombuffer(picture.content, np.uint8), cv2.IMREAD_COLOR)
+            assert pixels is not None and max(pixels.shape[:2]) <= IMAGE_SIDE
+            answer = client.post(
+                f"/api/sessions/{token}/answers",
+                json={"position": position, "said_same": True, "confidence": 3, "milliseconds": 1500},
+            )
+            assert answer.status_code == 200, answer.text
+            # practice mode: the truth arrives with the reply to the answer, and matches the key
+            stored = store.answers(str(token))[-1]
+            assert answer.json()["feedback"]["same"] == stored.same
+        assert client.get(f"/api/sessions/{token}/item").json() == {"done": True, "total": 10}
+
+
+def test_test_mode_says_nothing_until_the_end_and_the_score_matches_the_database(
+    test_mode: tuple[str, PracticeStore],
+) -> None:
+    url, store = test_mode
+    with httpx.Client(base_url=url) as client:
+        token = sign_in(client)["session"]
+        assert client.get("/api/set").json()["mode"] == "test"
+        for position in range(10):
+            reply = client.post(
+                f"/api/sessions/{token}/answers",
+                json={
+                    "position": position,
+                    "said_same": position % 3 == 0,
+                    "confidence": 1 + position % 5,
+                    "milliseconds": 800 + 100 * position,
+                },
+            )
+            assert reply.status_code == 200
+            assert reply.json()["feedback"] is None and truth_words(reply.text) == []
+        score = client.get(f"/api/sessions/{token}/score").json()
+    answers = store.answers(str(token))
+    assert [a.seconds for a in answers] == pytest.approx([0.8 + 0.1 * k for k in range(10)])
+    expected = score_trials([a.trial() for a in answers]).to_dict()
+    assert score["score"] == json.loads(json.dumps(expected))
+    assert [item["same"] for item in score["items"]] == [a.same for a in answers]
+    assert {norm["key"] for norm in score["norms"]} == {"gfmt_short", "gfmt_long", "passport_officers"}
+
+
+def test_signing_in_again_resumes_where_the_trainee_stopped(practice: tuple[str, PracticeStore]) -> None:
+    url, _ = practice
+    with httpx.Client(base_url=url) as client:
+        first = sign_in(client, "OFC-7")
+        for position in range(3):
+            client.post(
+                f"/api/sessions/{first['session']}/answers",
+                json={"position": position, "said_same": False, "confidence": 4, "milliseconds": 900},
+            )
+    with httpx.Client(base_url=url) as another_browser:
+        again = sign_in(another_browser, "OFC-7")
+        assert again["resumed"] is True and again["answered"] == 3 and again["session"] == first["session"]
+        assert another_browser.get(f"/api/sessions/{again['session']}/item").json()["position"] == 3
+
+
+def test_bad_requests_get_their_codes(practice: tuple[str, PracticeStore]) -> None:
+    url, store = practice
+    with httpx.Client(base_url=url) as client:
+        for trainee in ("", "x" * 41, "OFC 1", "<script>"):
+            reply = client.post("/api/sessions", json={"trainee": trainee})
+            assert reply.status_code == 422 and reply.json() == {"error": "bad_trainee"}
+        assert client.post("/api/sessions", json={}).json() == {"error": "bad_trainee"}
+        token = sign_in(client)["session"]
+        answers = f"/api/sessions/{token}/answers"
+        good = {"position": 0, "said_same": True, "confidence": 3, "milliseconds": 1000}
+        assert client.post(answers, json={**good, "confidence": 9}).json() == {"error": "bad_answer"}
+        assert client.post(answers, json={**good, "milliseconds": -5}).json() == {"error": "bad_answer"}
+        assert client.post(answers, json={"position": 0}).json() == {"error": "bad_answer"}
+        assert client.post(answers, json={**good, "position": 4}).json() == {"error": "not_current"}
+        assert client.post(answers, json=good).status_code == 200
+        assert client.post(answers, json=good).json() == {"error": "already_answered"}
+        assert len(store.answers(str(token))) == 1
+        assert client.get("/api/sessions/nobody/item").json() == {"error": "unknown_session"}
+        assert client.get("/api/nothing-here").json() == {"error": "not_found"}
+
+
+def test_the_catalogue_follows_the_browser_and_the_switch(practice: tuple[str, PracticeStore]) -> None:
+    url, _ = practice
+    with httpx.Client(base_url=url) as client:
+        spanish = client.get("/api/catalogue", headers={"Accept-Language": "es-PE,es;q=0.9,en;q=0.8"}).json()
+        assert spanish["language"] == "es" and spanish["languages"] == ["en", "es"]
+        switched = client.get("/api/catalogue?lang=en", headers={"Accept-Language": "es-PE"}).json()
+        assert switched["language"] == "en"
+        assert spanish["messages"].keys() == switched["messages"].keys()
+        assert spanish["messages"] != switched["messages"]
+
+
+def test_an_image_lost_while_serving_is_a_server_error_not_a_crash(
+    grace_hopper: np.ndarray, tmp_path: Path
+) -> None:
+    refs = []
+    for person, shade in (("Ana", 0), ("Ana", 40), ("Luis", 80)):
+        file = tmp_path / person / f"{shade}.jpg"
+        file.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(file), cv2.add(grace_hopper, shade))
+        refs.append(ImageRef(f"{person}/{file.name}", file_digest(file), person))
+    items = (
+        Item("item-001", refs[0], refs[1], True, 0.3, 0.99),
+        Item("item-002", refs[2], refs[0], False, 0.7, 0.1),
+    )
+    drill = PracticeSet("drill", items, {}, tmp_path)
+    store = PracticeStore(tmp_path / "practice.db")
+    with running(create_app(drill, store, "practice")) as url, httpx.Client(base_url=url) as client:
+        for file in tmp_path.glob("*/*.jpg"):
+            file.unlink()
+        token = sign_in(client)["session"]
+        reply = client.get(f"/api/sessions/{token}/items/0/left")
+        assert reply.status_code == 500 and reply.json() == {"error": "server"}
+        answer = {"position": 0, "said_same": True, "confidence": 2, "milliseconds": 700}
+        assert client.post(f"/api/sessions/{token}/answers", json=answer).status_code == 200

@@ -8,12 +8,19 @@ The small public vocabulary::
     load_profile(path) -> Profile            a validated calibration profile
 
 Nothing is loaded at import: dlib's models are read on the first comparison.
+
+The package, by layer (imports run downwards only; ``tests/test_architecture.py`` holds them)::
+
+    foundation   errors, types, settings, weights, arrays, db, jsonio, markup, resources
+    stages       capture, detect, align, quality, embed, score, calibrate, decide, audit
+    composition  profile, pipeline (the Verifier), composite
+    by job       qa/ (benchmark and calibration), practice/ (training officers)
+    commands     cli/ (nothing imports it)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from impostor._version import __version__
 from impostor.capture import load_image
 from impostor.errors import (
     CaptureError,

@@ -2,7 +2,7 @@
 
 Every decision is appended as one record: UTC time, station and operator, decision, probability,
 distance, thresholds, profile, reasons, a quality summary and the SHA-256 digests of both images.
-No images and no embeddings are kept unless the caller asks (``store_images``, ``store_embeddings``).
+No images and no embeddings are kept: a record holds the images' digests only.
 
 Records are hash-chained: ``hash`` is the SHA-256 of a canonical JSON of the record's fields
 (its sequence number included) and ``prev_hash``, the previous record's hash. ``verify`` walks
@@ -28,9 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
-
-import numpy as np
-from numpy.typing import NDArray
 
 from impostor.db import immediate
 from impostor.errors import AuditError
@@ -91,16 +88,6 @@ CREATE TABLE IF NOT EXISTS records (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (time);
-CREATE TABLE IF NOT EXISTS images (
-    seq INTEGER PRIMARY KEY REFERENCES records (seq),
-    document BLOB NOT NULL,
-    live BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS embeddings (
-    seq INTEGER PRIMARY KEY REFERENCES records (seq),
-    document BLOB,  -- 128 little-endian float64, NULL where that side had no face
-    live BLOB
-);
 """
 
 
@@ -243,6 +230,15 @@ class AuditStats:
     since: str | None = None
     until: str | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "since": self.since,
+            "until": self.until,
+            "by_decision": dict(self.by_decision),
+            "by_reason": dict(self.by_reason),
+        }
+
 
 def _reason_dict(reason: Reason) -> dict[str, object]:
     return {"code": reason.code, "message": reason.message, "side": reason.side}
@@ -316,38 +312,17 @@ class AuditLog:
         station: str,
         operator: str,
         quality: Mapping[str, object] | None = None,
-        store_images: tuple[bytes, bytes] | None = None,
-        store_embeddings: bool = False,
     ) -> AuditRecord:
-        """Log ``verdict``. ``store_images`` (document bytes, live bytes) keeps the images too,
-        ``store_embeddings`` the two faces' embeddings; neither is kept by default (privacy)."""
+        """Log ``verdict`` under ``station`` and ``operator``; returns the stored record."""
         entry = AuditEntry.from_verdict(verdict, station=station, operator=operator, quality=quality)
-        embeddings = None
-        if store_embeddings:
-            embeddings = tuple(
-                None if side.face is None else np.asarray(side.face.embedding, dtype="<f8").tobytes()
-                for side in (verdict.document, verdict.live)
-            )
-        return self.append_entry(entry, store_images=store_images, store_embeddings=embeddings)
+        return self.append_entry(entry)
 
-    def append_entry(
-        self,
-        entry: AuditEntry,
-        *,
-        store_images: tuple[bytes, bytes] | None = None,
-        store_embeddings: tuple[bytes | None, ...] | None = None,
-    ) -> AuditRecord:
+    def append_entry(self, entry: AuditEntry) -> AuditRecord:
         """Append one entry at the head of the chain, atomically; returns the stored record."""
         if entry.decision not in {d.value for d in Decision}:
             raise ValueError(f"decision {entry.decision!r} is not one of MATCH, NO_MATCH, REFER")
         if not entry.station or not entry.operator:
             raise ValueError(f"station {entry.station!r} and operator {entry.operator!r} must be non-empty")
-        if store_images is not None:
-            for name, data, digest in zip(
-                ("document", "live"), store_images, (entry.document_sha256, entry.live_sha256), strict=True
-            ):
-                if hashlib.sha256(data).hexdigest() != digest:
-                    raise ValueError(f"the {name} image bytes do not match the entry's digest {digest}")
         values: dict[str, object] = {
             "time": _utc_text(entry.time or datetime.now(UTC)),
             "station": entry.station,
@@ -377,16 +352,6 @@ class AuditLog:
                     f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                     [values[name] for name in columns],
                 )
-                if store_images is not None:
-                    self._db.execute(
-                        "INSERT INTO images (seq, document, live) VALUES (?, ?, ?)",
-                        (values["seq"], *store_images),
-                    )
-                if store_embeddings is not None:
-                    self._db.execute(
-                        "INSERT INTO embeddings (seq, document, live) VALUES (?, ?, ?)",
-                        (values["seq"], *store_embeddings),
-                    )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                     [("head_seq", str(values["seq"])), ("head_hash", str(values["hash"]))],
@@ -408,18 +373,6 @@ class AuditLog:
         cursor = self._db.execute(f"SELECT {columns} FROM records{where} ORDER BY seq", params)
         for row in cursor:
             yield _record(dict(zip((*_FIELDS, "hash"), row, strict=True)))
-
-    def stored_embeddings(self, seq: int) -> tuple[NDArray[np.float64] | None, ...] | None:
-        """The embeddings kept with record ``seq`` (document, live), or None if none were kept."""
-        row = self._db.execute("SELECT document, live FROM embeddings WHERE seq = ?", (seq,)).fetchone()
-        if row is None:
-            return None
-        return tuple(None if blob is None else np.frombuffer(blob, dtype="<f8").copy() for blob in row)
-
-    def stored_images(self, seq: int) -> tuple[bytes, bytes] | None:
-        """The (document, live) image bytes kept with record ``seq``, or None when none were kept."""
-        row = self._db.execute("SELECT document, live FROM images WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else (bytes(row[0]), bytes(row[1]))
 
     def verify(self) -> ChainReport:
         """Walk the whole chain; report the first record edited, missing or out of order."""
@@ -458,13 +411,6 @@ class AuditLog:
             )
         if rows and head.get("head_hash", prev_hash) != prev_hash:
             return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
-        for seq, document, live in self._db.execute("SELECT seq, document, live FROM images ORDER BY seq"):
-            owner = rows[seq - 1] if 0 < seq <= len(rows) else None
-            if owner is None or (
-                hashlib.sha256(document).hexdigest() != owner["document_sha256"]
-                or hashlib.sha256(live).hexdigest() != owner["live_sha256"]
-            ):
-                return _bad(len(rows), seq, f"record {seq}'s stored images do not match its digests")
         return ChainReport(ok=True, count=len(rows))
 
     def stats(self, since: datetime | None = None, until: datetime | None = None) -> AuditStats:

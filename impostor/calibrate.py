@@ -1,102 +1,193 @@
-"""Calibrate: fit distance → probability on labelled pairs, and choose operating thresholds.
+"""Calibrate: a comparison's distance → the probability that both faces are one person.
 
-Distances are Euclidean distances between embeddings (smaller is more alike); a comparison is
-accepted when ``distance <= threshold``. Genuine means same person (mated), impostor means
-different people (non-mated), as in ISO/IEC 19795-1.
+Two calibrators in scikit-learn's manner: parameters in ``__init__``, ``fit(genuine,
+impostor)`` learns from labelled distances, the learned state lives in attributes ending in
+``_``, and ``probability(distance)`` applies it. Each one is also the ``calibration`` block of a
+profile (``to_dict`` / ``calibrator_from_dict``); applying one needs only numpy, and
+scikit-learn is imported only to fit.
+
+Distances are Euclidean distances between embeddings: **smaller is more alike**, so the
+probability never rises with distance. Genuine means same person (mated), impostor different
+people (non-mated), as in ISO/IEC 19795-1. Fitted on as many genuine as impostor pairs, the
+probability is for equal priors. Choosing thresholds is ``impostor.qa.metrics``'s job.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from impostor.profile import Calibration
+from impostor.arrays import scores
+from impostor.errors import ProfileError, quoted
 
-__all__ = ["fit_calibration", "fmr_fnmr", "threshold_at_fmr", "threshold_at_fnmr"]
+__all__ = [
+    "Calibrator",
+    "IsotonicCalibrator",
+    "LogisticCalibrator",
+    "Method",
+    "calibrator_from_dict",
+    "make_calibrator",
+]
+
+Method = Literal["logistic", "isotonic"]
 
 
-def _finite(values: ArrayLike, what: str) -> NDArray[np.float64]:
-    array = np.asarray(values, dtype=np.float64).ravel()
-    if array.size == 0:
-        raise ValueError(f"{what}: no distances given")
-    if not np.all(np.isfinite(array)):
-        bad = float(array[~np.isfinite(array)][0])
-        raise ValueError(f"{what}: distances must be finite numbers, found {bad}")
-    return array
+class Calibrator(Protocol):
+    """What a profile needs of a calibrator."""
+
+    method: str
+
+    def fit(self, genuine: ArrayLike, impostor: ArrayLike) -> Calibrator: ...
+
+    def probability(self, distance: ArrayLike) -> NDArray[np.float64]: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
-def fit_calibration(
-    genuine: ArrayLike, impostor: ArrayLike, method: Literal["logistic", "isotonic"] = "logistic"
-) -> Calibration:
-    """Fit P(same person | distance) on genuine and impostor distances (scikit-learn).
+def _labelled(genuine: ArrayLike, impostor: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    g, i = scores(genuine, "genuine"), scores(impostor, "impostor")
+    return np.concatenate([g, i]), np.concatenate([np.ones(g.size), np.zeros(i.size)])
 
-    The probability is for equal priors when the two sets are the same size; logistic
-    regression is nearly unregularised so the slope reflects the data, not the penalty.
+
+class LogisticCalibrator:
+    """``p = 1 / (1 + exp(-(coef_ · distance + intercept_)))``, fitted by logistic regression.
+
+    ``C`` is scikit-learn's inverse regularisation strength: large, so the slope reflects the
+    data rather than the penalty.
     """
-    g, i = _finite(genuine, "genuine"), _finite(impostor, "impostor")
-    x = np.concatenate([g, i])
-    y = np.concatenate([np.ones(g.size), np.zeros(i.size)])
-    if method == "logistic":
+
+    method = "logistic"
+
+    def __init__(self, C: float = 1e6, max_iter: int = 1000) -> None:
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, genuine: ArrayLike, impostor: ArrayLike) -> LogisticCalibrator:
+        """Learn ``coef_`` and ``intercept_`` from genuine and impostor distances."""
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=1e6, max_iter=1000).fit(x[:, None], y)
-        return Calibration("logistic", coef=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]))
-    if method == "isotonic":
+        x, y = _labelled(genuine, impostor)
+        model = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(x[:, None], y)
+        self.coef_ = float(model.coef_[0, 0])
+        self.intercept_ = float(model.intercept_[0])
+        return self
+
+    def probability(self, distance: ArrayLike) -> NDArray[np.float64]:
+        """P(same person) for each distance, same shape as ``distance``."""
+        d = np.asarray(distance, dtype=np.float64)
+        return np.asarray(1.0 / (1.0 + np.exp(-(self.coef_ * d + self.intercept_))), dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": "logistic", "input": "distance", "coef": self.coef_, "intercept": self.intercept_}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "calibration") -> LogisticCalibrator:
+        """Rebuild a fitted calibrator; raises ``ProfileError`` naming the first bad field."""
+        calibrator = cls()
+        calibrator.coef_ = _number(data, "coef", where)
+        calibrator.intercept_ = _number(data, "intercept", where)
+        if calibrator.coef_ >= 0:
+            raise ProfileError(
+                f"{where}: calibration coef is {calibrator.coef_}; "
+                "it must be negative (larger distance, lower probability)"
+            )
+        return calibrator
+
+
+class IsotonicCalibrator:
+    """A non-increasing step function of distance, fitted by isotonic regression (PAV).
+
+    It runs through the points ``x_`` (distances, ascending) and ``y_`` (probabilities), is
+    interpolated linearly between them and held flat beyond its ends.
+    """
+
+    method = "isotonic"
+
+    def fit(self, genuine: ArrayLike, impostor: ArrayLike) -> IsotonicCalibrator:
+        """Learn ``x_`` and ``y_`` from genuine and impostor distances."""
         from sklearn.isotonic import IsotonicRegression
 
+        x, y = _labelled(genuine, impostor)
         model = IsotonicRegression(increasing=False, out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, y)
-        return Calibration(
-            "isotonic",
-            x=tuple(float(v) for v in model.X_thresholds_),
-            y=tuple(float(v) for v in model.y_thresholds_),
-        )
-    raise ValueError(f"method must be 'logistic' or 'isotonic', not {method!r}")
+        self.x_ = np.asarray(model.X_thresholds_, dtype=np.float64)
+        self.y_ = np.asarray(model.y_thresholds_, dtype=np.float64)
+        return self
+
+    def probability(self, distance: ArrayLike) -> NDArray[np.float64]:
+        """P(same person) for each distance, same shape as ``distance``."""
+        return np.asarray(np.interp(np.asarray(distance, dtype=np.float64), self.x_, self.y_))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "isotonic",
+            "input": "distance",
+            "x": [float(v) for v in self.x_],
+            "y": [float(v) for v in self.y_],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "calibration") -> IsotonicCalibrator:
+        """Rebuild a fitted calibrator; raises ``ProfileError`` naming the first bad field."""
+        x, y = data.get("x"), data.get("y")
+        if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y) or len(x) < 2:
+            raise ProfileError(
+                f"{where}: isotonic calibration needs lists x and y of equal length (2 or more)"
+            )
+        if not all(_is_number(v) for v in [*x, *y]):
+            raise ProfileError(f"{where}: isotonic x and y must be lists of numbers")
+        try:
+            xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        except OverflowError:
+            raise ProfileError(f"{where}: isotonic x and y must be finite numbers") from None
+        if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+            raise ProfileError(f"{where}: isotonic x and y must be finite numbers")
+        if np.any(np.diff(xs) < 0) or np.any((ys < 0) | (ys > 1)):
+            raise ProfileError(f"{where}: isotonic x must be sorted and y must lie in [0, 1]")
+        if np.any(np.diff(ys) > 0):
+            raise ProfileError(
+                f"{where}: isotonic y must not increase with distance (larger distance, lower probability)"
+            )
+        calibrator = cls()
+        calibrator.x_, calibrator.y_ = xs, ys
+        return calibrator
 
 
-def threshold_at_fmr(impostor: ArrayLike, target_fmr: float) -> float:
-    """The largest distance threshold whose FMR (impostor distances ``<=`` it) is at most target.
-
-    The threshold is placed half-way between two observed distances so it does not sit on one.
-    """
-    if not 0.0 < target_fmr < 1.0:
-        raise ValueError(f"target_fmr must lie in (0, 1), got {target_fmr}")
-    ordered = np.sort(_finite(impostor, "impostor"))
-    allowed = math.floor(target_fmr * ordered.size)  # how many impostors may be accepted
-    if allowed >= ordered.size:
-        return float(ordered[-1])
-    # distances tied with the first one refused must be refused too, or FMR overshoots the target
-    below = ordered[ordered < ordered[allowed]]
-    if below.size == 0:
-        return float(ordered[0] - 1e-6)
-    return float((below[-1] + ordered[allowed]) / 2)
+_METHODS: dict[str, type[LogisticCalibrator] | type[IsotonicCalibrator]] = {
+    "logistic": LogisticCalibrator,
+    "isotonic": IsotonicCalibrator,
+}
 
 
-def threshold_at_fnmr(genuine: ArrayLike, target_fnmr: float) -> float:
-    """The smallest threshold whose FNMR (genuine distances ``>`` it) is at most target."""
-    if not 0.0 < target_fnmr < 1.0:
-        raise ValueError(f"target_fnmr must lie in (0, 1), got {target_fnmr}")
-    ordered = np.sort(_finite(genuine, "genuine"))
-    allowed = math.floor(target_fnmr * ordered.size)  # how many genuine may be rejected
-    keep = ordered.size - allowed  # this many lowest distances must be accepted
-    if allowed == 0:
-        return float(ordered[-1])
-    return float((ordered[keep - 1] + ordered[keep]) / 2)
+def make_calibrator(method: str) -> LogisticCalibrator | IsotonicCalibrator:
+    """An unfitted calibrator by name; raises ``ValueError`` quoting an unknown one."""
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'logistic' or 'isotonic', not {method!r}")
+    return _METHODS[method]()
 
 
-def fmr_fnmr(genuine: ArrayLike, impostor: ArrayLike, threshold: float) -> tuple[float, float]:
-    """(FMR, FNMR) when distances ``<= threshold`` are accepted."""
-    g, i = _finite(genuine, "genuine"), _finite(impostor, "impostor")
-    return float(np.mean(i <= threshold)), float(np.mean(g > threshold))
+def calibrator_from_dict(data: Any, where: str = "calibration") -> LogisticCalibrator | IsotonicCalibrator:
+    """A fitted calibrator from a profile's ``calibration`` block; ``ProfileError`` if it is bad."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: expected an object, found {type(data).__name__}")
+    method = data.get("method")
+    if method not in _METHODS:
+        raise ProfileError(f"{where}: calibration method {method!r} is not 'logistic' or 'isotonic'")
+    return _METHODS[method].from_dict(data, where)
 
 
-def summary(genuine: ArrayLike, impostor: ArrayLike, thresholds: dict[str, float]) -> dict[str, Any]:
-    """FMR and FNMR at each named threshold, with the pair counts."""
-    g, i = _finite(genuine, "genuine"), _finite(impostor, "impostor")
-    out: dict[str, Any] = {"genuine_pairs": int(g.size), "impostor_pairs": int(i.size)}
-    for name, t in thresholds.items():
-        fmr, fnmr = fmr_fnmr(g, i, t)
-        out[name] = {"threshold": round(t, 4), "fmr": round(fmr, 5), "fnmr": round(fnmr, 5)}
-    return out
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(data: dict[str, Any], key: str, where: str) -> float:
+    value = data.get(key)
+    try:
+        number = float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.nan
+    if not math.isfinite(number):
+        raise ProfileError(f"{where}: {key!r} should be a finite number, found {quoted(value)}")
+    return number

@@ -7,34 +7,31 @@ The rule, in order:
    trusted either way: REFER, with one reason per failed measure and what to do about it
    (a blurred shot of the right person must be taken again, not sent away as NO_MATCH);
 3. ``distance <= accept_distance`` (the calibrated probability above the accept threshold):
-   MATCH, unless another face of similar size is in view of the camera (then we cannot be sure
-   who is being compared: REFER);
+   MATCH;
 4. ``distance > reject_distance``: NO_MATCH;
 5. otherwise REFER: the comparison is not conclusive either way.
 
-Reasons that do not change the decision (a second, smaller face in view, a photo that had to
-be turned) are still reported.
+A second face in view of the camera is the live side's ``single_face`` gate: one at least the
+``credible_face_ratio`` limit wide makes the comparison ambiguous (REFER, take the photo again).
+Reasons that do not change the decision (a smaller face far behind, a photo that had to be
+turned) are still reported.
 """
 
 from __future__ import annotations
 
-from impostor.profile import Profile
-from impostor.types import Decision, Reason, Side
+from impostor.types import Decision, Reason, Side, Thresholds
 
 __all__ = ["decide"]
 
-# how large a second live face must be, relative to the first, to make the comparison ambiguous
-_SECOND_FACE_RATIO = 0.6
-
 
 def decide(
-    document: Side, live: Side, distance: float | None, probability: float | None, profile: Profile
+    document: Side, live: Side, distance: float | None, probability: float | None, thresholds: Thresholds
 ) -> tuple[Decision, tuple[Reason, ...]]:
     """The decision and its reasons; ``distance`` is None when either side has no face.
 
-    ``distance`` is the embedding distance (smaller is more alike) and ``probability`` the
-    profile's calibrated probability of the same person. A side whose ``quality`` is None is
-    not gated (nothing was measured).
+    ``distance`` is the embedding distance (smaller is more alike), ``probability`` the
+    profile's calibrated probability of the same person and ``thresholds`` the profile's. A
+    side whose ``quality`` is None is not gated (nothing was measured).
     """
     reasons: list[Reason] = []
     if document.face is None:
@@ -64,7 +61,7 @@ def decide(
                 )
             )
     crowded = live.faces_found > 1
-    ambiguous = crowded and _second_face_ratio(live) >= profile.limit("second_face_ratio", _SECOND_FACE_RATIO)
+    ambiguous = crowded and live.quality is not None and not live.quality.measure("single_face").passed
     if crowded:
         reasons.append(
             Reason(
@@ -86,11 +83,9 @@ def decide(
     if gated or distance is None or probability is None:
         return Decision.REFER, tuple(reasons)
 
-    if distance <= profile.accept_distance:
-        if ambiguous:
-            return Decision.REFER, tuple(reasons)
+    if distance <= thresholds.accept_distance:
         return Decision.MATCH, tuple(reasons)
-    if distance > profile.reject_distance:
+    if distance > thresholds.reject_distance:
         reasons.append(
             Reason(
                 "different_person",
@@ -107,10 +102,3 @@ def decide(
         )
     )
     return Decision.REFER, tuple(reasons)
-
-
-def _second_face_ratio(live: Side) -> float:
-    widths = live.face_widths
-    if len(widths) < 2 or widths[0] <= 0:
-        return 0.0
-    return widths[1] / widths[0]

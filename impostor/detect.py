@@ -16,9 +16,10 @@ import numpy as np
 from impostor import settings, weights
 from impostor.types import FaceBox, RGBImage
 
-__all__ = ["Detector", "detect_faces", "largest", "resize_longest"]
+__all__ = ["DETECTORS", "Detector", "detect_faces", "resize_longest"]
 
 Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
+DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
 
 
 def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
@@ -57,10 +58,6 @@ def detect_faces(
             mapped = [_clip(box.scaled(1.0 / image_scale), width, height) for box in boxes]
             return sorted(mapped, key=lambda box: box.area, reverse=True)
     return []
-
-
-def largest(boxes: list[FaceBox]) -> FaceBox | None:
-    return max(boxes, key=lambda box: box.area, default=None)
 
 
 def _run(image: RGBImage, detector: Literal["hog", "cnn"], upsample: int, colour: bool) -> list[FaceBox]:

@@ -1,25 +1,26 @@
-"""Every error impostor raises on purpose, and the exit code the CLI gives it.
+"""Every error impostor raises on purpose.
 
 The hierarchy::
 
     ImpostorError                 base class; never raised itself
+    ├── ConfigError               an option or setting has a value that cannot be used
     ├── InputError                something wrong with an image the caller gave us
-    │   ├── ImageNotFound         the path does not exist or cannot be opened        (exit 4)
-    │   ├── NotAnImage            the bytes are not an image format we can decode     (exit 5)
-    │   ├── ImageTooLarge         more pixels than the configured limit               (exit 6)
-    │   └── UnsupportedImage      decodes, but cannot be used (too small, odd depth)  (exit 7)
-    ├── CaptureError              a camera or video clip gave no usable frame         (exit 8)
-    ├── ProfileError              a calibration profile is missing or invalid         (exit 9)
-    ├── OutputError               a file we were asked to write cannot be written     (exit 10)
-    ├── NoFaceFound               a single-image operation found no face              (exit 11)
-    ├── DatasetError              a data set or pair list cannot be used              (exit 12)
-    ├── ClusterError              a Dask scheduler cannot be reached                  (exit 13)
-    ├── AuditError                the audit log cannot be used, or its chain is broken (exit 14)
-    └── PracticeError             a practice set or results database cannot be used  (exit 15)
+    │   ├── ImageNotFound         the path does not exist or cannot be opened
+    │   ├── NotAnImage            the bytes are not an image format we can decode
+    │   ├── ImageTooLarge         more pixels than the configured limit
+    │   └── UnsupportedImage      decodes, but cannot be used (too small, odd depth)
+    ├── CaptureError              a camera or video clip gave no usable frame
+    ├── ProfileError              a calibration profile is missing or invalid
+    ├── OutputError               a file we were asked to write cannot be written
+    ├── NoFaceFound               a single-image operation found no face
+    ├── DatasetError              a data set or pair list cannot be used
+    ├── ClusterError              a Dask scheduler cannot be reached
+    ├── AuditError                the audit log cannot be used, or its chain is broken
+    └── PracticeError             a practice set or results database cannot be used
 
-Decisions are not errors: ``compare`` exits 0 for MATCH, 1 for NO_MATCH and 3 for REFER
-(a missing face during a comparison is a REFER with its reason, not an exception).
-Every message names the input it is about and says what to do.
+Decisions are not errors: a missing face during a comparison is a REFER with its reason, not
+an exception. Every message names the input it is about and says what to do. The exit code
+each error gives is the command line's business (``impostor.cli.common.EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "AuditError",
     "CaptureError",
     "ClusterError",
+    "ConfigError",
     "DatasetError",
     "ImageNotFound",
     "ImageTooLarge",
@@ -39,64 +41,75 @@ __all__ = [
     "PracticeError",
     "ProfileError",
     "UnsupportedImage",
+    "quoted",
 ]
 
 
 class ImpostorError(Exception):
     """Base class of every deliberate impostor error."""
 
-    exit_code: int = 70
+
+class ConfigError(ImpostorError):
+    """An option or setting has a value that cannot be used."""
 
 
 class InputError(ImpostorError):
     """An input image cannot be used."""
 
-    exit_code = 5
-
 
 class ImageNotFound(InputError):
-    exit_code = 4
+    """The image path does not exist or cannot be opened."""
 
 
 class NotAnImage(InputError):
-    exit_code = 5
+    """The bytes are not an image we can decode, or are truncated."""
 
 
 class ImageTooLarge(InputError):
-    exit_code = 6
+    """The image has more pixels than the configured limit."""
 
 
 class UnsupportedImage(InputError):
-    exit_code = 7
+    """The image decodes but cannot be used (too small, an odd pixel type)."""
 
 
 class CaptureError(ImpostorError):
-    exit_code = 8
+    """A camera or video clip cannot be opened or gives no frame."""
 
 
 class ProfileError(ImpostorError):
-    exit_code = 9
+    """A calibration profile is missing or invalid."""
 
 
 class OutputError(ImpostorError):
-    exit_code = 10
+    """A file we were asked to write cannot be written."""
 
 
 class NoFaceFound(ImpostorError):
-    exit_code = 11
+    """A single-image operation found no face."""
 
 
 class DatasetError(ImpostorError):
-    exit_code = 12
+    """A data set or pair list cannot be used."""
 
 
 class ClusterError(ImpostorError):
-    exit_code = 13
+    """A Dask scheduler cannot be reached or used."""
 
 
 class AuditError(ImpostorError):
-    exit_code = 14
+    """The audit log cannot be used, or its chain is broken."""
 
 
 class PracticeError(ImpostorError):
-    exit_code = 15
+    """A practice set or practice results database cannot be used."""
+
+
+def quoted(value: object) -> str:
+    """A bad value for a message: ``repr(value)``, cut short (it may be a 10**400 integer or a
+    list nested 200,000 deep)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # too deep, or too many digits to print
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -22,40 +23,51 @@ from impostor.align import align, find_landmarks
 from impostor.audit import AuditLog
 from impostor.capture import ImageSource, load_image, open_stream
 from impostor.decide import decide
-from impostor.detect import Detector, detect_faces
+from impostor.detect import DETECTORS, Detector, detect_faces
 from impostor.embed import DlibEmbedder, Embedder, PooledEmbedder
-from impostor.errors import CaptureError
+from impostor.errors import CaptureError, NoFaceFound
 from impostor.profile import Profile, load_profile
-from impostor.quality import QualityReport, assess, frame_score
-from impostor.types import Face, FaceBox, ImageInfo, LoadedImage, Side, Verdict
+from impostor.quality import QualitySide, assess, frame_score
+from impostor.types import (
+    Face,
+    FaceBox,
+    ImageInfo,
+    Landmarks,
+    LoadedImage,
+    QualityReport,
+    RGBImage,
+    Side,
+    Verdict,
+)
 
-__all__ = ["Located", "Pick", "Verifier", "verify"]
+__all__ = ["PICKS", "Located", "Pick", "Verifier", "verify"]
 
 Pick = Literal["largest", "central"]
+PICKS: tuple[Pick, ...] = ("largest", "central")
 
 _T = TypeVar("_T")
 
 _TURNS = ((90, cv2.ROTATE_90_CLOCKWISE), (270, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180))
 
 
+@dataclass(frozen=True, eq=False)
 class Located:
-    """A side after detection and alignment, before embedding (internal to the pipeline)."""
+    """A side after detection and alignment, before embedding (made by ``Verifier.locate``).
 
-    def __init__(
-        self,
-        name: str,
-        image: LoadedImage,
-        boxes: list[FaceBox],
-        rotated: int,
-        detector: Literal["hog", "cnn"] | None = None,
-    ) -> None:
-        self.name = name
-        self.image = image
-        self.boxes = boxes
-        self.rotated = rotated
-        self.detector = detector if boxes else None  # the detector that found ``boxes``
-        self.landmarks = find_landmarks(image.pixels, boxes[0]) if boxes else None
-        self.chip = align(image.pixels, self.landmarks) if self.landmarks is not None else None
+    ``boxes`` are every credible face, the one to use first; ``landmarks`` and ``chip`` are the
+    first face's (None without a face); ``rotated`` the degrees the image was turned for a face
+    to be found; ``detector`` the detector that found them; ``quality`` the first face's gates
+    when they were already assessed (a camera frame chosen for passing them).
+    """
+
+    name: str
+    image: LoadedImage
+    boxes: tuple[FaceBox, ...]
+    rotated: int
+    detector: Literal["hog", "cnn"] | None
+    landmarks: Landmarks | None
+    chip: RGBImage | None
+    quality: QualityReport | None = None
 
     def side(self, embedding: np.ndarray | None, quality: QualityReport | None = None) -> Side:
         face = None
@@ -71,6 +83,20 @@ class Located:
             detector=self.detector,
             quality=quality if face is not None else None,
         )
+
+
+def _located(
+    name: str,
+    image: LoadedImage,
+    boxes: list[FaceBox],
+    rotated: int = 0,
+    detector: Literal["hog", "cnn"] | None = None,
+    quality: QualityReport | None = None,
+) -> Located:
+    """Landmarks and the aligned chip of the first face, if there is one."""
+    landmarks = find_landmarks(image.pixels, boxes[0]) if boxes else None
+    chip = align(image.pixels, landmarks) if landmarks is not None else None
+    return Located(name, image, tuple(boxes), rotated, detector if boxes else None, landmarks, chip, quality)
 
 
 class Verifier:
@@ -103,11 +129,11 @@ class Verifier:
         station: str = "",
         operator: str = "",
     ) -> None:
-        if detector not in ("hog", "cnn", "auto"):
+        if detector not in DETECTORS:
             raise ValueError(f"detector must be 'hog', 'cnn' or 'auto', not {detector!r}")
         if jitters < 0:
             raise ValueError(f"jitters must be 0 or more, not {jitters}")
-        if pick not in ("largest", "central"):
+        if pick not in PICKS:
             raise ValueError(f"pick must be 'largest' or 'central', not {pick!r}")
         if audit is not None and not (station and operator):
             raise ValueError(
@@ -142,19 +168,36 @@ class Verifier:
         first: Literal["hog", "cnn"] = "cnn" if self.detector == "cnn" else "hog"
         boxes = self._detect(image.pixels, first)
         if boxes:
-            return Located(name, image, boxes, 0, first)
+            return _located(name, image, boxes, 0, first)
         for degrees, turn in _TURNS:
             turned = np.ascontiguousarray(cv2.rotate(image.pixels, turn))
             boxes = self._detect(turned, first)
             if boxes:
-                return Located(name, LoadedImage(turned, image.info), boxes, degrees, first)
+                return _located(name, LoadedImage(turned, image.info), boxes, degrees, first)
         if self.detector == "auto":
             # the CNN finds faces HOG misses (turned, shadowed, small: all 20 of LFW View 2's
             # HOG misses) at ~0.3 s per 250 px image, so it runs only after HOG gave up
             boxes = self._detect(image.pixels, "cnn")
             if boxes:
-                return Located(name, image, boxes, 0, "cnn")
-        return Located(name, image, [], 0)
+                return _located(name, image, boxes, 0, "cnn")
+        return _located(name, image, [])
+
+    def quality(
+        self, source: ImageSource | LoadedImage, side: QualitySide, *, label: str | None = None
+    ) -> tuple[LoadedImage, QualityReport]:
+        """The quality gates of the face ``locate`` picks in one image, held to the profile's limits.
+
+        Returns the image as analysed (turned if it had to be) and the report. Raises
+        ``NoFaceFound`` when there is no face, and ``InputError`` for an unusable image.
+        """
+        located = self.locate(source, side, label=label)
+        report = self._assess(located, side)
+        if report is None:
+            raise NoFaceFound(
+                f"{located.image.info.source}: no face found; "
+                "use a photo showing the face, upright and in focus"
+            )
+        return located.image, report
 
     def analyse(
         self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None
@@ -228,7 +271,7 @@ class Verifier:
             # data sets such as LFW crop around their subject, whatever else is in the frame
             cy, cx = pixels.shape[0] / 2, pixels.shape[1] / 2
             boxes.sort(key=lambda box: (box.center[0] - cx) ** 2 + (box.center[1] - cy) ** 2)
-        floor = self.profile.limit("min_face_score", 0.3) if detector == "hog" else 0.0
+        floor = self.profile.limit("min_face_score") if detector == "hog" else 0.0
         credible = [box for box in boxes if box.score >= floor]
         if not credible:
             return boxes[:1]
@@ -251,13 +294,13 @@ class Verifier:
         embed_started = time.perf_counter()
         doc_vector, live_vector = self._embed([doc, liv])
         timings["embed"] = (time.perf_counter() - embed_started) * 1000
-        document = doc.side(doc_vector, self._assess(doc, "document"))
-        live = liv.side(live_vector, self._assess(liv, "live"))
+        document = doc.side(doc_vector, doc.quality or self._assess(doc, "document"))
+        live = liv.side(live_vector, liv.quality or self._assess(liv, "live"))
         distance = probability = None
         if doc_vector is not None and live_vector is not None:
             distance = float(np.linalg.norm(doc_vector - live_vector))
             probability = self.profile.probability(distance)
-        decision, reasons = decide(document, live, distance, probability, self.profile)
+        decision, reasons = decide(document, live, distance, probability, self.profile.thresholds)
         timings["total"] = (time.perf_counter() - started) * 1000
         return Verdict(
             decision=decision,
@@ -272,10 +315,12 @@ class Verifier:
             timings_ms=timings,
         )
 
-    def _assess(self, located: Located, side: Literal["document", "live"]) -> QualityReport | None:
+    def _assess(self, located: Located, side: QualitySide) -> QualityReport | None:
         if not located.boxes or located.landmarks is None:
             return None
-        return assess(located.image, located.boxes, located.landmarks, side=side, limits=self.profile.limits)
+        return assess(
+            located.image, list(located.boxes), located.landmarks, side=side, limits=self.profile.limits
+        )
 
     def _logged(self, verdict: Verdict) -> Verdict:
         if self.audit is not None:
@@ -295,7 +340,7 @@ class Verifier:
 
     def _best_frame(self, stream: int | str | Path, seconds: float | None, stop: threading.Event) -> Located:
         label = f"camera {stream}" if isinstance(stream, int) else str(stream)
-        best: tuple[float, LoadedImage, list[FaceBox]] | None = None
+        best: tuple[float, LoadedImage, list[FaceBox], QualityReport | None] | None = None
         first_frame: LoadedImage | None = None
         count = 0
         frame_detector: Literal["hog", "cnn"] = "cnn" if self.detector == "cnn" else "hog"
@@ -312,17 +357,18 @@ class Verifier:
                     continue
                 landmarks = find_landmarks(image.pixels, boxes[0])
                 score = frame_score(image.pixels, boxes[0], landmarks)
-                if best is None or score > best[0]:
-                    best = (score, image, boxes)
-                if assess(image, boxes, landmarks, side="live", limits=self.profile.limits).passed:
+                report = assess(image, boxes, landmarks, side="live", limits=self.profile.limits)
+                if report.passed:
                     # good enough to compare: stop rather than keep the traveller waiting
-                    best = (score, image, boxes)
+                    best = (score, image, boxes, report)
                     break
+                if best is None or score > best[0]:
+                    best = (score, image, boxes, report)
         if count == 0 or first_frame is None:
             raise CaptureError(f"{label}: gave no frames")
         if best is None:
-            return Located("live", first_frame, [], 0)
-        return Located("live", best[1], best[2], 0, frame_detector)
+            return _located("live", first_frame, [])
+        return _located("live", best[1], best[2], 0, frame_detector, best[3])
 
     def close(self) -> None:
         """Release the worker threads (models stay loaded for other verifiers)."""

@@ -1,9 +1,12 @@
 """Quality of a located face, after ISO/IEC 29794-5 (BSI OFIQ is its reference implementation).
 
 Every measure is reported twice: its native value (pixels, degrees, grey levels, shares) and a
-0-100 score where higher is better. Scores come from fixed logistic curves (``_SCORE_CURVES``) so
-that they compare across profiles; whether a face *passes* is decided by limits, which live in
-the profile (``Profile.limits``). ``DEFAULT_LIMITS`` fills in any limit a profile does not set.
+0-100 score where higher is better. As OFIQ registers its measures, ``MEASURES`` is a table with
+one row per measure: its name and unit, the function that measures it, the fixed logistic curve
+that scores it (so scores compare across profiles), the limit it is held to and the advice for
+each side when it fails. ``assess`` is a loop over that table. Whether a face *passes* is decided
+by limits: the defaults, each with where its number comes from, live in the versioned data file
+``impostor/data/limits.json`` (``default_limits``); a profile's ``limits`` override them by name.
 
 Luminance is BT.601 luma (``cv2.COLOR_RGB2GRAY``), 0-255. "Left" and "right" halves of the face
 are as seen in the image. The pose angles are rough estimates from five landmarks, not a fitted
@@ -12,147 +15,100 @@ are as seen in the image. The pose angles are rough estimates from five landmark
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor.types import FaceBox, Landmarks, LoadedImage, RGBImage
+from impostor import resources
+from impostor.errors import ProfileError
+from impostor.types import FaceBox, Landmarks, LoadedImage, Measure, QualityReport, RGBImage
 
 __all__ = [
-    "DEFAULT_LIMITS",
+    "LIMITS_SCHEMA",
+    "MEASURES",
     "Measure",
+    "MeasureSpec",
     "QualityReport",
+    "ScoreCurve",
     "assess",
     "blockiness",
+    "border_margin",
     "colour_spread",
+    "default_limits",
     "dynamic_range",
     "exposure_shares",
     "face_count",
     "frame_score",
     "head_size",
     "illumination_uniformity",
+    "limit_names",
     "luminance_mean",
     "pitch_degrees",
     "roll_degrees",
     "score",
     "sharpness",
-    "border_margin",
     "unified_score",
     "yaw_degrees",
 ]
 
 QualitySide = Literal["document", "live"]
+LIMITS_SCHEMA = "impostor.limits/1"
+SIDES: tuple[QualitySide, ...] = ("document", "live")
 
 _SHARPNESS_WIDTH = 128  # faces are resampled to this width so sharpness compares across sizes
 _DARK, _BRIGHT = 25, 230  # luma at or below / at or above which a pixel is under / over exposed
 _NOSE_DEPTH = 0.9  # nose base in front of the eye plane, in inter-eye distances (as yaw_degrees)
 _FRONTAL_NOSE_DROP = 0.75  # nose base below the eye line in a frontal face, in inter-eye distances
 
-# Default limits. A profile's ``limits`` override any of these by name; a name prefixed with
-# ``document_`` or ``live_`` applies to that side only and wins over the unprefixed one.
-DEFAULT_LIMITS: dict[str, float] = {
-    # ICAO 9303 / ISO/IEC 39794-5: 90 px between the eyes for a full-frontal portrait, 60 px
-    # the minimum for a token image; the chip the embedder reads puts the eyes ~50 px apart,
-    # so a live face under that is enlarged into it and loses detail.
-    "document_min_inter_eye_px": 60.0,
-    "live_min_inter_eye_px": 50.0,
-    # Smallest gap between the face box and the image edge, in face widths; 0 means the face
-    # touches the border and is probably cut off.
-    "min_border_margin": 0.02,
-    # Laplacian variance at a 128-px face width. 44 faces-dev photos measured 79-1970
-    # (median 440); a 1137-px Obama portrait blurred with sigma 3 falls to 30.
-    "min_sharpness": 40.0,
-    # Shares of face pixels at luma <= 25 or >= 230 (OFIQ's under/over-exposure idea).
-    # faces-dev measured 0-0.27 under (dark hair inside the box) and 0-0.12 over; a face
-    # brightened 2.5× measured 0.85 over.
-    "max_underexposed_share": 0.35,
-    "max_overexposed_share": 0.25,
-    # Mean face luma; faces-dev measured 87-185, a face at 0.3× brightness 43.
-    "min_luminance_mean": 60.0,
-    # 5th-95th percentile spread of face luma in grey levels; faces-dev measured 116-216.
-    "min_dynamic_range": 50.0,
-    # Darker / brighter half of the face, mean luma; 1 is even. faces-dev measured 0.52-0.99.
-    "min_illumination_uniformity": 0.45,
-    # Pose, degrees. ISO/IEC 39794-5 asks ±5° (±8° roll) of a document portrait; the embedder
-    # copes with far more, and these estimates are rough, so the limits are where comparison
-    # starts to suffer rather than the standard's. faces-dev measured |yaw| <= 10, |pitch| <= 9,
-    # |roll| <= 16.
-    "max_yaw_degrees": 25.0,
-    "max_pitch_degrees": 25.0,
-    "max_roll_degrees": 20.0,
-    # Faces at least this fraction of the largest face's width count as present.
-    "credible_face_ratio": 0.35,
-    "max_faces": 1.0,
-    # A data page carries a second, smaller "ghost" portrait by design: the document side
-    # compares its largest face and is never refused for showing two.
-    "document_max_faces": 99.0,
-    # 8×8 block-boundary gradient over interior gradient; 1 is none. faces-dev JPEGs measured
-    # 0.97-1.66; the Obama portrait re-saved at JPEG quality 95 1.16, at quality 5 4.8.
-    "max_blockiness": 2.0,
-    # Mean difference between colour channels over the face, grey levels; 0 for a grey image,
-    # faces-dev colour photos measured 7.8-65.
-    "min_colour_spread": 1.5,
-    # Data-page scans and chip photos are often grey by design: that is no reason to refuse one.
-    "document_min_colour_spread": 0.0,
-}
+
+# -- the default limits: a versioned data file ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Measure:
-    """One quality measure: native ``value`` in ``unit``, ``score`` 0-100 (higher is better).
+@functools.cache
+def default_limits() -> Mapping[str, float]:
+    """The default limits by name, read once from ``impostor/data/limits.json``.
 
-    ``limit`` is the profile's limit it was checked against (None: reported, never fails);
-    ``advice`` says what the officer should do, and is empty when the measure passed.
+    Raises ``ProfileError`` when the file is damaged (a broken installation).
     """
-
-    name: str
-    value: float
-    unit: str
-    score: float
-    limit: float | None
-    passed: bool
-    advice: str = ""
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "value": round(self.value, 3),
-            "unit": self.unit,
-            "score": round(self.score, 1),
-            "limit": self.limit,
-            "passed": self.passed,
-            "advice": self.advice,
-        }
+    where = "impostor/data/limits.json"
+    try:
+        data = json.loads(resources.read_text("limits.json"))
+        if data.get("schema") != LIMITS_SCHEMA:
+            raise ValueError(f"schema is {data.get('schema')!r}, expected {LIMITS_SCHEMA!r}")
+        limits = {name: float(entry["value"]) for name, entry in data["limits"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProfileError(
+            f"{where}: the default limits cannot be read ({exc}); reinstall impostor"
+        ) from None
+    return _frozen(limits)
 
 
-@dataclass(frozen=True)
-class QualityReport:
-    """Every measure of one face; ``passed`` when none failed, ``failures`` the ones that did."""
+def _frozen(limits: dict[str, float]) -> Mapping[str, float]:
+    from types import MappingProxyType
 
-    side: str
-    measures: tuple[Measure, ...]
-    passed: bool
-    failures: tuple[Measure, ...]
+    return MappingProxyType(limits)
 
-    def measure(self, name: str) -> Measure:
-        for measure in self.measures:
-            if measure.name == name:
-                return measure
-        raise KeyError(f"no quality measure named {name!r}; have {[m.name for m in self.measures]}")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "side": self.side,
-            "passed": self.passed,
-            "failures": [measure.name for measure in self.failures],
-            "advice": [measure.advice for measure in self.failures],
-            "measures": [measure.to_dict() for measure in self.measures],
-        }
+def limit_names() -> frozenset[str]:
+    """Every name a profile's ``limits`` may set: each default, bare or prefixed by a side."""
+    names = set()
+    for name in default_limits():
+        bare = name.split("_", 1)[1] if name.split("_", 1)[0] in SIDES else name
+        names |= {bare, *(f"{side}_{bare}" for side in SIDES)}
+    return frozenset(names)
+
+
+def _resolve(limits: Mapping[str, float], side: QualitySide, key: str) -> float:
+    """A limit for one side: a side-prefixed name wins over the bare one, a profile over a default."""
+    merged = {**default_limits(), **limits}
+    return float(merged.get(f"{side}_{key}", merged.get(key, 0.0)))
 
 
 # -- the measures: plain functions of pixels, boxes and landmarks ------------------------------
@@ -328,39 +284,224 @@ def frame_score(rgb: RGBImage, box: FaceBox, landmarks: Landmarks) -> float:
     return float(size + sharp - turn)
 
 
-# -- scores: native value → 0-100 --------------------------------------------------------------
+# -- the table ------------------------------------------------------------------------------------
 
 
-def _logistic(value: float, middle: float, width: float) -> float:
-    """100 / (1 + exp(-(value - middle) / width)): 50 at ``middle``, rising (falling if width < 0)."""
-    return float(100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, (value - middle) / width)))))
+@dataclass(frozen=True)
+class ScoreCurve:
+    """Native value → 0-100: ``100 / (1 + exp(-(transform(value) - middle) / width))``.
+
+    50 at ``middle``; rising with the value for a positive ``width``, falling for a negative one.
+    Middles sit near the default limits, so a face at its limit scores about 50.
+    """
+
+    middle: float
+    width: float
+    transform: Callable[[float], float] = float
+
+    def __call__(self, value: float) -> float:
+        z = (self.transform(value) - self.middle) / self.width
+        return float(100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
 
 
-# name → (curve's middle, width, transform). A positive width rises with the value, a negative
-# one falls. Middles sit near the default limits, so a face at its limit scores about 50.
-_SCORE_CURVES: dict[str, tuple[float, float, Callable[[float], float]]] = {
-    "inter_eye_distance": (60.0, 10.0, float),
-    "head_size": (0.25, 0.06, float),
-    "border_margin": (0.02, 0.02, float),
-    "sharpness": (math.log1p(40.0), 0.5, math.log1p),
-    "underexposure": (0.35, -0.06, float),
-    "overexposure": (0.25, -0.06, float),
-    "luminance_mean": (60.0, 12.0, float),
-    "dynamic_range": (50.0, 12.0, float),
-    "illumination_uniformity": (0.45, 0.1, float),
-    "yaw": (25.0, -5.0, abs),
-    "pitch": (25.0, -5.0, abs),
-    "roll": (20.0, -3.0, abs),
-    "single_face": (1.5, -0.15, float),
-    "compression": (2.0, -0.2, float),
-    "colour": (1.5, 0.4, float),
-}
+@dataclass(frozen=True, eq=False)
+class _Face:
+    """What the measures look at: one face of an image, with every face found beside it."""
+
+    image: LoadedImage
+    boxes: list[FaceBox]
+    landmarks: Landmarks
+    side: QualitySide
+    limits: Mapping[str, float]
+
+    @property
+    def rgb(self) -> RGBImage:
+        return self.image.pixels
+
+    @property
+    def box(self) -> FaceBox:
+        return self.boxes[0]
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """One row of the quality table.
+
+    ``limit`` names the limit the measure is held to (``min_…``: passes at or above it,
+    ``max_…``: at or below; None: reported, never fails), applied to ``checked(value)``.
+    ``advice`` holds, per side, what the officer should do when it fails: a template filled
+    with ``what`` (the side's image), ``value``, ``size`` (its absolute value), ``limit`` and
+    ``direction`` (up or down).
+    """
+
+    name: str
+    unit: str
+    measure: Callable[[_Face], float]
+    curve: ScoreCurve
+    limit: str | None = None
+    checked: Callable[[float], float] = float
+    advice: Mapping[str, str] = field(default_factory=dict)
+
+
+def _both(document: str, live: str) -> dict[str, str]:
+    return {"document": document, "live": live}
+
+
+_CHIP = "use the chip photo"
+_RETAKE = _both("use the chip photo if there is one", "take it again")
+_FACE_THE_CAMERA = _both(_CHIP, "ask the traveller to face the camera")
+
+MEASURES: tuple[MeasureSpec, ...] = (
+    MeasureSpec(
+        "inter_eye_distance",
+        "px",
+        lambda f: f.landmarks.inter_eye_distance,
+        ScoreCurve(60.0, 10.0),
+        "min_inter_eye_px",
+        advice=_both(
+            "{what} smaller than {limit:.0f} px between the eyes ({value:.0f} px): " + _CHIP,
+            "{what} smaller than {limit:.0f} px between the eyes ({value:.0f} px): "
+            "ask the traveller to step closer",
+        ),
+    ),
+    MeasureSpec(
+        "head_size", "of image height", lambda f: head_size(f.image.shape, f.box), ScoreCurve(0.25, 0.06)
+    ),
+    MeasureSpec(
+        "border_margin",
+        "face widths",
+        lambda f: border_margin(f.image.shape, f.box),
+        ScoreCurve(0.02, 0.02),
+        "min_border_margin",
+        advice=_both(
+            "face cut off at the edge of the {what}: " + _CHIP,
+            "face cut off at the edge of the {what}: centre the traveller and take it again",
+        ),
+    ),
+    MeasureSpec(
+        "sharpness",
+        "Laplacian variance",
+        lambda f: sharpness(f.rgb, f.box),
+        ScoreCurve(math.log1p(40.0), 0.5, math.log1p),
+        "min_sharpness",
+        advice={side: "{what} too blurred: " + then for side, then in _RETAKE.items()},
+    ),
+    MeasureSpec(
+        "underexposure",
+        "share of face",
+        lambda f: exposure_shares(f.rgb, f.box)[0],
+        ScoreCurve(0.35, -0.06),
+        "max_underexposed_share",
+        advice=_both("{what} too dark: " + _CHIP, "{what} too dark: add light or face the light"),
+    ),
+    MeasureSpec(
+        "overexposure",
+        "share of face",
+        lambda f: exposure_shares(f.rgb, f.box)[1],
+        ScoreCurve(0.25, -0.06),
+        "max_overexposed_share",
+        advice=_both(
+            "{what} too bright (washed out): " + _CHIP,
+            "{what} too bright (washed out): dim the light or move out of direct light",
+        ),
+    ),
+    MeasureSpec(
+        "luminance_mean",
+        "grey level",
+        lambda f: luminance_mean(f.rgb, f.box),
+        ScoreCurve(60.0, 12.0),
+        "min_luminance_mean",
+        advice=_both("{what} too dark: " + _CHIP, "{what} too dark: add light or face the light"),
+    ),
+    MeasureSpec(
+        "dynamic_range",
+        "grey levels",
+        lambda f: dynamic_range(f.rgb, f.box),
+        ScoreCurve(50.0, 12.0),
+        "min_dynamic_range",
+        advice={side: "{what} flat, low in contrast: " + then for side, then in _RETAKE.items()},
+    ),
+    MeasureSpec(
+        "illumination_uniformity",
+        "darker/brighter half",
+        lambda f: illumination_uniformity(f.rgb, f.box, f.landmarks),
+        ScoreCurve(0.45, 0.1),
+        "min_illumination_uniformity",
+        advice=_both(
+            "{what} lit from one side: " + _CHIP,
+            "{what} lit from one side: light the face evenly and take it again",
+        ),
+    ),
+    MeasureSpec(
+        "yaw",
+        "degrees",
+        lambda f: yaw_degrees(f.landmarks),
+        ScoreCurve(25.0, -5.0, abs),
+        "max_yaw_degrees",
+        abs,
+        {side: "head turned about {size:.0f}°: " + then for side, then in _FACE_THE_CAMERA.items()},
+    ),
+    MeasureSpec(
+        "pitch",
+        "degrees",
+        lambda f: pitch_degrees(f.landmarks),
+        ScoreCurve(25.0, -5.0, abs),
+        "max_pitch_degrees",
+        abs,
+        {
+            side: "head tipped {direction} about {size:.0f}°: " + then
+            for side, then in _FACE_THE_CAMERA.items()
+        },
+    ),
+    MeasureSpec(
+        "roll",
+        "degrees",
+        lambda f: roll_degrees(f.landmarks),
+        ScoreCurve(20.0, -3.0, abs),
+        "max_roll_degrees",
+        abs,
+        {side: "head tilted about {size:.0f}°: " + then for side, then in _FACE_THE_CAMERA.items()},
+    ),
+    MeasureSpec(
+        "single_face",
+        "faces",
+        lambda f: float(face_count(f.boxes, _resolve(f.limits, f.side, "credible_face_ratio"))),
+        ScoreCurve(1.5, -0.15),
+        "max_faces",
+        advice=_both(
+            "{value:.0f} faces in view: check which is the holder's portrait",
+            "{value:.0f} faces in view: make sure only the traveller is in front of the camera",
+        ),
+    ),
+    MeasureSpec(
+        "compression",
+        "block-edge ratio",
+        # a JPEG decoded at 1/k scale shows its blocks on a grid of 8/k pixels
+        lambda f: blockiness(f.rgb, f.box, max(1, 8 // max(1, f.image.info.decode_scale))),
+        ScoreCurve(2.0, -0.2),
+        "max_blockiness",
+        advice={side: "{what} heavily compressed (JPEG blocks): " + then for side, then in _RETAKE.items()},
+    ),
+    MeasureSpec(
+        "colour",
+        "grey levels between channels",
+        lambda f: 0.0 if f.image.info.is_grey else colour_spread(f.rgb, f.box),
+        ScoreCurve(1.5, 0.4),
+        "min_colour_spread",
+        advice=_both(
+            "document portrait is grey-scale: skin tone cannot be compared, compare with care",
+            "live photo is grey-scale: set the camera to colour and take it again",
+        ),
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in MEASURES}
+_WHAT = {"document": "document portrait", "live": "live photo"}
 
 
 def score(name: str, value: float) -> float:
     """The 0-100 score of a measure's native value (higher is better; monotone in the value)."""
-    middle, width, transform = _SCORE_CURVES[name]
-    return _logistic(transform(value), middle, width)
+    return _BY_NAME[name].curve(value)
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -378,129 +519,32 @@ def assess(
 
     ``boxes`` are every face found, largest first (they feed the single-face measure); ``side``
     is ``"document"`` or ``"live"`` and picks side-specific limits and wording. ``limits`` are
-    the profile's (``Profile.limits``); they override ``DEFAULT_LIMITS`` name by name. A measure
-    passes when its value is on the accepting side of its limit (``min_*``: at or above,
-    ``max_*``: at or below). Raises ``ValueError`` for an unknown side or no box.
+    the profile's (``Profile.limits``); they override ``default_limits()`` name by name. Raises
+    ``ValueError`` for an unknown side or no box.
     """
-    if side not in ("document", "live"):
+    if side not in SIDES:
         raise ValueError(f"side must be 'document' or 'live', not {side!r}")
     if not boxes:
         raise ValueError("assess needs at least one face box; report NoFaceFound before calling it")
-    merged = {**DEFAULT_LIMITS, **(limits or {})}
-
-    def limit(key: str) -> float:
-        return float(merged.get(f"{side}_{key}", merged.get(key, DEFAULT_LIMITS.get(f"{side}_{key}", 0.0))))
-
-    rgb, box, shape = image.pixels, boxes[0], image.shape
-    what = "document portrait" if side == "document" else "live photo"
-    retake = "use the chip photo if there is one" if side == "document" else "take it again"
-    under, over = exposure_shares(rgb, box)
-    eyes = landmarks.inter_eye_distance
-    yaw, pitch, roll = yaw_degrees(landmarks), pitch_degrees(landmarks), roll_degrees(landmarks)
-    faces = face_count(boxes, limit("credible_face_ratio"))
-    spread = 0.0 if image.info.is_grey else colour_spread(rgb, box)
-    block = max(1, 8 // max(1, image.info.decode_scale))
-    small = f"{what} smaller than {limit('min_inter_eye_px'):.0f} px between the eyes ({eyes:.0f} px): " + (
-        "use the chip photo" if side == "document" else "ask the traveller to step closer"
-    )
-    dark = f"{what} too dark: " + (
-        "use the chip photo" if side == "document" else "add light or face the light"
-    )
-    bright = f"{what} too bright (washed out): " + (
-        "use the chip photo" if side == "document" else "dim the light or move out of direct light"
-    )
-    face_the_camera = "use the chip photo" if side == "document" else "ask the traveller to face the camera"
-    rows: list[tuple[str, float, str, str, str]] = [
-        # name, value, unit, limit name, advice if it fails
-        ("inter_eye_distance", eyes, "px", "min_inter_eye_px", small),
-        ("head_size", head_size(shape, box), "of image height", "", ""),
-        (
-            "border_margin",
-            border_margin(shape, box),
-            "face widths",
-            "min_border_margin",
-            f"face cut off at the edge of the {what}: "
-            + ("use the chip photo" if side == "document" else "centre the traveller and take it again"),
-        ),
-        (
-            "sharpness",
-            sharpness(rgb, box),
-            "Laplacian variance",
-            "min_sharpness",
-            f"{what} too blurred: {retake}",
-        ),
-        ("underexposure", under, "share of face", "max_underexposed_share", dark),
-        ("overexposure", over, "share of face", "max_overexposed_share", bright),
-        ("luminance_mean", luminance_mean(rgb, box), "grey level", "min_luminance_mean", dark),
-        (
-            "dynamic_range",
-            dynamic_range(rgb, box),
-            "grey levels",
-            "min_dynamic_range",
-            f"{what} flat, low in contrast: {retake}",
-        ),
-        (
-            "illumination_uniformity",
-            illumination_uniformity(rgb, box, landmarks),
-            "darker/brighter half",
-            "min_illumination_uniformity",
-            f"{what} lit from one side: "
-            + ("use the chip photo" if side == "document" else "light the face evenly and take it again"),
-        ),
-        ("yaw", yaw, "degrees", "max_yaw_degrees", f"head turned about {abs(yaw):.0f}°: {face_the_camera}"),
-        (
-            "pitch",
-            pitch,
-            "degrees",
-            "max_pitch_degrees",
-            f"head tipped {'down' if pitch > 0 else 'up'} about {abs(pitch):.0f}°: {face_the_camera}",
-        ),
-        (
-            "roll",
-            roll,
-            "degrees",
-            "max_roll_degrees",
-            f"head tilted about {abs(roll):.0f}°: {face_the_camera}",
-        ),
-        (
-            "single_face",
-            float(faces),
-            "faces",
-            "max_faces",
-            f"{faces} faces in view: "
-            + (
-                "check which is the holder's portrait"
-                if side == "document"
-                else "make sure only the traveller is in front of the camera"
-            ),
-        ),
-        (
-            "compression",
-            blockiness(rgb, box, block),
-            "block-edge ratio",
-            "max_blockiness",
-            f"{what} heavily compressed (JPEG blocks): {retake}",
-        ),
-        (
-            "colour",
-            spread,
-            "grey levels between channels",
-            "min_colour_spread",
-            "document portrait is grey-scale: skin tone cannot be compared, compare with care"
-            if side == "document"
-            else "live photo is grey-scale: set the camera to colour and take it again",
-        ),
-    ]
+    face = _Face(image, boxes, landmarks, side, limits or {})
     measures = []
-    for name, value, unit, key, advice in rows:
-        bound = limit(key) if key else None
+    for spec in MEASURES:
+        value = float(spec.measure(face))
+        bound = _resolve(face.limits, side, spec.limit) if spec.limit else None
         passed = True
-        if bound is not None:
-            checked = abs(value) if name in ("yaw", "pitch", "roll") else value
-            passed = checked >= bound if key.startswith("min_") else checked <= bound
-        measures.append(
-            Measure(name, float(value), unit, score(name, value), bound, passed, "" if passed else advice)
-        )
+        if spec.limit is not None and bound is not None:
+            checked = spec.checked(value)
+            passed = checked >= bound if spec.limit.startswith("min_") else checked <= bound
+        advice = ""
+        if not passed:
+            advice = spec.advice[side].format(
+                what=_WHAT[side],
+                value=value,
+                size=abs(value),
+                limit=bound,
+                direction="down" if value > 0 else "up",
+            )
+        measures.append(Measure(spec.name, value, spec.unit, spec.curve(value), bound, passed, advice))
     failures = tuple(measure for measure in measures if not measure.passed)
     return QualityReport(side, tuple(measures), not failures, failures)
 

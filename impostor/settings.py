@@ -1,6 +1,7 @@
 """The one registry of tunable settings: name, environment variable, default and help.
 
-The CLI's options and the README's settings table are both drawn from ``SETTINGS``. Values are
+The command line's help texts (``option_help``) and the README's settings table
+(``markdown_table``; a test holds the README to it) are both drawn from ``SETTINGS``. Values are
 read when asked for, never at import, so a test or a long-running process can change the
 environment and see the change.
 """
@@ -11,7 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SETTINGS", "Setting", "get"]
+from impostor.errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "get", "markdown_table", "option_help"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +26,11 @@ class Setting:
     default: str
     help: str
     kind: type = str
+    shown_default: str = ""  # the default as the README and --help say it, when not ``default``
+
+    @property
+    def default_text(self) -> str:
+        return self.shown_default or self.default
 
 
 SETTINGS: dict[str, Setting] = {
@@ -33,6 +41,7 @@ SETTINGS: dict[str, Setting] = {
             "IMPOSTOR_DATA",
             str(PROJECT_ROOT.parent / "shared" / "data"),
             "Folder of real face data (faces-dev, lfw) used by tests and benchmarks.",
+            shown_default="../shared/data",
         ),
         Setting(
             "max_pixels",
@@ -61,6 +70,7 @@ SETTINGS: dict[str, Setting] = {
             "IMPOSTOR_PROFILE",
             "",
             "Calibration profile (JSON) used when --profile is not given; empty for the shipped one.",
+            shown_default="the shipped profile",
         ),
         Setting(
             "cache_dir",
@@ -87,8 +97,30 @@ SETTINGS: dict[str, Setting] = {
             "~/.local/share/impostor/practice.sqlite",
             "SQLite file of trainees' practice sessions and answers.",
         ),
+        Setting(
+            "debug",
+            "IMPOSTOR_DEBUG",
+            "",
+            "Set to 1 to see the traceback of an internal error instead of its one-line message.",
+        ),
     )
 }
+
+
+def option_help(name: str, text: str) -> str:
+    """An option's help text that names the setting it falls back to and that setting's default."""
+    setting = SETTINGS[name]
+    return f"{text} (default: {setting.env}, else {setting.default_text})"
+
+
+def markdown_table() -> str:
+    """The README's table of settings, one row per setting, in registry order."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS.values():
+        text = setting.default_text
+        default = "(unset)" if not text else text if " " in text else f"`{text}`"  # prose or a value
+        rows.append(f"| `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(rows)
 
 
 def get(name: str) -> str | int | float:
@@ -98,8 +130,6 @@ def get(name: str) -> str | int | float:
     try:
         return setting.kind(raw)
     except ValueError:
-        from impostor.errors import ImpostorError
-
-        raise ImpostorError(
+        raise ConfigError(
             f"{setting.env}={raw!r} is not a valid {setting.kind.__name__}: {setting.help}"
         ) from None

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-
-if TYPE_CHECKING:
-    from impostor.quality import QualityReport
 
 __all__ = [
     "Decision",
@@ -24,9 +20,12 @@ __all__ = [
     "ImageInfo",
     "Landmarks",
     "LoadedImage",
+    "Measure",
+    "QualityReport",
     "ProfileRef",
     "Reason",
     "Side",
+    "Thresholds",
     "Verdict",
 ]
 
@@ -177,6 +176,59 @@ class Face:
     embedding: Embedding  # 128 floats, unit-free; compare with Euclidean distance
 
 
+@dataclass(frozen=True)
+class Measure:
+    """One quality measure: native ``value`` in ``unit``, ``score`` 0-100 (higher is better).
+
+    ``limit`` is the profile's limit it was checked against (None: reported, never fails);
+    ``advice`` says what the officer should do, and is empty when the measure passed.
+    """
+
+    name: str
+    value: float
+    unit: str
+    score: float
+    limit: float | None
+    passed: bool
+    advice: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "value": round(self.value, 3),
+            "unit": self.unit,
+            "score": round(self.score, 1),
+            "limit": self.limit,
+            "passed": self.passed,
+            "advice": self.advice,
+        }
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Every measure of one face; ``passed`` when none failed, ``failures`` the ones that did."""
+
+    side: str
+    measures: tuple[Measure, ...]
+    passed: bool
+    failures: tuple[Measure, ...]
+
+    def measure(self, name: str) -> Measure:
+        for measure in self.measures:
+            if measure.name == name:
+                return measure
+        raise KeyError(f"no quality measure named {name!r}; have {[m.name for m in self.measures]}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "side": self.side,
+            "passed": self.passed,
+            "failures": [measure.name for measure in self.failures],
+            "advice": [measure.advice for measure in self.failures],
+            "measures": [measure.to_dict() for measure in self.measures],
+        }
+
+
 class Decision(enum.Enum):
     MATCH = "MATCH"
     NO_MATCH = "NO_MATCH"
@@ -225,6 +277,17 @@ class Side:
             ),
             "quality": self.quality.to_dict() if self.quality else None,
         }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A profile's operating thresholds on distance (smaller is more alike).
+
+    MATCH at or below ``accept_distance``, NO_MATCH above ``reject_distance``, REFER between.
+    """
+
+    accept_distance: float
+    reject_distance: float
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,22 @@ def verifier() -> Verifier:
     return Verifier()
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the whole run: faces-dev is embedded once, then answered from it.
+
+    Every test that embeds a data set with the default pipeline (benchmark, calibrate, practice
+    build) goes through it; tests of the embedding itself use their own or none.
+    """
+    return tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite"
+
+
+@pytest.fixture(autouse=True)
+def cache_setting(embedding_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that use the IMPOSTOR_CACHE folder use the run's shared cache, never the user's."""
+    monkeypatch.setenv("IMPOSTOR_CACHE", str(embedding_cache.parent))
+
+
 @pytest.fixture(autouse=True)
 def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The audit log of this test: never the user's own (``compare`` logs by default)."""

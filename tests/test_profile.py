@@ -12,11 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from impostor import resources
+from impostor.calibrate import Calibrator, calibrator_from_dict
 from impostor.errors import ProfileError
-from impostor.profile import SCHEMA, Calibration, Profile, default_profile_path, load_profile
+from impostor.profile import SCHEMA, Profile, default_profile_path, load_profile
 
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "models" / "default.json"
+SHIPPED = Path(str(resources.data_file("default_profile.json")))
+
+
+def Calibration(method: str, **fitted: Any) -> Calibrator:  # noqa: N802 (reads like the old value type)
+    return calibrator_from_dict(
+        {"method": method, **{k: list(v) if isinstance(v, tuple) else v for k, v in fitted.items()}}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +40,7 @@ def _valid() -> dict[str, Any]:
         "pipeline": {"detector": "hog"},
         "calibration": {"method": "logistic", "input": "distance", "coef": -40.0, "intercept": 24.0},
         "thresholds": {"accept_distance": 0.5, "reject_distance": 0.62, "accept_target_fmr": 0.001},
-        "limits": {"second_face_ratio": 0.6},
+        "limits": {"credible_face_ratio": 0.5, "live_max_yaw_degrees": 30},
         "provenance": {"calibration_pairs": {"genuine": 10, "impostor": 10}},
     }
 
@@ -43,10 +50,12 @@ def _valid() -> dict[str, Any]:
 
 def test_shipped_profile_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IMPOSTOR_PROFILE", raising=False)  # the environment, not our code
-    assert default_profile_path().resolve() == SHIPPED.resolve()
+    assert default_profile_path() is None  # no setting: the shipped one
     profile = load_profile()
-    assert profile.path == str(default_profile_path())
+    assert Path(profile.path).resolve() == SHIPPED.resolve()
     assert profile.name == "default"
+    monkeypatch.setenv("IMPOSTOR_PROFILE", str(SHIPPED))
+    assert default_profile_path() == SHIPPED
 
 
 def test_shipped_profile_validates(shipped: dict[str, Any]) -> None:
@@ -98,10 +107,13 @@ def test_profile_round_trips_through_save_and_load(tmp_path: Path, method: str) 
     again = load_profile(path)
     assert again.path == str(path)
     assert again.to_dict() == profile.to_dict()
-    assert again.calibration == profile.calibration
+    assert again.calibration.to_dict() == profile.calibration.to_dict()
     assert (again.accept_distance, again.reject_distance) == (0.5, 0.62)
     assert again.operating_points == {"accept_target_fmr": 0.001}
-    assert again.limit("second_face_ratio", 0.0) == 0.6 and again.limit("absent", 7.0) == 7.0
+    assert again.limit("credible_face_ratio") == 0.5  # its own
+    assert again.limit("min_sharpness") == 40.0  # the default
+    with pytest.raises(KeyError):
+        again.limit("absent")
 
 
 def test_shipped_profile_round_trips(tmp_path: Path) -> None:
@@ -230,9 +242,12 @@ BAD_PROFILES = {
         lambda d: d.update(calibration={"method": "isotonic", "x": [0.2, "far"], "y": [1.0, 0.0]}),
         ["lists of numbers"],
     ),
-    "limits not numbers": (lambda d: d.update(limits={"second_face_ratio": "0.6"}), ["limits", "numbers"]),
+    "limits not numbers": (lambda d: d.update(limits={"credible_face_ratio": "0.6"}), ["limits", "numbers"]),
     "limits not an object": (lambda d: d.update(limits=[0.6]), ["limits", "numbers"]),
-    "limit NaN": (lambda d: d.update(limits={"second_face_ratio": math.nan}), ["limits", "finite"]),
+    "limit NaN": (lambda d: d.update(limits={"credible_face_ratio": math.nan}), ["limits", "finite"]),
+    "limit of a huge integer": (lambda d: d.update(limits={"max_faces": 10**400}), ["limits", "finite"]),
+    "unknown limit": (lambda d: d.update(limits={"min_sharpnes": 40}), ["unknown limit 'min_sharpnes'"]),
+    "coef a huge integer": (lambda d: d["calibration"].update(coef=-(10**400)), ["'coef'", "finite"]),
     "provenance not an object": (lambda d: d.update(provenance="LFW"), ["provenance must be an object"]),
     "pipeline not an object": (lambda d: d.update(pipeline="hog"), ["pipeline must be an object"]),
 }
@@ -268,7 +283,7 @@ def test_equal_thresholds_are_allowed(tmp_path: Path) -> None:
     ],
     ids=["shipped-like", "shallow", "isotonic"],
 )
-def test_probability_never_rises_with_distance(calibration: Calibration) -> None:
+def test_probability_never_rises_with_distance(calibration: Calibrator) -> None:
     distances = np.linspace(-0.5, 2.5, 3001)
     p = calibration.probability(distances)
     assert p.shape == distances.shape

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
 from impostor.capture import load_image
+from impostor.cli import main
 from impostor.pipeline import Verifier
-from impostor.quality import DEFAULT_LIMITS, QualityReport, assess, score
+from impostor.quality import QualityReport, assess, default_limits, score
 from impostor.types import LoadedImage
 
 FRONTAL = "Barack_Obama/fr_obama.jpg"  # 1137 × 910, eyes 105 px apart, sharp and evenly lit
@@ -25,7 +25,7 @@ FRONTAL = "Barack_Obama/fr_obama.jpg"  # 1137 × 910, eyes 105 px apart, sharp a
 def _report(verifier: Verifier, source: object, side: str = "live", **limits: float) -> QualityReport:
     located = verifier.locate(source, side)  # type: ignore[arg-type]
     assert located.boxes and located.landmarks is not None, "no face found"
-    return assess(located.image, located.boxes, located.landmarks, side=side, limits=limits)  # type: ignore[arg-type]
+    return assess(located.image, list(located.boxes), located.landmarks, side=side, limits=limits)  # type: ignore[arg-type]
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -111,7 +111,7 @@ def test_tilt_reads_as_roll_of_about_thirty_degrees(verifier: Verifier, frontal:
 def test_small_document_portrait_advises_chip_photo(verifier: Verifier, frontal: np.ndarray) -> None:
     small = cv2.resize(frontal, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
     measure = _report(verifier, small, side="document").measure("inter_eye_distance")
-    assert not measure.passed and measure.limit == DEFAULT_LIMITS["document_min_inter_eye_px"]
+    assert not measure.passed and measure.limit == default_limits()["document_min_inter_eye_px"]
     assert "smaller than 60 px between the eyes" in measure.advice and "use the chip photo" in measure.advice
 
 
@@ -219,7 +219,7 @@ def test_cli_refers_blurred_photo_as_json(tmp_path: Path, frontal: np.ndarray) -
 
 
 def test_cli_no_face_exits_11(tmp_path: Path) -> None:
-    path = _write(tmp_path / "wall.png", np.full((200, 200, 3), 128, dtype=np.uint8))
+    path = _write(tmp_path / "wall.png", np.full((96, 96, 3), 128, dtype=np.uint8))
     result = CliRunner().invoke(main, ["quality", str(path)])
     assert result.exit_code == 11, result.output
     assert "NoFaceFound" in result.output and "Traceback" not in result.output

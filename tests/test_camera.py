@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
 from impostor.capture import open_stream
+from impostor.cli import main
 from impostor.detect import detect_faces
 from impostor.errors import CaptureError
 from impostor.pipeline import Verifier

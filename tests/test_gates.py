@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
 from impostor.audit import AuditLog
+from impostor.cli import main
 from impostor.pipeline import Verifier
 from impostor.types import Decision, RGBImage, Verdict
 

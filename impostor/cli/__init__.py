@@ -1,0 +1,48 @@
+"""The ``impostor`` command line: each command parses, calls one library function, formats, exits.
+
+Commands live in modules by group::
+
+    compare    compare (one traveller) and quality (one photo)
+    audit      audit verify, export and stats
+    qa         benchmark and calibrate
+    practice   practice build, pack, serve and report
+    common     exit codes, one-line errors, shared options
+
+Exit codes (the README has the same table)::
+
+    0   MATCH                         6   image too large
+    1   NO_MATCH                      7   image unusable (too small, odd pixel type)
+    2   usage error (bad options)     8   camera or video clip gave no usable frame
+    3   REFER                         9   calibration profile missing or invalid
+    4   image file not found          10  output file cannot be written
+    5   not an image, or corrupt      11  no face (quality)
+                                      12  data set or pair list unusable
+                                      13  Dask scheduler unreachable or unusable
+                                      14  audit log damaged or unreadable
+                                      15  practice set or results unusable
+                                      70  internal error (a bug: please report it)
+
+Nothing in the library imports this package.
+"""
+
+from __future__ import annotations
+
+import click
+
+from impostor._version import __version__
+from impostor.cli.audit import audit
+from impostor.cli.compare import compare, quality
+from impostor.cli.practice import practice
+from impostor.cli.qa import benchmark, calibrate
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="impostor")
+def main() -> None:
+    """Facial comparison for border inspection: is the traveller the document's holder?"""
+
+
+for _command in (compare, quality, benchmark, calibrate, audit, practice):
+    main.add_command(_command)

@@ -1,0 +1,145 @@
+"""What every command shares: exit codes, one-line errors, shared options, small formatters."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+
+from impostor import errors, settings
+from impostor.types import Decision
+
+__all__ = [
+    "DECISION_EXIT_CODES",
+    "EXIT_CODES",
+    "INTERNAL_ERROR",
+    "command_line",
+    "detector_option",
+    "echo_json",
+    "exit_code",
+    "jitters_option",
+    "login_name",
+    "percent",
+    "reported",
+]
+
+DECISION_EXIT_CODES = {Decision.MATCH: 0, Decision.NO_MATCH: 1, Decision.REFER: 3}
+USAGE_ERROR = 2  # click's own code for a bad option
+INTERNAL_ERROR = 70
+
+# the exit code of each error; a subclass not listed takes its nearest listed ancestor's
+EXIT_CODES: dict[type[errors.ImpostorError], int] = {
+    errors.ConfigError: USAGE_ERROR,
+    errors.ImageNotFound: 4,
+    errors.NotAnImage: 5,
+    errors.InputError: 5,
+    errors.ImageTooLarge: 6,
+    errors.UnsupportedImage: 7,
+    errors.CaptureError: 8,
+    errors.ProfileError: 9,
+    errors.OutputError: 10,
+    errors.NoFaceFound: 11,
+    errors.DatasetError: 12,
+    errors.ClusterError: 13,
+    errors.AuditError: 14,
+    errors.PracticeError: 15,
+}
+
+
+def exit_code(error: BaseException) -> int:
+    """The documented exit code of an error: its class's, or its nearest ancestor's; 70 for a bug."""
+    for kind in type(error).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]
+    return INTERNAL_ERROR
+
+
+detector_option = click.option(
+    "--detector",
+    type=click.Choice(["auto", "hog", "cnn"]),
+    default="auto",
+    show_default=True,
+    help="Face detector (auto: HOG, then the CNN where HOG finds nothing).",
+)
+jitters_option = click.option(
+    "--jitters",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="Average each embedding over N perturbed copies (slower).",
+)
+
+
+@contextmanager
+def reported(as_json: bool = False) -> Iterator[None]:
+    """Turn every error into one ``Type: message`` line and its exit code, never a traceback."""
+    try:
+        yield
+    except errors.ImpostorError as error:
+        _fail(error, as_json)
+    except (click.ClickException, click.exceptions.Exit):
+        raise  # usage errors keep click's own message and exit code 2
+    except KeyboardInterrupt:
+        click.echo("Interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # a bug: one line (IMPOSTOR_DEBUG=1 shows the traceback)
+        if os.environ.get(settings.SETTINGS["debug"].env):
+            raise
+        _fail(error, as_json)
+
+
+def _fail(error: Exception, as_json: bool) -> NoReturn:
+    code = exit_code(error)
+    if isinstance(error, errors.ImpostorError):
+        name, message = type(error).__name__, str(error)
+    else:
+        name, message = "InternalError", f"{type(error).__name__}: {error}"
+    if as_json:
+        click.echo(json.dumps({"error": {"type": name, "message": message, "exit_code": code}}))
+    click.echo(f"{name}: {message}", err=True)
+    sys.exit(code)
+
+
+def command_line() -> str:
+    """The command as a user would retype it: arguments, and options that differ from their defaults."""
+    context = click.get_current_context()
+    words = ["impostor"]
+    if context.parent is not None and context.parent.parent is not None:  # a command of a group
+        words.append(context.parent.info_name or "")
+    words.append(context.info_name or "")
+    for param in context.command.params:
+        value = context.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words.append(shlex.quote(str(value)))
+        elif value not in (None, False) and value != param.default:
+            flag = param.opts[0]
+            words.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
+    return " ".join(words)
+
+
+def login_name() -> str:
+    """The login user name, for the audit log's operator when none is given."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        raise click.UsageError("cannot tell the login user name: give --operator NAME") from None
+
+
+def percent(probability: float) -> str:
+    """A probability for people: ``>99.9%``, ``<0.1%`` or one decimal."""
+    if probability > 0.999:
+        return ">99.9%"
+    if probability < 0.001:
+        return "<0.1%"
+    return f"{probability:.1%}"
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))

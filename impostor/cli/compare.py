@@ -1,0 +1,199 @@
+"""``impostor compare`` and ``impostor quality``: one traveller, at the counter or at a desk."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from impostor import settings
+from impostor.cli.common import (
+    DECISION_EXIT_CODES,
+    detector_option,
+    echo_json,
+    jitters_option,
+    login_name,
+    percent,
+    reported,
+)
+from impostor.types import Decision, Side, Verdict
+
+__all__ = ["compare", "quality"]
+
+_profile_option = click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=settings.option_help("profile", "Calibration profile (JSON)"),
+)
+
+
+@click.command()
+@click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--camera", type=int, metavar="INDEX", help="Take the live face from this OpenCV camera.")
+@click.option(
+    "--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip."
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.1, 60),
+    help=settings.option_help("capture_seconds", "How long to watch the camera or clip, in seconds"),
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option(
+    "--composite",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a side-by-side picture (.png/.jpg).",
+)
+@_profile_option
+@detector_option
+@jitters_option
+@click.option(
+    "--station", metavar="TEXT", help="Station named in the audit log (default: this machine's hostname)."
+)
+@click.option(
+    "--operator", metavar="TEXT", help="Operator named in the audit log (default: the login user name)."
+)
+@click.option(
+    "--audit-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=settings.option_help("audit_db", "Audit database"),
+)
+@click.option("--no-audit", is_flag=True, help="Do not append the decision to the audit log.")
+def compare(
+    document: Path,
+    live: Path | None,
+    camera: int | None,
+    video: Path | None,
+    seconds: float | None,
+    as_json: bool,
+    composite: Path | None,
+    profile: Path | None,
+    detector: str,
+    jitters: int,
+    station: str | None,
+    operator: str | None,
+    audit_db: Path | None,
+    no_audit: bool,
+) -> None:
+    """Compare a DOCUMENT portrait with a LIVE image, a --camera or a --video clip.
+
+    \b
+    Examples:
+      impostor compare samples/document.png samples/live_genuine.jpg
+      impostor compare samples/document.png --video clip.mp4 --json
+
+    Every decision is appended to the audit log unless --no-audit is given.
+    """
+    import impostor
+    from impostor.audit import AuditLog
+
+    sources = [s for s in (live, camera, video) if s is not None]
+    if len(sources) != 1:
+        raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
+    with reported(as_json), ExitStack() as stack:
+        audit_log = None
+        if not no_audit:
+            station = station or socket.gethostname()
+            operator = operator or login_name()
+            audit_log = stack.enter_context(AuditLog(audit_db))
+        verifier = stack.enter_context(
+            impostor.Verifier(
+                profile,
+                detector=detector,  # type: ignore[arg-type]
+                jitters=jitters,
+                audit=audit_log,
+                station=station or "",
+                operator=operator or "",
+            )
+        )
+        if live is not None:
+            verdict = verifier.verify(document, live)
+        else:
+            stream = camera if camera is not None else video
+            assert stream is not None
+            verdict = verifier.verify_stream(document, stream, seconds=seconds)
+        if composite is not None:
+            from impostor.composite import write
+
+            write(verdict, composite)
+    if as_json:
+        echo_json(verdict.to_dict())
+    else:
+        click.echo(_describe(verdict, composite))
+    sys.exit(DECISION_EXIT_CODES[verdict.decision])
+
+
+def _describe(verdict: Verdict, composite: Path | None) -> str:
+    lines = [click.style(verdict.decision.value, bold=True, fg=_COLOUR[verdict.decision])]
+    if verdict.probability is not None and verdict.distance is not None:
+        lines[0] += (
+            f"  probability {percent(verdict.probability)} that both are the same person"
+            f"  (distance {verdict.distance:.3f}; match at <= {verdict.accept_distance:.3f},"
+            f" no match above {verdict.reject_distance:.3f})"
+        )
+    lines += [_side_line(verdict.document), _side_line(verdict.live)]
+    if verdict.reasons:
+        lines.append("reasons:")
+        lines += [f"  - {reason.message}" for reason in verdict.reasons]
+    lines.append(
+        f"profile {verdict.profile.name} {verdict.profile.version}"
+        f" · {verdict.timings_ms.get('total', 0):.0f} ms"
+        + (f" · composite written to {composite}" if composite else "")
+    )
+    return "\n".join(lines)
+
+
+def _side_line(side: Side) -> str:
+    label = f"{side.name:<9}{side.image.info.source}"
+    if side.face is None:
+        return f"{label}: no face found"
+    extra = f", {side.faces_found} faces in view" if side.faces_found > 1 else ""
+    return (
+        f"{label}: face {side.face.box.width:.0f}×{side.face.box.height:.0f} px,"
+        f" {side.face.landmarks.inter_eye_distance:.0f} px between the eyes{extra}"
+    )
+
+
+_COLOUR = {Decision.MATCH: "green", Decision.NO_MATCH: "red", Decision.REFER: "yellow"}
+
+
+@click.command()
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--side",
+    type=click.Choice(["document", "live"]),
+    default="live",
+    show_default=True,
+    help="Which side of a comparison the image is: picks the limits and the advice.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@_profile_option
+@detector_option
+def quality(image: Path, side: str, as_json: bool, profile: Path | None, detector: str) -> None:
+    """Report the quality of the largest face in IMAGE: native values, 0-100 scores and advice.
+
+    \b
+    Exit 0 when every measure passes, 3 when some fail (take or use another photo),
+    11 when there is no face.
+    """
+    import impostor
+
+    with reported(as_json):
+        with impostor.Verifier(profile, detector=detector) as verifier:  # type: ignore[arg-type]
+            analysed, report = verifier.quality(image, side)  # type: ignore[arg-type]
+    if as_json:
+        echo_json({"image": analysed.info.to_dict(), **report.to_dict()})
+    else:
+        verdict = click.style(
+            "PASS" if report.passed else "FAIL", bold=True, fg="green" if report.passed else "yellow"
+        )
+        click.echo(f"{verdict}  {side} quality of {image}")
+        for measure in report.measures:
+            value = f"{measure.value:.3g} {measure.unit}"
+            state = "-" if measure.limit is None else ("pass" if measure.passed else "FAIL")
+            click.echo(f"  {measure.name:<24}{value:<36}{measure.score:>5.0f}  {state:<5}{measure.advice}")
+    sys.exit(0 if report.passed else DECISION_EXIT_CODES[Decision.REFER])

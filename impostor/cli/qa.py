@@ -1,0 +1,194 @@
+"""``impostor benchmark`` and ``impostor calibrate``: error rates and profiles from a team's photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from impostor import settings
+from impostor.cli.common import command_line, detector_option, jitters_option, reported
+
+__all__ = ["benchmark", "calibrate"]
+
+
+def _evaluation_options(command: Any) -> Any:
+    """The options benchmark and calibrate share: how images are embedded and pairs formed."""
+    options = [
+        click.option(
+            "--pairs",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Pair list: LFW pairs.txt or CSV a,b,same[,fold].",
+        ),
+        click.option("--workers", type=click.IntRange(1, 256), help="Local processes (default: all cores)."),
+        click.option("--scheduler", metavar="ADDRESS", help="Run the embedding on this Dask scheduler."),
+        click.option(
+            "--impostors",
+            default="10000",
+            show_default=True,
+            help="Impostor pairs to generate without --pairs, or 'all'.",
+        ),
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed for generated pairs and splits."
+        ),
+        click.option(
+            "--face",
+            type=click.Choice(["largest", "central"]),
+            default="largest",
+            show_default=True,
+            help="Which face stands for an image with several (central suits LFW).",
+        ),
+        detector_option,
+        jitters_option,
+        click.option(
+            "--cache",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=settings.option_help("cache_dir", "Embedding cache file; a file in the folder"),
+        ),
+        click.option(
+            "--flip", is_flag=True, help="Average each embedding with its mirror image's (2× slower)."
+        ),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _config(options: dict[str, Any]) -> Any:
+    from impostor.qa import EvaluationConfig
+
+    return EvaluationConfig(
+        detector=options["detector"],
+        pick=options["face"],
+        jitters=options["jitters"],
+        flip=options["flip"],
+        workers=options["workers"],
+        scheduler=options["scheduler"],
+        cache="" if options["no_cache"] else options["cache"],
+        impostors=options["impostors"],
+        seed=options["seed"],
+        progress=not options["quiet"],
+    )
+
+
+@click.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the report."
+)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=settings.option_help("profile", "Profile whose thresholds are measured"),
+)
+@click.option("--title", help="Title of the report (default: the data set's folder name).")
+@_evaluation_options
+def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None, **options: Any) -> None:
+    """Measure error rates on DATASET (one sub-folder per person) and write a report.
+
+    \b
+    Examples:
+      impostor benchmark ../shared/data/faces-dev --out out/dev
+      impostor benchmark ../shared/data/lfw/lfw --pairs ../shared/data/lfw/lfw_pairs.txt \\
+          --face central --out out/lfw
+    """
+    from impostor.qa import run_benchmark
+
+    with reported():
+        report, paths = run_benchmark(
+            dataset,
+            out,
+            pairs_file=options["pairs"],
+            profile=profile,
+            config=_config(options),
+            title=title,
+            command=command_line(),
+        )
+        click.echo(report.summary())
+        click.echo(f"report: {paths['report.html']}")
+
+
+@click.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Profile to write (JSON)."
+)
+@click.option("--name", help="Profile name (default: the file's stem).")
+@click.option(
+    "--target-fmr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-3,
+    show_default=True,
+    help="FMR of the accept threshold.",
+)
+@click.option(
+    "--reject-fnmr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-2,
+    show_default=True,
+    help="FNMR of the reject threshold.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["logistic", "isotonic"]),
+    default="logistic",
+    show_default=True,
+    help="Calibration model.",
+)
+@click.option(
+    "--heldout-pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pairs to measure the profile on (default: a share of the people).",
+)
+@click.option(
+    "--heldout-share",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.3,
+    show_default=True,
+    help="Share of people held out without --heldout-pairs.",
+)
+@_evaluation_options
+def calibrate(
+    dataset: Path,
+    out: Path,
+    name: str | None,
+    target_fmr: float,
+    reject_fnmr: float,
+    method: str,
+    heldout_pairs: Path | None,
+    heldout_share: float,
+    **options: Any,
+) -> None:
+    """Fit a calibration profile on DATASET and write it as versioned JSON.
+
+    \b
+    Example:
+      impostor calibrate ../shared/data/lfw/lfw --pairs ../shared/data/lfw/lfw_pairsDevTrain.txt \\
+          --heldout-pairs ../shared/data/lfw/lfw_pairsDevTest.txt --face central --out models/lfw.json
+    """
+    from impostor.qa import run_calibration
+
+    with reported():
+        profile = run_calibration(
+            dataset,
+            out,
+            pairs_file=options["pairs"],
+            heldout_pairs_file=heldout_pairs,
+            name=name,
+            target_fmr=target_fmr,
+            reject_fnmr=reject_fnmr,
+            method=method,  # type: ignore[arg-type]
+            heldout_share=heldout_share,
+            config=_config(options),
+            command=command_line(),
+        )
+        held = profile.provenance.get("heldout", {})
+        click.echo(
+            f"wrote {out}: {profile.name} {profile.version}, MATCH at distance <= {profile.accept_distance}"
+            f" (FMR {target_fmr:g}), NO_MATCH above {profile.reject_distance} (FNMR {reject_fnmr:g})"
+        )
+        click.echo(f"held out ({profile.provenance.get('heldout_data')}): {json.dumps(held)}")

@@ -1,0 +1,81 @@
+"""The built wheel works where a new user installs it: a fresh virtual environment, another folder.
+
+The wheel is built and installed with uv (the project's own tool, with the dlib override that
+takes the prebuilt ``dlib-bin``); packages come from uv's cache when it has them. The installed
+``impostor`` command then compares the bundled samples from a folder outside the checkout, so
+nothing can be found by accident in the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _uv() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is not on PATH: the README's set-up installs it (pip install uv)")
+    return found
+
+
+def _run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # a clean environment: no VIRTUAL_ENV of the test run's own, no project settings
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "IMPOSTOR_", "UV_PROJECT"))
+    }
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run(_uv(), "build", "--wheel", "--out-dir", out, ROOT, cwd=ROOT)
+    (built,) = out.glob("impostor-*.whl")
+    return built
+
+
+def test_the_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"impostor", next(t for t in tops if t.endswith(".dist-info"))}, tops
+    for data in (
+        "impostor/data/default_profile.json",
+        "impostor/data/limits.json",
+        "impostor/practice/locales/es.json",
+        "impostor/practice/static/index.html",
+        "impostor/practice/norms.json",
+    ):
+        assert data in names, f"{data} is missing from the wheel"
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
+    assert b"impostor = impostor.cli:main" in entry_points
+
+
+def test_the_installed_command_compares_the_samples_from_another_folder(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    _run(_uv(), "venv", "--python", sys.executable, venv, cwd=tmp_path)
+    overrides = tmp_path / "overrides.txt"
+    overrides.write_text("dlib; sys_platform == 'never'\n", encoding="utf-8")
+    python = venv / "bin" / "python"
+    _run(_uv(), "pip", "install", "--python", python, "--override", overrides, wheel, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("document.png", "live_genuine.jpg"):
+        shutil.copy(ROOT / "samples" / name, elsewhere / name)
+    result = _run(
+        venv / "bin" / "impostor", "compare", "document.png", "live_genuine.jpg", "--no-audit", cwd=elsewhere
+    )
+    assert result.stdout.startswith("MATCH"), result.stdout
+    assert "profile default" in result.stdout

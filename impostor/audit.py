@@ -259,14 +259,19 @@ class AuditLog:
     Raises ``AuditError`` when the file is not an audit log or cannot be opened.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
+        if not create and not self.path.is_file():
+            # a reading command on a mistyped path must not leave an empty log that "verifies"
+            raise AuditError(f"{self.path}: no such audit log; check --db or IMPOSTOR_AUDIT_DB")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit: every transaction is an explicit BEGIN IMMEDIATE … COMMIT
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise AuditError(f"cannot open the audit log {self.path}: {error}") from None
+        self._create = create
         try:
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -286,6 +291,8 @@ class AuditLog:
             }
             if tables and "records" not in tables:  # another SQLite file (practice results, a cache)
                 raise AuditError(f"{self.path} is an SQLite file but not an audit log: give another --db")
+            if not tables and not self._create:
+                raise AuditError(f"{self.path} is empty, not an audit log: give another --db")
             # one statement at a time: executescript would COMMIT the transaction
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)

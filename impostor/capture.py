@@ -1,22 +1,28 @@
 """Capture: turn a path, bytes, an array, a camera or a video clip into upright RGB pixels.
 
-Still images are checked before they are decoded: the header gives the size, and anything over
-the pixel limit is refused without allocating it. Large JPEGs are decoded at 1/2, 1/4 or 1/8
-scale in the DCT domain (several times faster than a full decode and a resize), as long as the
-longer side stays above the ``analysis_side`` setting. EXIF orientation is applied here, once,
-so every later stage sees the face the right way up.
+Still images are checked before they are decoded, because a decoder allocates the whole image
+first: only regular files are read, and no more than the file-size limit of them; the header
+(``impostor.headers``) gives the size and the sample depth, and an image over the pixel limit,
+or one whose decoding would take more memory than the decoding budget, is refused without
+allocating it. Data whose header no reader knows is not decoded at all, and whatever a decoder
+raises becomes "not an image". Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT
+domain (several times faster than a full decode and a resize), as long as the longer side stays
+above the ``analysis_side`` setting; a JPEG whose entropy-coded data is damaged still decodes
+(libjpeg fills what it lost with grey) but says so in ``ImageInfo.damage``, so that the decision
+can refer it instead of trusting half a face. EXIF orientation is applied here, once, so every
+later stage sees the face the right way up.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import math
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -30,6 +36,8 @@ from impostor.errors import (
     NotAnImage,
     UnsupportedImage,
 )
+from impostor.files import FileTooLarge, NotARegularFile, read_bounded
+from impostor.headers import Header, read_header
 from impostor.types import ImageInfo, LoadedImage
 
 __all__ = ["ImageSource", "load_image", "open_stream", "Frame"]
@@ -37,15 +45,6 @@ __all__ = ["ImageSource", "load_image", "open_stream", "Frame"]
 ImageSource = str | Path | bytes | bytearray | memoryview | NDArray[np.generic]
 
 MIN_SIDE = 32  # below this no detector can find a face, so say so up front
-
-
-@dataclass(frozen=True)
-class _Header:
-    format: str
-    width: int
-    height: int
-    mode: str
-    orientation: int
 
 
 def load_image(
@@ -70,46 +69,54 @@ def load_image(
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_bytes(bytes(source), name or "image bytes", limit, side)
     if isinstance(source, (str, Path)):
-        path = Path(source)
         label = name or str(source)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageNotFound(f"{label}: no such file") from None
-        except IsADirectoryError:
-            raise ImageNotFound(f"{label}: is a folder, not an image file") from None
-        except OSError as exc:
-            raise ImageNotFound(f"{label}: cannot be read ({exc.strerror or exc})") from None
-        return _from_bytes(data, label, limit, side)
+        return _from_bytes(read_file(source, label), label, limit, side)
     raise TypeError(f"cannot read an image from {type(source).__name__}: give a path, bytes or array")
+
+
+def read_file(path: str | Path, label: str | None = None, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (the ``max_file_mb`` setting).
+
+    A FIFO, a device such as /dev/zero, a folder or a file over the limit is refused before it
+    is read (``ImageNotFound`` or ``ImageTooLarge``), so that nothing blocks or fills memory.
+    """
+    label = label or str(path)
+    cap = int(max_bytes if max_bytes is not None else float(settings.get("max_file_mb")) * 2**20)
+    try:
+        return read_bounded(path, cap)
+    except FileNotFoundError:
+        raise ImageNotFound(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise ImageNotFound(f"{label}: is a folder, not an image file") from None
+    except NotARegularFile:
+        raise ImageNotFound(f"{label}: is not a regular file (a pipe or a device); give an image") from None
+    except FileTooLarge as exc:
+        raise ImageTooLarge(
+            f"{label}: {exc.size / 2**20:.3g} MB, over the file size limit of {cap / 2**20:.3g} MB; "
+            "give a smaller file or raise IMPOSTOR_MAX_FILE_MB"
+        ) from None
+    except OSError as exc:
+        raise ImageNotFound(f"{label}: cannot be read ({exc.strerror or exc})") from None
+
+
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
     if not data:
         raise NotAnImage(f"{label}: the file is empty")
-    header = _read_header(data, label)
-    if header is not None:
-        _check_size(header.width, header.height, label, limit)
-    buffer = np.frombuffer(data, dtype=np.uint8)
+    header = read_header(data)
+    if header is None:
+        raise NotAnImage(f"{label}: not an image (no known image format)")
+    _check_size(header.width, header.height, label, limit)
+    if min(header.width, header.height) < 1:
+        raise NotAnImage(f"{label}: the {header.format} header gives no size")
     scale = 1
-    if header is not None and header.format == "JPEG":
+    if header.format == "JPEG":
         longest = max(header.width, header.height)
         scale = next((s for s in (8, 4, 2) if longest // s >= side), 1)
-    if scale > 1:
-        flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
-        decoded = cv2.imdecode(buffer, flag[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
-    else:
-        # UNCHANGED keeps 16-bit depth and alpha, which we convert deliberately below; it also
-        # ignores EXIF orientation, which we apply ourselves for every format alike.
-        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
-    if decoded is None or decoded.size == 0:
-        if header is None:
-            raise NotAnImage(f"{label}: not an image (no known image format)")
-        raise NotAnImage(f"{label}: the {header.format} data is truncated or corrupt")
-    if header is None:
-        height, width = decoded.shape[:2]
-        _check_size(width, height, label, limit)
-        header = _Header("unknown", width, height, _mode_of(decoded), 1)
+    _check_memory(header, scale, label)
+    decoded = _decode(data, header, scale, label)
     bit_depth = 8 * decoded.dtype.itemsize
     rgb = _to_rgb8(decoded, label, bgr=True)
     rgb = _apply_orientation(rgb, header.orientation)
@@ -126,8 +133,62 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
         exif_orientation=header.orientation,
         decode_scale=scale,
         sha256=hashlib.sha256(data).hexdigest(),
+        damage=_jpeg_damage(data) if header.format == "JPEG" else "",
     )
     return LoadedImage(pixels=rgb, info=info)
+
+
+def _check_memory(header: Header, scale: int, label: str) -> None:
+    """Refuse an image whose decoding would take more than the ``decode_memory_mb`` budget."""
+    budget = int(settings.get("decode_memory_mb")) * 1024 * 1024
+    # the decoded array, and the 8-bit RGB copy made of it (conversions work in bounded blocks)
+    needed = header.decoded_bytes // (scale * scale) + header.pixels * 3 // (scale * scale)
+    if needed > budget:
+        raise ImageTooLarge(
+            f"{label}: a {header.width}×{header.height} {header.format} of {8 * header.sample_bytes}-bit "
+            f"samples needs about {needed / 2**20:,.0f} MB to decode, over the budget of "
+            f"{budget / 2**20:,.0f} MB; resize it or raise IMPOSTOR_DECODE_MEMORY_MB"
+        )
+
+
+def _decode(data: bytes, header: Header, scale: int, label: str) -> NDArray[np.generic]:
+    """Decode with OpenCV; every failure of the decoder's is "not an image", never a crash."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    try:
+        if scale > 1:
+            decoded = cv2.imdecode(buffer, _REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
+        else:
+            # UNCHANGED keeps 16-bit depth and alpha, which we convert deliberately below; it also
+            # ignores EXIF orientation, which we apply ourselves for every format alike.
+            decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except (cv2.error, MemoryError, ValueError, OverflowError, SystemError) as exc:
+        reason = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
+        raise NotAnImage(f"{label}: the {header.format} data cannot be decoded ({reason})") from None
+    if decoded is None or decoded.size == 0:
+        raise NotAnImage(f"{label}: the {header.format} data is truncated or corrupt")
+    if decoded.ndim == 3 and decoded.shape[2] not in (1, 2, 3, 4):
+        raise UnsupportedImage(f"{label}: {decoded.shape[2]} colour channels are not supported")
+    return decoded
+
+
+def _jpeg_damage(data: bytes) -> str:
+    """What libjpeg reported while decoding, when the picture lost data; "" when it is whole.
+
+    A small, strict decode (1/8 scale: a few milliseconds) turns libjpeg's warnings into
+    errors. Extraneous bytes between markers are padding some cameras write, not damage.
+    """
+    import simplejpeg
+
+    try:
+        simplejpeg.decode_jpeg(data, strict=True, min_factor=8, min_height=1, min_width=1)
+    except ValueError as exc:
+        message = str(exc).strip()
+        if "extraneous bytes" in message:
+            return ""
+        return message[:120] or "the JPEG data is damaged"
+    except Exception:  # a decoder that cannot even start: OpenCV decoded it, so say so mildly
+        return ""
+    return ""
 
 
 def _from_array(array: NDArray[np.generic], label: str, limit: int) -> LoadedImage:
@@ -153,52 +214,6 @@ def _from_array(array: NDArray[np.generic], label: str, limit: int) -> LoadedIma
     return LoadedImage(pixels=rgb, info=info)
 
 
-def _read_header(data: bytes, label: str) -> _Header | None:
-    """Format, size, mode and EXIF orientation from the header alone; None if unrecognised."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb guard warns or raises on large images; our limit decides.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                try:
-                    orientation = int(image.getexif().get(0x0112, 1))
-                except Exception:  # a broken EXIF block must not lose a good image
-                    orientation = 1
-                mode = _PIL_MODES.get(image.mode, image.mode.lower())
-                if image.mode == "P" and "transparency" in image.info:
-                    mode = "palette+alpha"
-                return _Header(
-                    image.format or "unknown",
-                    width,
-                    height,
-                    mode,
-                    orientation if 1 <= orientation <= 8 else 1,
-                )
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{label}: {exc}") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
-_PIL_MODES = {
-    "1": "grey",
-    "L": "grey",
-    "LA": "grey+alpha",
-    "I": "grey",
-    "I;16": "grey",
-    "I;16B": "grey",
-    "F": "grey",
-    "P": "palette",
-    "RGB": "rgb",
-    "RGBA": "rgba",
-    "CMYK": "cmyk",
-    "YCbCr": "rgb",
-}
-
-
 def _mode_of(array: NDArray[np.generic]) -> str:
     if array.ndim == 2 or array.shape[2] == 1:
         return "grey"
@@ -219,39 +234,73 @@ def _check_usable(rgb: NDArray[np.uint8], label: str) -> None:
         raise UnsupportedImage(f"{label}: only {width}×{height} pixels, too small to hold a face")
 
 
+_BLOCK_BYTES = 32 * 2**20  # rows converted at a time: bounds the float temporaries of a conversion
+_SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64, np.bool_)
+
+
 def _to_rgb8(array: NDArray[np.generic], label: str, *, bgr: bool) -> NDArray[np.uint8]:
-    """Any depth and channel count to RGB uint8; alpha is composited onto white."""
-    if array.dtype == np.uint8:
-        eight = array
-    elif array.dtype == np.uint16:
-        eight = ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif array.dtype in (np.float32, np.float64):
-        values = np.nan_to_num(array)
+    """Any depth and channel count to RGB uint8; alpha is composited onto white.
+
+    Conversions that need wider temporaries run over blocks of rows, so the memory they take
+    beyond the input and the output stays under ``_BLOCK_BYTES`` whatever the image's size.
+    """
+    if array.dtype.type not in _SUPPORTED:
+        raise UnsupportedImage(f"{label}: pixel type {array.dtype} is not supported; save it as 8- or 16-bit")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    if channels not in (1, 2, 3, 4):
+        raise UnsupportedImage(f"{label}: {channels} colour channels are not supported")
+    if array.dtype == np.uint8 and channels in (1, 3):  # the common cases: one exact pass
+        if channels == 1:
+            return np.asarray(cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_GRAY2RGB))
+        return np.ascontiguousarray(array[:, :, ::-1] if bgr else array, dtype=np.uint8)
+    top = 1.0
+    if array.dtype.kind == "f" and array.size:
         # floats are 0-1 by convention, but 0-255 floats are common enough to recognise;
         # a stray value just above 1 is an overshoot of a 0-1 image, not a 0-255 one
-        top = 255.0 if values.size and float(values.max()) > 2.0 else 1.0
-        eight = (np.clip(values / top, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    elif array.dtype == np.bool_:
-        eight = array.astype(np.uint8) * 255
+        top = 255.0 if _block_max(array) > 2.0 else 1.0
+    height, width = array.shape[:2]
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    rows = max(1, _BLOCK_BYTES // max(1, width * channels * 8))
+    for start in range(0, height, rows):
+        out[start : start + rows] = _block_to_rgb8(array[start : start + rows], top, bgr)
+    return out
+
+
+def _block_max(array: NDArray[np.generic]) -> float:
+    """The largest finite value of a float array, block by block (no full-size temporary)."""
+    rows = max(1, _BLOCK_BYTES // max(1, array[0].size * 8))
+    best = 0.0
+    for start in range(0, array.shape[0], rows):
+        block = np.nan_to_num(array[start : start + rows], nan=0.0, posinf=0.0, neginf=0.0)
+        best = max(best, float(block.max()) if block.size else 0.0)
+    return best
+
+
+def _block_to_rgb8(block: NDArray[Any], top: float, bgr: bool) -> NDArray[np.uint8]:
+    if block.dtype == np.uint8:
+        eight = block
+    elif block.dtype == np.uint16:
+        eight = ((block.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif block.dtype == np.bool_:
+        eight = block.astype(np.uint8) * 255
     else:
-        raise UnsupportedImage(f"{label}: pixel type {array.dtype} is not supported; save it as 8- or 16-bit")
-    if eight.ndim == 3 and eight.shape[2] == 1:
-        eight = eight[:, :, 0]
+        values = np.nan_to_num(block.astype(np.float64, copy=False), nan=0.0, posinf=top, neginf=0.0)
+        eight = (np.clip(values / top, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if eight.ndim == 2:
-        return np.ascontiguousarray(np.repeat(eight[:, :, None], 3, axis=2))
+        return np.repeat(eight[:, :, None], 3, axis=2)
     channels = eight.shape[2]
     if channels == 2:  # grey + alpha
         grey = eight[:, :, :1].astype(np.float32)
         alpha = eight[:, :, 1:2].astype(np.float32) / 255.0
         flat = (grey * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(flat, 3, axis=2))
+        return np.repeat(flat, 3, axis=2)
     if channels == 4:
         colour = eight[:, :, :3].astype(np.float32)
         alpha = eight[:, :, 3:4].astype(np.float32) / 255.0
         eight = (colour * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
-    elif channels != 3:
-        raise UnsupportedImage(f"{label}: {channels} colour channels are not supported")
-    return np.ascontiguousarray(eight[:, :, ::-1] if bgr else eight)
+    return eight[:, :, ::-1] if bgr else eight
 
 
 def _apply_orientation(rgb: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
@@ -287,7 +336,12 @@ def open_stream(source: int | str | Path, *, seconds: float | None = None) -> It
     Raises ``CaptureError`` if the source cannot be opened.
     """
     window = float(seconds if seconds is not None else settings.get("capture_seconds"))
+    if not (math.isfinite(window) and window > 0):
+        raise CaptureError(f"{source}: the capture window must be a positive number of seconds, not {window}")
     is_camera = isinstance(source, int)
+    if isinstance(source, int) and not 0 <= source <= _MAX_CAMERA:
+        # OpenCV takes a negative index as "any camera" on some backends and crashes on others
+        raise CaptureError(f"camera {source}: no such camera; cameras are numbered from 0 to {_MAX_CAMERA}")
     target: int | str = source if isinstance(source, int) else str(source)
     if isinstance(target, str) and not Path(target).is_file():
         raise CaptureError(f"{source}: no such video file")
@@ -299,6 +353,9 @@ def open_stream(source: int | str | Path, *, seconds: float | None = None) -> It
         yield _frames(capture, window, is_camera)
     finally:
         capture.release()
+
+
+_MAX_CAMERA = 99
 
 
 def _quietly_open(source: int | str) -> cv2.VideoCapture:

@@ -3,7 +3,8 @@
 The rule, in order:
 
 1. a side with no face cannot be compared: REFER, saying which side and what to do;
-2. a face that fails a quality gate (``Side.quality``: blur, exposure, pose, size...) cannot be
+2. a damaged image (a JPEG whose data was cut or corrupted: the decoder fills what it lost with
+   grey) or a face that fails a quality gate (``Side.quality``: blur, exposure, pose, size...) cannot be
    trusted either way: REFER, with one reason per failed measure and what to do about it
    (a blurred shot of the right person must be taken again, not sent away as NO_MATCH);
 3. ``distance <= accept_distance`` (the calibrated probability above the accept threshold):
@@ -72,6 +73,18 @@ def decide(
             )
         )
     gated = False
+    for side in (document, live):
+        if side.image.info.damage:
+            gated = True
+            retake = "rescan it or read the chip photo" if side.name == "document" else "take it again"
+            reasons.append(
+                Reason(
+                    f"{side.name}_damaged",
+                    f"the {side.name} image is damaged ({side.image.info.damage}): part of it is missing; "
+                    + retake,
+                    side.name,
+                )
+            )
     for side in (document, live):
         if side.face is None or side.quality is None:
             continue

@@ -16,10 +16,18 @@ import numpy as np
 from impostor import settings, weights
 from impostor.types import FaceBox, RGBImage
 
-__all__ = ["DETECTORS", "Detector", "detect_faces", "resize_longest"]
+__all__ = ["DETECTORS", "MIN_DETECT_SIDE", "Detector", "detect_faces", "resize_longest"]
 
 Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
+
+# No copy narrower than this on either side is handed to a detector: dlib's CNN crashes the
+# process on very thin images (a 32×3000 strip shrunk to 7×640 segfaulted or aborted), and
+# neither detector finds a face in under 32 pixels anyway.
+MIN_DETECT_SIDE = 32
+# The CNN looks again at twice the size only on small images (LFW's 250 px crops, where it found
+# every face HOG missed): on a 640 px copy that second look takes ten seconds and two gigabytes.
+_CNN_UPSAMPLE_SIDE = 320
 
 
 def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
@@ -43,15 +51,18 @@ def detect_faces(
     side = int(detect_side if detect_side is not None else settings.get("detect_side"))
     small, scale = resize_longest(rgb, side)
     # (image, its scale, upsampling, colour): cheap first, dearer only while nothing is found
-    attempts: list[tuple[RGBImage, float, int, bool]] = [
-        (small, scale, 0, False),
-        (small, scale, 1, False),
-        (small, scale, 1, True),
-    ]
-    if scale < 0.5:
+    attempts: list[tuple[RGBImage, float, int, bool]] = [(small, scale, 0, False)]
+    if detector == "hog" or max(small.shape[:2]) <= _CNN_UPSAMPLE_SIDE:
+        attempts.append((small, scale, 1, False))
+    if detector == "hog":  # the CNN always looks at colour: a colour pass would repeat the last
+        attempts.append((small, scale, 1, True))
+    if scale < 0.5 and detector == "hog":
+        # not for the CNN: on a copy twice the size, upsampled, it takes gigabytes and a minute
         larger, larger_scale = resize_longest(rgb, side * 2)
         attempts.append((larger, larger_scale, 1, False))
     for image, image_scale, upsample, colour in attempts:
+        if min(image.shape[:2]) < MIN_DETECT_SIDE:
+            continue
         boxes = _run(image, detector, upsample, colour)
         if boxes:
             height, width = rgb.shape[:2]

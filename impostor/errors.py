@@ -11,6 +11,7 @@ The hierarchy::
     │   └── UnsupportedImage      decodes, but cannot be used (too small, odd depth)
     ├── CaptureError              a camera or video clip gave no usable frame
     ├── ProfileError              a calibration profile is missing or invalid
+    │   └── WeakProfile           a profile fitted on too little data to keep its promises
     ├── OutputError               a file we were asked to write cannot be written
     ├── NoFaceFound               a single-image operation found no face
     ├── DatasetError              a data set or pair list cannot be used
@@ -41,6 +42,7 @@ __all__ = [
     "PracticeError",
     "ProfileError",
     "UnsupportedImage",
+    "WeakProfile",
     "quoted",
 ]
 
@@ -79,6 +81,10 @@ class CaptureError(ImpostorError):
 
 class ProfileError(ImpostorError):
     """A calibration profile is missing or invalid."""
+
+
+class WeakProfile(ProfileError):
+    """A profile would be fitted on too few pairs for its targets, or without a REFER band."""
 
 
 class OutputError(ImpostorError):

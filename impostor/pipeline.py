@@ -35,6 +35,7 @@ from impostor.types import (
     Landmarks,
     LoadedImage,
     QualityReport,
+    Reason,
     RGBImage,
     Side,
     Verdict,
@@ -301,6 +302,13 @@ class Verifier:
             distance = float(np.linalg.norm(doc_vector - live_vector))
             probability = self.profile.probability(distance)
         decision, reasons = decide(document, live, distance, probability, self.profile.thresholds)
+        if self.profile.weak:
+            weak = Reason(
+                "profile_weak",
+                f"the calibration profile {self.profile.name} was fitted on too little data "
+                f"({'; '.join(self.profile.weak)}): its error rates are not established",
+            )
+            reasons = (*reasons, weak)
         timings["total"] = (time.perf_counter() - started) * 1000
         return Verdict(
             decision=decision,

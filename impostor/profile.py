@@ -23,12 +23,16 @@ from typing import Any
 from impostor import resources, settings
 from impostor.calibrate import Calibrator, calibrator_from_dict
 from impostor.errors import ProfileError, quoted
+from impostor.files import FileTooLarge, NotARegularFile, read_bounded
 from impostor.quality import default_limits, limit_names
 from impostor.types import ProfileRef, Thresholds
 
 __all__ = ["SCHEMA", "Profile", "default_profile_path", "load_profile"]
 
 SCHEMA = "impostor.profile/1"
+# dlib's embeddings have a length of about 1, so two of them lie at most about 2 apart; a
+# threshold beyond this would accept every face in the world
+MAX_DISTANCE = 4.0
 _SHIPPED = "default_profile.json"
 
 
@@ -43,6 +47,7 @@ class Profile:
     pipeline: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     operating_points: dict[str, Any] = field(default_factory=dict)
+    weak: tuple[str, ...] = ()  # why the fit cannot keep its promises, when it was allowed anyway
     path: str = ""
 
     def probability(self, distance: float) -> float:
@@ -76,6 +81,7 @@ class Profile:
                 **self.operating_points,
             },
             "limits": self.limits,
+            **({"weak": list(self.weak)} if self.weak else {}),
             "provenance": self.provenance,
         }
 
@@ -99,9 +105,10 @@ class Profile:
         thresholds = _field(data, "thresholds", dict, where)
         accept = _number(thresholds, "accept_distance", f"{where}: thresholds")
         reject = _number(thresholds, "reject_distance", f"{where}: thresholds")
-        if not 0.0 <= accept <= reject:
+        if not 0.0 <= accept <= reject <= MAX_DISTANCE:
             raise ProfileError(
-                f"{where}: thresholds need 0 <= accept_distance <= reject_distance, got {accept} and {reject}"
+                f"{where}: thresholds need 0 <= accept_distance <= reject_distance <= {MAX_DISTANCE:g}, "
+                f"got {accept} and {reject}"
             )
         limits = _limits(data.get("limits", {}), where)
         provenance = data.get("provenance", {})
@@ -110,6 +117,9 @@ class Profile:
         pipeline = data.get("pipeline", {})
         if not isinstance(pipeline, dict):
             raise ProfileError(f"{where}: pipeline must be an object")
+        weak = data.get("weak", [])
+        if not isinstance(weak, list) or not all(isinstance(item, str) for item in weak):
+            raise ProfileError(f"{where}: weak must be a list of reasons, found {quoted(weak)}")
         others = {k: v for k, v in thresholds.items() if k not in ("accept_distance", "reject_distance")}
         return cls(
             name=name,
@@ -121,6 +131,7 @@ class Profile:
             pipeline=dict(pipeline),
             provenance=provenance,
             operating_points=others,
+            weak=tuple(weak),
             path=path,
         )
 
@@ -154,9 +165,11 @@ def _limits(limits: Any, where: str) -> dict[str, float]:
     if not isinstance(limits, dict) or not all(_is_finite(v) for v in limits.values()):
         raise ProfileError(f"{where}: limits must map names to finite numbers, found {quoted(limits)}")
     known = limit_names()
-    for name in limits:
+    for name, value in limits.items():
         if name not in known:
             raise ProfileError(f"{where}: limits: unknown limit {name!r}; known: {', '.join(sorted(known))}")
+        if value < 0:
+            raise ProfileError(f"{where}: limits: {name} is {value}; a limit is never negative")
     return {name: float(value) for name, value in limits.items()}
 
 
@@ -178,9 +191,13 @@ def load_profile(path: str | Path | None = None) -> Profile:
                 f"{shipped}: the shipped profile cannot be read ({exc}); reinstall impostor"
             ) from None
     try:
-        text = target.read_text(encoding="utf-8")
+        text = read_bounded(target, int(float(settings.get("max_file_mb")) * 2**20)).decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(f"{target}: no such profile file") from None
+    except (NotARegularFile, IsADirectoryError):
+        raise ProfileError(f"{target}: is not a profile file (a folder, a pipe or a device)") from None
+    except FileTooLarge as exc:
+        raise ProfileError(f"{target}: {exc.strerror}: not a profile") from None
     except OSError as exc:
         raise ProfileError(f"{target}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -189,4 +206,6 @@ def load_profile(path: str | Path | None = None) -> Profile:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{target}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ProfileError(f"{target}: nested too deeply to be a profile") from None
     return Profile.from_dict(data, str(target))

@@ -8,6 +8,7 @@ environment and see the change.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ class Setting:
     default: str
     help: str
     kind: type = str
+    low: float | None = None  # the smallest value that works, for a number
+    high: float | None = None  # the largest that makes sense
     shown_default: str = ""  # the default as the README and --help say it, when not ``default``
 
     @property
@@ -49,6 +52,27 @@ SETTINGS: dict[str, Setting] = {
             "60000000",
             "Largest image accepted, in pixels; larger ones are refused before decoding.",
             int,
+            low=1024,
+            high=1000000000000.0,
+        ),
+        Setting(
+            "max_file_mb",
+            "IMPOSTOR_MAX_FILE_MB",
+            "100",
+            "Largest image or profile file read, in megabytes; only regular files are read.",
+            float,
+            low=0.001,
+            high=1000000.0,
+        ),
+        Setting(
+            "decode_memory_mb",
+            "IMPOSTOR_DECODE_MEMORY_MB",
+            "1024",
+            "Most memory one image may take while it is decoded, in megabytes; larger ones are refused "
+            "from their header.",
+            float,
+            low=16,
+            high=10000000.0,
         ),
         Setting(
             "analysis_side",
@@ -57,6 +81,8 @@ SETTINGS: dict[str, Setting] = {
             "Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale while their longer side stays "
             "at least this many pixels.",
             int,
+            low=64,
+            high=100000,
         ),
         Setting(
             "detect_side",
@@ -64,6 +90,8 @@ SETTINGS: dict[str, Setting] = {
             "640",
             "Faces are first looked for on a copy whose longer side is at most this many pixels.",
             int,
+            low=64,
+            high=100000,
         ),
         Setting(
             "profile",
@@ -84,6 +112,8 @@ SETTINGS: dict[str, Setting] = {
             "2.0",
             "How long a camera or clip is watched for the best frame.",
             float,
+            low=0.1,
+            high=600,
         ),
         Setting(
             "audit_db",
@@ -115,21 +145,35 @@ def option_help(name: str, text: str) -> str:
 
 def markdown_table() -> str:
     """The README's table of settings, one row per setting, in registry order."""
-    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    rows = ["| variable | default | range | meaning |", "| --- | --- | --- | --- |"]
     for setting in SETTINGS.values():
         text = setting.default_text
         default = "(unset)" if not text else text if " " in text else f"`{text}`"  # prose or a value
-        rows.append(f"| `{setting.env}` | {default} | {setting.help} |")
+        span = "" if setting.low is None else f"{setting.low:g} to {setting.high:g}"
+        rows.append(f"| `{setting.env}` | {default} | {span} | {setting.help} |")
     return "\n".join(rows)
 
 
 def get(name: str) -> str | int | float:
-    """The current value of setting ``name``, from its environment variable or its default."""
+    """The current value of setting ``name``, from its environment variable or its default.
+
+    Numbers are checked: ``1e9`` is a fine way to write a whole number, but NaN, infinities,
+    fractions where a whole number is needed and values outside the setting's range raise
+    ``ConfigError`` naming the variable (a usage error, exit 2, at the command line).
+    """
     setting = SETTINGS[name]
-    raw = os.environ.get(setting.env, "") or setting.default
+    raw = os.environ.get(setting.env, "").strip() or setting.default
+    if setting.kind is str:
+        return raw
     try:
-        return setting.kind(raw)
+        number = float(raw)
     except ValueError:
-        raise ConfigError(
-            f"{setting.env}={raw!r} is not a valid {setting.kind.__name__}: {setting.help}"
-        ) from None
+        number = math.nan
+    expected = "a whole number" if setting.kind is int else "a number"
+    if not math.isfinite(number) or (setting.kind is int and not number.is_integer()):
+        raise ConfigError(f"{setting.env}={raw!r} is not {expected}: {setting.help}")
+    low = setting.low if setting.low is not None else -math.inf
+    high = setting.high if setting.high is not None else math.inf
+    if not low <= number <= high:
+        raise ConfigError(f"{setting.env}={raw!r} is out of range: give {expected} from {low:g} to {high:g}")
+    return int(number) if setting.kind is int else number

@@ -46,6 +46,7 @@ class ImageInfo:
     exif_orientation: int  # 1 = upright; 2-8 as in EXIF; applied before anything else
     decode_scale: int  # 1, 2, 4 or 8: the JPEG was decoded at 1/decode_scale for speed
     sha256: str
+    damage: str = ""  # what the decoder reported losing (corrupt JPEG data); "" when whole
 
     @property
     def is_grey(self) -> bool:
@@ -61,6 +62,7 @@ class ImageInfo:
             "bit_depth": self.bit_depth,
             "exif_orientation": self.exif_orientation,
             "sha256": self.sha256,
+            "damage": self.damage or None,
         }
 
 

@@ -35,6 +35,8 @@ FOUNDATION = {
     "markup",
     "resources",
     "_version",
+    "files",
+    "headers",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {"profile", "pipeline", "composite", "_embed_worker", "__init__"}

@@ -147,7 +147,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_folder(tmp_path: Path) -> None:
-    _refused(tmp_path, "cannot be read")
+    _refused(tmp_path, "not a profile file")
 
 
 def test_not_json(tmp_path: Path) -> None:

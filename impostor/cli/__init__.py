@@ -20,6 +20,7 @@ Exit codes (the README has the same table)::
                                       13  Dask scheduler unreachable or unusable
                                       14  audit log damaged or unreadable
                                       15  practice set or results unusable
+                                      16  calibrate would write a weak profile
                                       70  internal error (a bug: please report it)
 
 Nothing in the library imports this package.
@@ -27,10 +28,14 @@ Nothing in the library imports this package.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from impostor._version import __version__
 from impostor.cli.audit import audit
+from impostor.cli.common import usage_error
 from impostor.cli.compare import compare, quality
 from impostor.cli.practice import practice
 from impostor.cli.qa import benchmark, calibrate
@@ -38,7 +43,23 @@ from impostor.cli.qa import benchmark, calibrate
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """click's group, but a usage error is one line (and JSON under --json), like every error."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        words = list(sys.argv[1:] if args is None else args)
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(words, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            usage_error(error, as_json="--json" in words)
+        except click.exceptions.Abort:
+            click.echo("Interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="impostor")
 def main() -> None:
     """Facial comparison for border inspection: is the traveller the document's holder?"""

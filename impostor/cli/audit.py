@@ -37,7 +37,7 @@ def audit_verify(db: Path | None) -> None:
     from impostor.errors import AuditError
 
     with reported():
-        with AuditLog(db) as log:
+        with AuditLog(db, create=False) as log:
             report = log.verify()
         if not report.ok:
             raise AuditError(f"{log.path}: {report.problem}")
@@ -57,7 +57,7 @@ def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | 
     from impostor.audit import AuditLog
 
     with reported():
-        with AuditLog(db) as log:
+        with AuditLog(db, create=False) as log:
             count = log.export(sys.stdout if out is None else out, fmt, since=since, until=until)
         if out is not None:
             click.echo(f"wrote {count} records to {out}")
@@ -73,7 +73,7 @@ def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
     from impostor.audit import AuditLog
 
     with reported(as_json):
-        with AuditLog(db) as log:
+        with AuditLog(db, create=False) as log:
             stats = log.stats(since, until)
     if as_json:
         echo_json(stats.to_dict())

@@ -7,6 +7,8 @@ import json
 import os
 import shlex
 import sys
+import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -27,7 +29,9 @@ __all__ = [
     "jitters_option",
     "login_name",
     "percent",
+    "quiet_libraries",
     "reported",
+    "usage_error",
 ]
 
 DECISION_EXIT_CODES = {Decision.MATCH: 0, Decision.NO_MATCH: 1, Decision.REFER: 3}
@@ -50,6 +54,7 @@ EXIT_CODES: dict[type[errors.ImpostorError], int] = {
     errors.ClusterError: 13,
     errors.AuditError: 14,
     errors.PracticeError: 15,
+    errors.WeakProfile: 16,
 }
 
 
@@ -77,11 +82,49 @@ jitters_option = click.option(
 )
 
 
+def debugging() -> bool:
+    return bool(os.environ.get(settings.SETTINGS["debug"].env))
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Keep what libraries print (libpng and libjpeg warnings, OpenCV and ffmpeg logs, Pillow's
+    Python warnings) off the terminal, so a command's own line is the only one; IMPOSTOR_DEBUG
+    lets it through. Python's own writes to stderr (our messages, progress bars) still show.
+    """
+    if debugging():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    sink = tempfile.TemporaryFile()
+    original = sys.stderr
+    try:
+        on_fd_2 = original.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a captured stream (tests): leave it be
+        on_fd_2 = False
+    os.dup2(sink.fileno(), 2)
+    if on_fd_2:
+        sys.stderr = open(saved, "w", encoding=original.encoding, errors="backslashreplace", closefd=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        if on_fd_2:
+            sys.stderr.flush()
+            sys.stderr = original
+        os.dup2(saved, 2)
+        os.close(saved)
+        sink.close()
+
+
 @contextmanager
 def reported(as_json: bool = False) -> Iterator[None]:
     """Turn every error into one ``Type: message`` line and its exit code, never a traceback."""
     try:
-        yield
+        with quiet_libraries():
+            yield
     except errors.ImpostorError as error:
         _fail(error, as_json)
     except (click.ClickException, click.exceptions.Exit):
@@ -89,10 +132,33 @@ def reported(as_json: bool = False) -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("Interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # ``impostor audit export | head``: the reader has all it wanted
+        _quiet_broken_pipe()
     except Exception as error:  # a bug: one line (IMPOSTOR_DEBUG=1 shows the traceback)
-        if os.environ.get(settings.SETTINGS["debug"].env):
+        if debugging():
             raise
         _fail(error, as_json)
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    # Python would complain again while flushing stdout at exit: point it at nothing first
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+def usage_error(error: click.ClickException, as_json: bool) -> NoReturn:
+    """A bad option or argument: one line (and JSON under --json), exit 2."""
+    message = error.format_message()
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        message += f" (see: {context.command_path} --help)"
+    if as_json:
+        click.echo(
+            json.dumps({"error": {"type": "UsageError", "message": message, "exit_code": USAGE_ERROR}})
+        )
+    click.echo(f"UsageError: {message}", err=True)
+    sys.exit(error.exit_code if error.exit_code else USAGE_ERROR)
 
 
 def _fail(error: Exception, as_json: bool) -> NoReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import sys
 from contextlib import ExitStack
@@ -33,7 +34,12 @@ _profile_option = click.option(
 @click.command()
 @click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--camera", type=int, metavar="INDEX", help="Take the live face from this OpenCV camera.")
+@click.option(
+    "--camera",
+    type=click.IntRange(0, 99),
+    metavar="INDEX",
+    help="Take the live face from this OpenCV camera.",
+)
 @click.option(
     "--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip."
 )
@@ -91,6 +97,8 @@ def compare(
     import impostor
     from impostor.audit import AuditLog
 
+    if seconds is not None and not math.isfinite(seconds):
+        raise click.BadParameter(f"{seconds} is not a number of seconds", param_hint="--seconds")
     sources = [s for s in (live, camera, video) if s is not None]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")

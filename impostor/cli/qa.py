@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from impostor import settings
 from impostor.cli.common import command_line, detector_option, jitters_option, reported
+
+if TYPE_CHECKING:
+    from impostor.profile import Profile
 
 __all__ = ["benchmark", "calibrate"]
 
@@ -151,6 +153,11 @@ def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None,
     show_default=True,
     help="Share of people held out without --heldout-pairs.",
 )
+@click.option(
+    "--allow-weak",
+    is_flag=True,
+    help="Write a profile fitted on too few pairs, marked weak (compare then says so), instead of exit 16.",
+)
 @_evaluation_options
 def calibrate(
     dataset: Path,
@@ -161,6 +168,7 @@ def calibrate(
     method: str,
     heldout_pairs: Path | None,
     heldout_share: float,
+    allow_weak: bool,
     **options: Any,
 ) -> None:
     """Fit a calibration profile on DATASET and write it as versioned JSON.
@@ -185,10 +193,46 @@ def calibrate(
             heldout_share=heldout_share,
             config=_config(options),
             command=command_line(),
+            allow_weak=allow_weak,
         )
-        held = profile.provenance.get("heldout", {})
-        click.echo(
-            f"wrote {out}: {profile.name} {profile.version}, MATCH at distance <= {profile.accept_distance}"
-            f" (FMR {target_fmr:g}), NO_MATCH above {profile.reject_distance} (FNMR {reject_fnmr:g})"
+    click.echo(_summary(profile, out))
+
+
+def _summary(profile: Profile, out: Path) -> str:
+    """What a QA lead reads after a fit: the thresholds, what they rest on, how they did held out."""
+    provenance = profile.provenance
+    pairs = provenance.get("threshold_pairs", {})
+    targets = profile.operating_points
+    lines = [
+        f"wrote {out}: profile {profile.name} {profile.version}"
+        + (click.style("  WEAK", fg="yellow", bold=True) if profile.weak else ""),
+        f"  MATCH at distance <= {profile.accept_distance:.4f}: FMR {_rate(targets.get('accept_target_fmr'))}"
+        f" chosen on {pairs.get('impostor', 0):,} impostor pairs",
+        f"  NO_MATCH above {profile.reject_distance:.4f}: FNMR {_rate(targets.get('reject_target_fnmr'))}"
+        f" chosen on {pairs.get('genuine', 0):,} genuine pairs; REFER between",
+    ]
+    lines += [f"  weak: {why}" for why in profile.weak]
+    held = provenance.get("heldout", {})
+    lines.append(
+        f"held out ({provenance.get('heldout_data')}): {held.get('genuine_pairs', 0):,} genuine and "
+        f"{held.get('impostor_pairs', 0):,} impostor pairs, "
+        f"{held.get('pairs_lost_to_no_face', 0):,} lost to no face"
+    )
+    for key, label in (("at_accept", "at the accept threshold"), ("at_reject", "at the reject threshold")):
+        if key in held:
+            lines.append(f"  {label}: FMR {_rate(held[key]['fmr'])}, FNMR {_rate(held[key]['fnmr'])}")
+    if "accuracy_at_p_0.5" in held:
+        lines.append(
+            f"  accuracy at probability 0.5: {_rate(held['accuracy_at_p_0.5'])};"
+            f" Cllr {held['cllr']:.3f} (minCllr {held['min_cllr']:.3f}; 0 is perfect, 1 uninformative)"
         )
-        click.echo(f"held out ({profile.provenance.get('heldout_data')}): {json.dumps(held)}")
+    if "note" in held:
+        lines.append(f"  {held['note']}")
+    return "\n".join(lines)
+
+
+def _rate(value: object) -> str:
+    """A rate as a percentage with no trailing zeros: 0.1%, 9.2%, 0.002%."""
+    if not isinstance(value, (int, float)):
+        return "?"
+    return f"{value * 100:.3f}".rstrip("0").rstrip(".") + "%"

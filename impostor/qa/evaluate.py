@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from impostor._version import __version__
 from impostor.calibrate import Method, make_calibrator
 from impostor.embed import EMBEDDING_MODEL
-from impostor.errors import ConfigError, DatasetError, OutputError
+from impostor.errors import ConfigError, DatasetError, OutputError, WeakProfile
 from impostor.profile import Profile, load_profile
 from impostor.qa.batch import EmbeddingSet, embed_dataset
 from impostor.qa.cache import open_cache, pipeline_key
@@ -253,6 +253,7 @@ def run_calibration(
     heldout_share: float = 0.3,
     config: EvaluationConfig | None = None,
     command: str = "",
+    allow_weak: bool = False,
 ) -> Profile:
     """Fit a profile and write it to ``out``; the held-out figures go into its provenance.
 
@@ -312,6 +313,13 @@ def run_calibration(
     accept = math.floor(threshold_at_fmr(i_all, target_fmr) * 1e4) / 1e4
     reject = max(accept, math.ceil(threshold_at_fnmr(g_all, reject_fnmr) * 1e4) / 1e4)
 
+    weak = _weaknesses(i_all.size, g_all.size, target_fmr, reject_fnmr, accept, reject)
+    if weak and not allow_weak:
+        raise WeakProfile(
+            f"{dataset_dir}: the profile would not keep its promises ({'; '.join(weak)}); "
+            "add people and photos, relax --target-fmr or --reject-fnmr, "
+            "or give --allow-weak to write it marked weak"
+        )
     prior = genuine.size / (genuine.size + impostor.size)  # the share of genuine pairs it was fitted on
     held_figures = _heldout_figures(held_distance, held_same, calibration.probability, accept, reject, prior)
     fitted = dt.datetime.now(dt.UTC)
@@ -325,6 +333,7 @@ def run_calibration(
         limits={},
         pipeline=config.pipeline(),
         operating_points={"accept_target_fmr": target_fmr, "reject_target_fnmr": reject_fnmr},
+        weak=tuple(weak),
         provenance={
             "fitted": fitted.isoformat(timespec="seconds"),
             "command": command,
@@ -352,6 +361,24 @@ def run_calibration(
     except OSError as exc:
         raise OutputError(f"{out}: cannot be written ({exc.strerror or exc})") from None
     return profile
+
+
+def _weaknesses(
+    impostors: int, genuines: int, target_fmr: float, reject_fnmr: float, accept: float, reject: float
+) -> list[str]:
+    """Why thresholds chosen on these pair counts cannot be trusted; empty when they can."""
+    found = []
+    if impostors < impostors_needed(target_fmr):
+        found.append(
+            f"{impostors:,} impostor pairs for FMR {target_fmr:g}, {impostors_needed(target_fmr):,} needed"
+        )
+    if genuines < impostors_needed(reject_fnmr):  # the rule of three holds for either error rate
+        found.append(
+            f"{genuines:,} genuine pairs for FNMR {reject_fnmr:g}, {impostors_needed(reject_fnmr):,} needed"
+        )
+    if reject <= accept:
+        found.append(f"no REFER band: accept and reject both at distance {accept:g}")
+    return found
 
 
 def _heldout_figures(

@@ -217,10 +217,13 @@ def test_calibrate_writes_a_profile_that_compare_can_use(
             "--cache",
             str(cache),
             "--quiet",
+            "--allow-weak",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "WEAK" in result.output and "genuine pairs for FNMR 0.01, 300 needed" in result.output
     profile = load_profile(out)
+    assert profile.weak, "faces-dev has 76 genuine training pairs: too few for FNMR 1%"
     assert profile.name == "dev" and 0 < profile.accept_distance <= profile.reject_distance < 1.2
     provenance = profile.provenance
     assert provenance["calibration_pairs"]["genuine"] > 0 and provenance["threshold_pairs"]["impostor"] > 0
@@ -235,6 +238,19 @@ def test_calibrate_writes_a_profile_that_compare_can_use(
     )
     assert compare.exit_code in (0, 3), compare.output
     assert f"profile dev {profile.version}" in compare.output
+    assert "fitted on too little data" in compare.output
+
+
+def test_calibrate_refuses_to_ship_a_weak_profile(faces_dev: Path, cache: Path, tmp_path: Path) -> None:
+    """faces-dev cannot back FMR 0.1% (3,000 impostor pairs needed): exit 16, and no file."""
+    out = tmp_path / "dev.json"
+    result = CliRunner().invoke(
+        main, ["calibrate", str(faces_dev), "--out", str(out), "--cache", str(cache), "--quiet"]
+    )
+    assert result.exit_code == 16, result.output
+    assert result.stderr.startswith("WeakProfile: ") and result.stderr.count("\n") == 1
+    assert "3,000 needed" in result.stderr and "--allow-weak" in result.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

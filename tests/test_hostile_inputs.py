@@ -234,6 +234,7 @@ def test_seconds_must_be_a_finite_number() -> None:
 
 
 HUGE = 1e308  # a threshold that accepts every face in the world
+NESTED = {"method": "isotonic", "x": [[0.2], [0.4]], "y": [[1.0], [0.0]]}
 
 
 def _profile(tmp_path: Path, change: object) -> Path:
@@ -252,7 +253,7 @@ def _profile(tmp_path: Path, change: object) -> Path:
         (lambda d: d["limits"].update(min_sharpness=-1), "never negative"),
         (lambda d: d["thresholds"].update(accept_distance=HUGE, reject_distance=HUGE), "<= 4"),
         (lambda d: d["calibration"].update(coef=-(10**400)), "'coef'"),
-        (lambda d: d.update(calibration={"method": "isotonic", "x": [[0.2], [0.4]], "y": [[1.0], [0.0]]}), "numbers"),
+        (lambda d: d.update(calibration=NESTED), "numbers"),
     ],
     ids=["typo", "negative", "threshold 1e308", "10**400", "nested isotonic"],
 )

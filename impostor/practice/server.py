@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import math
 import re
+import signal
 import socket
 from collections.abc import Callable
 from importlib import resources
@@ -69,6 +71,60 @@ class _Answer(BaseModel):
     milliseconds: int
 
 
+# a sign-in or an answer is a few dozen bytes; nothing the page sends comes near this
+MAX_BODY_BYTES = 16 * 1024
+
+
+class _BodyLimit:
+    """Refuse a request body over ``limit`` bytes with 413 before the app reads it (ASGI middleware).
+
+    A declared Content-Length over the limit is refused at once. Otherwise the body (small by
+    definition) is gathered here as it arrives, refused as soon as it passes the limit, and
+    handed to the app whole.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, scope["method"] not in ("GET", "HEAD")
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see an empty body
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await _too_large(send)
+                return
+            more = message.get("more_body", False)
+        body, delivered = b"".join(chunks), False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Any) -> None:
+    body = json.dumps({"error": "too_large"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class _Refused(Exception):
     def __init__(self, code: str, status: int = 409) -> None:
         super().__init__(code)
@@ -97,7 +153,15 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        code = "bad_answer" if request.url.path.endswith("/answers") else "bad_trainee"
+        path = request.url.path
+        if path.endswith("/answers"):
+            code = "bad_answer"
+        elif path == "/api/sessions":
+            code = "bad_trainee"
+        elif "/items/" in path:
+            code = "bad_position"
+        else:
+            code = "bad_request"
         return JSONResponse({"error": code}, status_code=422)
 
     @app.exception_handler(ImpostorError)
@@ -108,10 +172,12 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
         return JSONResponse({"error": "server"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
-    async def not_found(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": "not_found" if error.status_code == 404 else "server"}, error.status_code
-        )
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "bad_request", 413: "too_large"}
+        code = codes.get(error.status_code, "bad_request" if error.status_code < 500 else "server")
+        return JSONResponse({"error": code}, error.status_code)
+
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -263,13 +329,22 @@ def serve(
     # waits in the queue instead of being refused
     listener.listen(_BACKLOG)
     bound = listener.getsockname()[1]
-    if ready is not None:
-        ready(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
+    # handler it found: make that a KeyboardInterrupt for SIGTERM too, so that a service manager
+    # stopping the server ends it like Ctrl-C does (exit 0, "stopped") instead of by the signal
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.run(sockets=[listener])
+        if ready is not None:
+            ready(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
     except KeyboardInterrupt:
-        pass  # uvicorn has shut down gracefully and passes Ctrl-C on: stopping is the normal end
+        pass  # stopping is the normal end
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _session(store: PracticeStore, token: str) -> Session:

@@ -111,3 +111,22 @@ def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
     rest = server.stdout.read()
     assert server.wait(timeout=10) == 0
     assert "Traceback" not in first + rest
+    assert "stopped" in rest
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, grace_hopper: np.ndarray) -> None:
+    """A service manager stops the server with SIGTERM: the same clean end as Ctrl-C, not exit 143."""
+    set_file = _set_on_disk(tmp_path, grace_hopper)
+    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
+    server = subprocess.Popen(
+        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    server.stdout.readline()
+    server.send_signal(signal.SIGTERM)
+    rest = server.stdout.read()
+    assert server.wait(timeout=10) == 0, rest
+    assert "stopped; every answer is in" in rest and "Traceback" not in rest

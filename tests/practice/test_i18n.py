@@ -24,6 +24,9 @@ STYLE = STATIC / "style.css"
 # the HTTP contract's error codes, plus the two failures the page detects itself
 API_ERROR_CODES = (
     "bad_trainee",
+    "bad_position",
+    "bad_request",
+    "too_large",
     "unknown_session",
     "not_current",
     "already_answered",

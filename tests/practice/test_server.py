@@ -191,6 +191,25 @@ def test_bad_requests_get_their_codes(practice: tuple[str, PracticeStore]) -> No
         assert len(store.answers(str(token))) == 1
         assert client.get("/api/sessions/nobody/item").json() == {"error": "unknown_session"}
         assert client.get("/api/nothing-here").json() == {"error": "not_found"}
+        # a bad position is not a bad trainee, a wrong method not a server fault
+        reply = client.get(f"/api/sessions/{token}/items/first/left")
+        assert reply.status_code == 422 and reply.json() == {"error": "bad_position"}
+        reply = client.delete("/api/sessions")
+        assert reply.status_code == 405 and reply.json() == {"error": "bad_request"}
+
+
+def test_a_large_body_is_refused_before_it_is_read(practice: tuple[str, PracticeStore]) -> None:
+    url, _ = practice
+    with httpx.Client(base_url=url) as client:
+        declared = client.post("/api/sessions", content=b"{" + b" " * 100_000 + b"}")
+        assert declared.status_code == 413 and declared.json() == {"error": "too_large"}
+
+        def stream() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+            for _ in range(100):
+                yield b" " * 10_000
+
+        chunked = client.post("/api/sessions", content=stream())
+        assert chunked.status_code == 413 and chunked.json() == {"error": "too_large"}
 
 
 def test_the_catalogue_follows_the_browser_and_the_switch(practice: tuple[str, PracticeStore]) -> None:

@@ -5,7 +5,10 @@ distance, thresholds, profile, reasons, a quality summary and the SHA-256 digest
 No images and no embeddings are kept: a record holds the images' digests only.
 
 Records are hash-chained: ``hash`` is the SHA-256 of a canonical JSON of the record's fields
-(its sequence number included) and ``prev_hash``, the previous record's hash. ``verify`` walks
+(its sequence number included) and ``prev_hash``, the previous record's hash. The personal
+fields (the operator and the two images' digests) enter the hash through a digest of their own,
+kept beside them, so that ``purge`` can remove them from old records, as retention rules
+require, and the chain still verifies. ``verify`` walks
 the chain and names the first record that was edited, deleted or moved. The head of the chain
 (last sequence number and hash) is also kept in the ``meta`` table, so cutting records off the
 end is detected too.
@@ -17,17 +20,14 @@ leaves the last committed record as the head (SQLite's journal rolls the rest ba
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from impostor.db import immediate
 from impostor.errors import AuditError
@@ -37,12 +37,11 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "AuditRecord",
-    "AuditStats",
     "ChainReport",
     "default_path",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: personal fields hashed through their own digest, so they can be purged
 GENESIS_HASH = "0" * 64  # the prev_hash of record 1
 BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another process's transaction
 
@@ -89,9 +88,13 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (time);
 """
-
-
-CSV_COLUMNS = [*_FIELDS[:11], "reason_codes", *_FIELDS[11:], "hash"]
+# what a purge removes from an old record: who worked the counter and which images were compared
+PERSONAL = ("operator", "document_sha256", "live_sha256")
+_PUBLIC = tuple(name for name in _FIELDS if name not in PERSONAL)
+_V2_COLUMNS = (
+    "ALTER TABLE records ADD COLUMN personal TEXT",  # SHA-256 of the personal fields, kept after a purge
+    "ALTER TABLE records ADD COLUMN purged TEXT",  # UTC time the personal fields were removed
+)
 
 
 def default_path() -> Path:
@@ -181,6 +184,7 @@ class AuditRecord:
     live_sha256: str
     prev_hash: str
     hash: str
+    purged: str | None = None  # UTC time the personal fields were removed, None while they are kept
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -202,6 +206,7 @@ class AuditRecord:
             "live_sha256": self.live_sha256,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "purged": self.purged,
         }
 
 
@@ -220,36 +225,28 @@ class ChainReport:
         return self.problem
 
 
-@dataclass(frozen=True)
-class AuditStats:
-    """Counts of decisions and of reason codes over ``[since, until)`` (None: unbounded)."""
-
-    total: int
-    by_decision: Mapping[str, int] = field(default_factory=dict)
-    by_reason: Mapping[str, int] = field(default_factory=dict)
-    since: str | None = None
-    until: str | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "total": self.total,
-            "since": self.since,
-            "until": self.until,
-            "by_decision": dict(self.by_decision),
-            "by_reason": dict(self.by_reason),
-        }
-
-
 def _reason_dict(reason: Reason) -> dict[str, object]:
     return {"code": reason.code, "message": reason.message, "side": reason.side}
 
 
-def _digest(values: Mapping[str, object]) -> str:
-    """SHA-256 of the canonical JSON of the hashed columns, exactly as stored."""
-    canonical = json.dumps(
-        {name: values[name] for name in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+def _canonical_digest(values: Mapping[str, object]) -> str:
+    canonical = json.dumps(dict(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _personal_digest(values: Mapping[str, object]) -> str:
+    return _canonical_digest({name: values[name] for name in PERSONAL})
+
+
+def _digest(values: Mapping[str, object], scheme: int = SCHEMA_VERSION) -> str:
+    """The record's hash: SHA-256 of the canonical JSON of its hashed columns, as stored.
+
+    Scheme 1 hashes every column itself; scheme 2 hashes the personal ones through their own
+    digest (``personal``), which a purge keeps, so the chain still verifies once they are gone.
+    """
+    if scheme == 1:
+        return _canonical_digest({name: values[name] for name in _FIELDS})
+    return _canonical_digest({**{name: values[name] for name in _PUBLIC}, "personal": values["personal"]})
 
 
 class AuditLog:
@@ -298,6 +295,8 @@ class AuditLog:
                 self._db.execute(statement)
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
+                for statement in _V2_COLUMNS:
+                    self._db.execute(statement)
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
@@ -306,6 +305,8 @@ class AuditLog:
                     f"{self.path} has audit schema version {row[0]}, newer than this impostor's "
                     f"{SCHEMA_VERSION}: upgrade impostor to read it"
                 )
+            # a log begun by impostor 0.1 keeps its scheme: re-hashing it would end its evidence
+            self.scheme = SCHEMA_VERSION if row is None else int(row[0])
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate(self._db)
@@ -353,8 +354,11 @@ class AuditLog:
                 seq, prev_hash = self._head()
                 values["seq"] = seq + 1
                 values["prev_hash"] = prev_hash
-                values["hash"] = _digest(values)
-                columns = (*_FIELDS, "hash")
+                columns: tuple[str, ...] = (*_FIELDS, "hash")
+                if self.scheme >= 2:
+                    values["personal"] = _personal_digest(values)
+                    columns = (*columns, "personal")
+                values["hash"] = _digest(values, self.scheme)
                 self._db.execute(
                     f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                     [values[name] for name in columns],
@@ -376,14 +380,17 @@ class AuditLog:
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[AuditRecord]:
         """Records with ``since <= time < until`` (either bound may be None), in sequence order."""
         where, params = _period(since, until)
-        columns = ", ".join((*_FIELDS, "hash"))
-        cursor = self._db.execute(f"SELECT {columns} FROM records{where} ORDER BY seq", params)
+        columns = self._columns()
+        cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM records{where} ORDER BY seq", params)
         for row in cursor:
-            yield _record(dict(zip((*_FIELDS, "hash"), row, strict=True)))
+            yield _record(dict(zip(columns, row, strict=True)))
+
+    def _columns(self) -> tuple[str, ...]:
+        return (*_FIELDS, "hash", "personal", "purged") if self.scheme >= 2 else (*_FIELDS, "hash")
 
     def verify(self) -> ChainReport:
         """Walk the whole chain; report the first record edited, missing or out of order."""
-        columns = (*_FIELDS, "hash")
+        columns = self._columns()
         rows = [
             dict(zip(columns, row, strict=True))
             for row in self._db.execute(f"SELECT {', '.join(columns)} FROM records ORDER BY seq")
@@ -393,11 +400,19 @@ class AuditLog:
             seq = int(str(row["seq"]))
             if seq != expected_seq:
                 return _bad(len(rows), expected_seq, f"record {expected_seq} is missing (sequence gap)")
-            if _digest(row) != row["hash"]:
+            personal_kept = self.scheme >= 2 and row["purged"] is None
+            if personal_kept and _personal_digest(row) != row["personal"]:
+                return _bad(len(rows), seq, f"record {seq} was edited")
+            if _digest(row, self.scheme) != row["hash"]:
                 # content moved from elsewhere in the chain still hashes right at its old position
                 # (sequence numbers are hashed); looked for only once, at the first bad record
                 origin = next(
-                    (k for k in range(1, len(rows) + 2) if _digest({**row, "seq": k}) == row["hash"]), None
+                    (
+                        k
+                        for k in range(1, len(rows) + 2)
+                        if _digest({**row, "seq": k}, self.scheme) == row["hash"]
+                    ),
+                    None,
                 )
                 if origin is not None:
                     return _bad(
@@ -420,58 +435,38 @@ class AuditLog:
             return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
         return ChainReport(ok=True, count=len(rows))
 
-    def stats(self, since: datetime | None = None, until: datetime | None = None) -> AuditStats:
-        """Counts by decision and by reason code for records with ``since <= time < until``."""
-        by_decision: Counter[str] = Counter()
-        by_reason: Counter[str] = Counter()
-        total = 0
-        for record in self.records(since, until):
-            total += 1
-            by_decision[record.decision] += 1
-            by_reason.update(reason.code for reason in record.reasons)
-        return AuditStats(
-            total=total,
-            by_decision=dict(sorted(by_decision.items())),
-            by_reason=dict(by_reason.most_common()),
-            since=None if since is None else _utc_text(since),
-            until=None if until is None else _utc_text(until),
-        )
+    def purge(self, older_than: datetime) -> int:
+        """Remove the personal fields (``PERSONAL``) of every record made before ``older_than``.
 
-    def export(
-        self,
-        out: str | Path | IO[str],
-        fmt: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        """Write records with ``since <= time < until`` to a path or text stream; returns how many.
-
-        CSV has one row per record (reasons and quality as JSON text, reason codes joined by
-        ``;``); JSON is one array of objects. Raises ``AuditError`` when the path cannot be written.
+        What was removed stays represented by its digest, so ``verify`` still proves the chain
+        whole; the purge itself is noted in the log's ``meta`` table. Returns how many records
+        were purged now (already purged ones are left alone). Raises ``AuditError`` for a log
+        begun by impostor 0.1, whose records hash their personal fields directly.
         """
-        if fmt not in ("csv", "json"):
-            raise ValueError(f"format {fmt!r} is not csv or json")
-        if isinstance(out, str | Path):
-            try:
-                with open(out, "w", encoding="utf-8", newline="") as stream:
-                    return self.export(stream, fmt, since=since, until=until)
-            except OSError as error:
-                raise AuditError(f"cannot write the export {out}: {error}") from None
-        records = list(self.records(since, until))
-        if fmt == "json":
-            json.dump([record.to_dict() for record in records], out, indent=2, ensure_ascii=False)
-            out.write("\n")
-            return len(records)
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for record in records:
-            row = record.to_dict()
-            row["reason_codes"] = ";".join(reason.code for reason in record.reasons)
-            row["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
-            row["quality"] = "" if record.quality is None else json.dumps(row["quality"], sort_keys=True)
-            writer.writerow(row)
-        return len(records)
+        if self.scheme < 2:
+            raise AuditError(
+                f"{self.path} was begun by impostor 0.1 and its records cannot be purged without "
+                "breaking the chain: archive it and start a new log"
+            )
+        blank = ", ".join(f"{name} = ''" for name in PERSONAL)
+        now = _utc_text(datetime.now(UTC))
+        try:
+            # the removed values must leave the file too, not linger in free pages or the WAL
+            self._db.execute("PRAGMA secure_delete = ON")
+            with self._transaction():
+                done = self._db.execute(
+                    f"UPDATE records SET {blank}, purged = ? WHERE time < ? AND purged IS NULL",
+                    (now, _utc_text(older_than)),
+                ).rowcount
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_purge', ?)",
+                    (json.dumps({"at": now, "before": _utc_text(older_than), "records": done}),),
+                )
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")
+        except sqlite3.Error as error:
+            raise AuditError(f"cannot purge the audit log {self.path}: {error}") from None
+        return int(done)
 
     def close(self) -> None:
         self._db.close()
@@ -519,4 +514,5 @@ def _record(values: Mapping[str, object]) -> AuditRecord:
         live_sha256=str(values["live_sha256"]),
         prev_hash=str(values["prev_hash"]),
         hash=str(values["hash"]),
+        purged=None if values.get("purged") is None else str(values["purged"]),
     )

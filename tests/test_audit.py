@@ -9,6 +9,10 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from click.testing import CliRunner
 from impostor.audit import AuditEntry, AuditLog
 from impostor.cli import main
 from impostor.pipeline import Verifier
+from impostor.review import EXPORT_COLUMNS, export, review
 from impostor.types import Reason, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,8 +153,18 @@ def _spread(path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def lima(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The counter's clock: Peru, five hours behind UTC."""
+    monkeypatch.setenv("TZ", "America/Lima")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_export_round_trips_with_since(tmp_path: Path, fmt: str) -> None:
+def test_export_round_trips_with_since_in_local_time(tmp_path: Path, fmt: str, lima: None) -> None:
     db = _spread(tmp_path / "audit.sqlite")
     out = tmp_path / f"export.{fmt}"
     result = CliRunner().invoke(
@@ -158,42 +173,125 @@ def test_export_round_trips_with_since(tmp_path: Path, fmt: str) -> None:
     )
     assert result.exit_code == 0, result.output
     with AuditLog(db) as log:
-        expected = [r.to_dict() for r in log.records(since=datetime(2026, 11, 2))]
+        expected = [r.to_dict() for r in log.records(since=datetime(2026, 11, 2, 5, tzinfo=UTC))]
     assert len(expected) == 20
     if fmt == "json":
-        assert json.loads(out.read_text()) == expected
+        exported = json.loads(out.read_text())
+        assert [{k: v for k, v in r.items() if k != "time_local"} for r in exported] == expected
+        assert exported[0]["time_local"] == "2026-11-02T04:00:00-05:00"  # 09:00 UTC at the counter
         return
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert list(rows[0]) == list(EXPORT_COLUMNS)
     assert [int(row["seq"]) for row in rows] == [r["seq"] for r in expected]
     for row, record in zip(rows, expected, strict=True):
-        assert row["hash"] == record["hash"] and row["time"] == record["time"]
-        assert float(row["probability"]) == record["probability"]
-        assert json.loads(row["reasons"]) == record["reasons"]
-        assert json.loads(row["quality"]) == record["quality"]
+        assert row["time"].startswith("2026-11-0") and row["time"].endswith("-05:00")
+        assert float(row["probability"]) == round(record["probability"], 3)
         assert (row["reason_codes"].split(";") if row["reason_codes"] else []) == record["reason_codes"]
+        assert row["quality"] == "document ok; live: no face"  # a summary, not the stored JSON
 
 
-def test_export_until_is_exclusive(tmp_path: Path) -> None:
+def test_export_until_is_exclusive(tmp_path: Path, lima: None) -> None:
     db = _spread(tmp_path / "audit.sqlite")
     stream = io.StringIO()
     with AuditLog(db) as log:
-        count = log.export(stream, "json", since=datetime(2026, 11, 2), until=datetime(2026, 11, 3))
+        count = export(log, stream, "json", since=datetime(2026, 11, 2), until=datetime(2026, 11, 3))
     assert count == 10 and len(json.loads(stream.getvalue())) == 10
 
 
-def test_stats_counts_by_decision_and_reason(tmp_path: Path) -> None:
+def test_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    command = [
+        sys.executable,
+        "-c",
+        "from impostor.cli import main; main()",
+        "audit",
+        "export",
+        "--db",
+        str(db),
+    ]
+    exporter = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert exporter.stdout is not None
+    exporter.stdout.readline()  # `| head -1`: read one line, then hang up
+    exporter.stdout.close()
+    assert exporter.wait(timeout=60) == 0
+    assert exporter.stderr is not None and exporter.stderr.read() == b""
+
+
+def test_stats_by_station_operator_and_day(tmp_path: Path, lima: None) -> None:
     db = _spread(tmp_path / "audit.sqlite")
     with AuditLog(db) as log:
-        stats = log.stats(since=datetime(2026, 11, 2))
+        stats = review(log, since=datetime(2026, 11, 2))
     assert stats.total == 20
     assert dict(stats.by_decision) == {"MATCH": 8, "NO_MATCH": 6, "REFER": 6}
     assert dict(stats.by_reason) == {"live_too_dark": 6}
+    days = {group.key: group for group in stats.groups["day"]}
+    assert list(days) == ["2026-11-02", "2026-11-03"] and days["2026-11-02"].total == 10
+    assert days["2026-11-02"].refer_rate == pytest.approx(0.3)
+    officers = {group.key: group.total for group in stats.groups["operator"]}
+    assert officers == {"officer-0": 8, "officer-1": 6, "officer-2": 6}
+    assert [group.key for group in stats.groups["station"]] == ["LHR-T5-07"]
+    assert "-05" in stats.zone
     result = CliRunner().invoke(main, ["audit", "stats", "--json", "--db", str(db)])
     assert result.exit_code == 0, result.output
     counted = json.loads(result.output)
     assert counted["total"] == 30 and counted["by_decision"]["REFER"] == 9
+    assert counted["by_day"][0] == {
+        "key": "2026-11-01",
+        "total": 10,
+        "MATCH": 4,
+        "NO_MATCH": 3,
+        "REFER": 3,
+        "refer_rate": 0.3,
+        "no_match_rate": 0.3,
+    }
     text = CliRunner().invoke(main, ["audit", "stats", "--since", "2026-11-03", "--db", str(db)])
-    assert text.exit_code == 0 and "10 decisions" in text.output
+    assert text.exit_code == 0 and "10 decisions" in text.output and "by operator" in text.output
+
+
+def test_purge_removes_personal_fields_and_the_chain_still_verifies(tmp_path: Path) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    with AuditLog(db) as log:
+        kept = list(log.records())
+        assert log.purge(datetime(2026, 11, 2, tzinfo=UTC)) == 10
+        assert log.purge(datetime(2026, 11, 2, tzinfo=UTC)) == 0  # already done
+        after = list(log.records())
+        assert log.verify().ok
+    for old, new in zip(kept, after, strict=True):
+        if old.time < "2026-11-02":
+            assert new.purged and new.operator == new.document_sha256 == new.live_sha256 == ""
+            assert (new.decision, new.station, new.hash) == (old.decision, old.station, old.hash)
+        else:
+            assert new == old
+    # purged from the file itself, not left in free pages or the write-ahead log
+    everything = _spread(tmp_path / "all.sqlite")
+    with AuditLog(everything) as log:
+        assert log.purge(datetime(2026, 12, 1, tzinfo=UTC)) == 30
+    raw = everything.read_bytes() + (
+        Path(f"{everything}-wal").read_bytes() if Path(f"{everything}-wal").exists() else b""
+    )
+    assert b"officer-" not in raw and kept[4].live_sha256.encode() not in raw
+    # a purged record is still protected: editing what is left breaks the chain
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE records SET decision = 'MATCH' WHERE seq = 2")
+    with AuditLog(db) as log:
+        assert not log.verify().ok
+    # and an edit of a kept record's personal field is caught by its digest
+    db2 = _spread(tmp_path / "audit2.sqlite")
+    with sqlite3.connect(db2) as connection:
+        connection.execute("UPDATE records SET operator = 'someone-else' WHERE seq = 25")
+    with AuditLog(db2) as log:
+        assert log.verify().first_bad == 25
+
+
+def test_purge_command(tmp_path: Path) -> None:
+    db = _spread(tmp_path / "audit.sqlite")
+    result = CliRunner().invoke(main, ["audit", "purge", "--older-than", "1", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("purged 30 records") and "chain verified" in result.output
+    missing = CliRunner().invoke(
+        main, ["audit", "purge", "--older-than", "30", "--db", str(tmp_path / "no.db")]
+    )
+    assert missing.exit_code == 14 and not (tmp_path / "no.db").exists()
 
 
 def test_not_a_database_is_one_line_error(tmp_path: Path) -> None:
@@ -254,7 +352,7 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     with AuditLog(db) as log:
         records = list(log.records())
         report = log.verify()
-        stats = log.stats()
+        stats = review(log)
     assert report.ok and report.count == 800, report
     assert [r.seq for r in records] == list(range(1, 801))
     assert dict(stats.by_reason) == {f"worker_{w}": 200 for w in range(4)}

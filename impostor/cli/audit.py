@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from impostor import settings
+from impostor.audit import AuditLog
 from impostor.cli.common import echo_json, reported
+from impostor.errors import AuditError, OutputError
+from impostor.review import local_time
 
 __all__ = ["audit"]
 
@@ -25,7 +29,8 @@ _db_option = click.option(
 def audit() -> None:
     """The hash-chained audit trail of decisions: verify it, export it, count it.
 
-    Times are UTC; --since is inclusive and --until exclusive.
+    Times are shown and given in this machine's local time (the log stores UTC); --since is
+    inclusive and --until exclusive.
     """
 
 
@@ -33,9 +38,6 @@ def audit() -> None:
 @_db_option
 def audit_verify(db: Path | None) -> None:
     """Check that no record was edited, deleted or reordered (exit 14 naming the first bad one)."""
-    from impostor.audit import AuditLog
-    from impostor.errors import AuditError
-
     with reported():
         with AuditLog(db, create=False) as log:
             report = log.verify()
@@ -45,44 +47,92 @@ def audit_verify(db: Path | None) -> None:
 
 
 @audit.command("export")
-@click.option("--since", type=_WHEN, help="First day or moment (UTC) to include.")
-@click.option("--until", type=_WHEN, help="Day or moment (UTC) to stop before.")
+@click.option("--since", type=_WHEN, help="First day or moment (local time) to include.")
+@click.option("--until", type=_WHEN, help="Day or moment (local time) to stop before.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
 )
 @_db_option
 def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | None) -> None:
-    """Write the records of a period as CSV or JSON for a review."""
-    from impostor.audit import AuditLog
+    """Write the decisions of a period for a review: tidy CSV, or every stored field as JSON.
+
+    Times are shown in this machine's local time zone.
+    """
+    from impostor.review import export
 
     with reported():
         with AuditLog(db, create=False) as log:
-            count = log.export(sys.stdout if out is None else out, fmt, since=since, until=until)
+            if out is None:
+                count = export(log, sys.stdout, fmt, since=since, until=until)
+            else:
+                try:
+                    with open(out, "w", encoding="utf-8", newline="") as stream:
+                        count = export(log, stream, fmt, since=since, until=until)
+                except OSError as error:
+                    raise OutputError(f"{out}: cannot be written ({error.strerror or error})") from None
         if out is not None:
             click.echo(f"wrote {count} records to {out}")
 
 
 @audit.command("stats")
-@click.option("--since", type=_WHEN, help="First day or moment (UTC) to count.")
-@click.option("--until", type=_WHEN, help="Day or moment (UTC) to stop before.")
+@click.option("--since", type=_WHEN, help="First day or moment (local time) to count.")
+@click.option("--until", type=_WHEN, help="Day or moment (local time) to stop before.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_db_option
 def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
-    """Count decisions and reason codes over a period."""
-    from impostor.audit import AuditLog
+    """Count decisions by station, operator and day, with their REFER and NO_MATCH rates."""
+    from impostor.review import review
 
     with reported(as_json):
         with AuditLog(db, create=False) as log:
-            stats = log.stats(since, until)
+            found = review(log, since, until)
     if as_json:
-        echo_json(stats.to_dict())
+        echo_json(found.to_dict())
         return
-    period = f"{stats.since or 'start'} to {stats.until or 'now'}"
-    click.echo(f"{stats.total} decisions, {period}")
-    for decision, count in stats.by_decision.items():
+    period = f"{found.since or 'the start'} to {found.until or 'now'}"
+    click.echo(f"{found.total} decisions, {period}, times in {found.zone}")
+    for decision, count in found.by_decision.items():
         click.echo(f"  {decision:<10}{count}")
-    if stats.by_reason:
+    for name, groups in found.groups.items():
+        click.echo(
+            f"by {name}:{'':<{max(0, 22 - len(name))}}total   MATCH  NO_MATCH  REFER  REFER%  NO_MATCH%"
+        )
+        for group in groups:
+            click.echo(
+                f"  {group.key[:24]:<26}{group.total:>5} {group.match:>7} {group.no_match:>9}"
+                f" {group.refer:>6} {group.refer_rate:>7.1%} {group.no_match_rate:>10.1%}"
+            )
+    if found.by_reason:
         click.echo("reasons:")
-        for code, count in stats.by_reason.items():
+        for code, count in found.by_reason.items():
             click.echo(f"  {code:<28}{count}")
+
+
+@audit.command("purge")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(1, 100 * 366),
+    required=True,
+    metavar="DAYS",
+    help="Purge records made more than this many days ago.",
+)
+@_db_option
+def audit_purge(days: int, db: Path | None) -> None:
+    """Remove the personal fields of old records (retention: Ley 29733, EES-style rules).
+
+    The operator and the images' digests go; a digest of what was removed stays, so
+    `impostor audit verify` still proves the chain whole.
+    """
+    with reported():
+        with AuditLog(db, create=False) as log:
+            before = datetime.now(UTC) - timedelta(days=days)
+            count = log.purge(before)
+            report = log.verify()
+        if not report.ok:
+            raise AuditError(f"{log.path}: {report.problem}")
+        click.echo(
+            f"purged {count} records made before {local_time(before.isoformat()):%Y-%m-%d %H:%M %Z};"
+            f" {report.summary()}"
+        )

@@ -17,7 +17,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["Header", "read_header"]
+__all__ = ["SNIFF_BYTES", "Header", "looks_like_image", "read_header"]
 
 # every channel a decoder may hand back (OpenCV keeps alpha with IMREAD_UNCHANGED)
 _MAX_CHANNELS = 4
@@ -47,6 +47,44 @@ class Header:
     def decoded_bytes(self) -> int:
         """An upper bound on the memory the decoded array takes, in bytes."""
         return self.pixels * _MAX_CHANNELS * self.sample_bytes
+
+
+SNIFF_BYTES = 16  # how much of a file ``looks_like_image`` needs
+
+_SIGNATURES = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",  # Windows bitmap
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+    b"\x00\x00\x00\x0cjP  ",  # JPEG 2000 (JP2)
+    b"\xff\x4f\xff\x51",  # JPEG 2000 codestream
+    b"#?RADIANCE",
+    b"#?RGBE",
+    b"\x59\xa6\x6a\x95",  # Sun raster
+)
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether the first bytes of a file (``SNIFF_BYTES`` suffice) start an image format we read.
+
+    A file is judged by its content, as the loader judges it, not by its name: ORL's ``.pgm``
+    and Yale's ``.gif`` files are images, a ``.jpg`` holding text is not.
+    """
+    if head.startswith(_SIGNATURES):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis", b"heic", b"mif1"):
+        return True
+    # Netpbm (P1-P6) and PFM: a two-letter magic number, then white space
+    return (
+        len(head) >= 3
+        and head[:2] in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6", b"PF", b"Pf")
+        and head[2:3].isspace()
+    )
 
 
 def read_header(data: bytes) -> Header | None:

@@ -39,7 +39,7 @@ FOUNDATION = {
     "headers",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
-COMPOSITION = {"profile", "pipeline", "composite", "review", "_embed_worker", "__init__"}
+COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}
 CORE = FOUNDATION | STAGES | COMPOSITION
 SUBPACKAGES = {"qa", "practice"}
 

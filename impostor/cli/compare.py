@@ -32,8 +32,16 @@ _profile_option = click.option(
 
 
 @click.command()
-@click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("document", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare every pair of a CSV (document,live) instead, for a back-office review; needs --out.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Decisions file (CSV) for --pairs."
+)
 @click.option(
     "--camera",
     type=click.IntRange(0, 99),
@@ -70,8 +78,10 @@ _profile_option = click.option(
 )
 @click.option("--no-audit", is_flag=True, help="Do not append the decision to the audit log.")
 def compare(
-    document: Path,
+    document: Path | None,
     live: Path | None,
+    pairs: Path | None,
+    out: Path | None,
     camera: int | None,
     video: Path | None,
     seconds: float | None,
@@ -91,6 +101,7 @@ def compare(
     Examples:
       impostor compare samples/document.png samples/live_genuine.jpg
       impostor compare samples/document.png --video clip.mp4 --json
+      impostor compare --pairs review.csv --out decisions.csv
 
     Every decision is appended to the audit log unless --no-audit is given.
     """
@@ -99,9 +110,17 @@ def compare(
 
     if seconds is not None and not math.isfinite(seconds):
         raise click.BadParameter(f"{seconds} is not a number of seconds", param_hint="--seconds")
-    sources = [s for s in (live, camera, video) if s is not None]
-    if len(sources) != 1:
-        raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
+    if pairs is not None or out is not None:
+        if pairs is None or out is None or document or live or camera is not None or video:
+            raise click.UsageError(
+                "--pairs LIST needs --out FILE, and no DOCUMENT, LIVE, --camera or --video"
+            )
+    elif document is None:
+        raise click.UsageError("give a DOCUMENT and a LIVE image (or --camera, --video), or --pairs LIST")
+    else:
+        sources = [s for s in (live, camera, video) if s is not None]
+        if len(sources) != 1:
+            raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
     with reported(as_json), ExitStack() as stack:
         audit_log = None
         if not no_audit:
@@ -118,6 +137,14 @@ def compare(
                 operator=operator or "",
             )
         )
+        if pairs is not None and out is not None:
+            from impostor.backoffice import compare_list
+
+            summary = compare_list(verifier, pairs, out)
+            counts = ", ".join(f"{count} {decision}" for decision, count in summary.counts.items())
+            click.echo(f"wrote {out}: {summary.total} pairs ({counts})")
+            return
+        assert document is not None
         if live is not None:
             verdict = verifier.verify(document, live)
         else:

@@ -78,7 +78,7 @@ def _config(options: dict[str, Any]) -> Any:
 
 
 @click.command()
-@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("dataset", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the report."
 )
@@ -89,14 +89,20 @@ def _config(options: dict[str, Any]) -> Any:
 )
 @click.option("--title", help="Title of the report (default: the data set's folder name).")
 @_evaluation_options
-def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None, **options: Any) -> None:
+def benchmark(
+    dataset: Path | None, out: Path, profile: Path | None, title: str | None, **options: Any
+) -> None:
     """Measure error rates on DATASET (one sub-folder per person) and write a report.
+
+    Without DATASET, the --pairs CSV is its own data set: image paths relative to it (docs/...,
+    live/...), people from its a_id and b_id columns or else from folder names.
 
     \b
     Examples:
       impostor benchmark ../shared/data/faces-dev --out out/dev
       impostor benchmark ../shared/data/lfw/lfw --pairs ../shared/data/lfw/lfw_pairs.txt \\
           --face central --out out/lfw
+      impostor benchmark --pairs site/pairs.csv --out out/site
     """
     from impostor.qa import run_benchmark
 
@@ -115,7 +121,7 @@ def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None,
 
 
 @click.command()
-@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("dataset", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Profile to write (JSON)."
 )
@@ -160,7 +166,7 @@ def benchmark(dataset: Path, out: Path, profile: Path | None, title: str | None,
 )
 @_evaluation_options
 def calibrate(
-    dataset: Path,
+    dataset: Path | None,
     out: Path,
     name: str | None,
     target_fmr: float,
@@ -171,7 +177,7 @@ def calibrate(
     allow_weak: bool,
     **options: Any,
 ) -> None:
-    """Fit a calibration profile on DATASET and write it as versioned JSON.
+    """Fit a calibration profile on DATASET (or a --pairs CSV of its own images) and write it as JSON.
 
     \b
     Example:

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor.errors import DatasetError
+from impostor.headers import SNIFF_BYTES, looks_like_image
 
 __all__ = ["IMAGE_SUFFIXES", "Dataset", "Skipped", "scan"]
 
@@ -72,9 +73,11 @@ class Dataset:
 def scan(root: str | Path) -> Dataset:
     """List the images of a data set laid out as ``root/PERSON/IMAGE``.
 
-    Only files with an image suffix (jpg jpeg png bmp tif tiff webp jp2 j2k, any case) directly
-    inside a person folder are used; everything else found (files at the top level, hidden
-    files and folders, other suffixes, folders nested inside a person folder, empty person
+    Files directly inside a person folder are used when their name has an image suffix (jpg
+    jpeg png bmp tif tiff webp jp2 j2k, any case; the loader then says what is wrong with a
+    broken one) or when their content starts like an image (ORL's .pgm, Yale's .gif, files
+    without a suffix); everything else found (files at the top level, hidden files and
+    folders, other files, folders nested inside a person folder, empty person
     folders, broken or looping links, a folder linked twice) is listed in ``skipped`` with the
     reason. Symbolic links to files and folders are followed. Images are not opened here.
 
@@ -160,16 +163,25 @@ def _scan_person(folder: Path, person: str, skipped: list[Skipped]) -> tuple[lis
         elif _is_dir(entry):
             nested = True
             skipped.append(Skipped(where, "folder inside a person folder (not scanned)"))
-        elif Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES or _sniffed(entry.path):
+            found.append(entry.name)
+        else:
             suffix = Path(entry.name).suffix
             skipped.append(
                 Skipped(where, f"not an image ({suffix})" if suffix else "not an image (no suffix)")
             )
-        else:
-            found.append(entry.name)
     if not found:
         skipped.append(Skipped(person, "no image in this person folder"))
     return found, nested
+
+
+def _sniffed(path: str) -> bool:
+    """Whether a file whose name says nothing starts like an image (ORL's .pgm, Yale's .gif)."""
+    try:
+        with open(path, "rb") as handle:
+            return looks_like_image(handle.read(SNIFF_BYTES))
+    except OSError:
+        return False
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -35,6 +35,7 @@ from impostor.qa.metrics import (
     threshold_at_fnmr,
 )
 from impostor.qa.outputs import write_report
+from impostor.qa.pair_list import read_pair_list
 from impostor.qa.pairs import Pairs, generate_pairs, read_pairs
 from impostor.qa.report import Context, PairScores, Report, build_report
 from impostor.score import all_pairs, pair_distances
@@ -103,18 +104,24 @@ class _Scored:
 
 
 def _score(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | None,
     pairs_file: str | Path | None,
     config: EvaluationConfig,
     heldout_file: str | Path | None = None,
 ) -> _Scored:
-    full = scan(dataset_dir)
-    if pairs_file is not None:
-        pairs = read_pairs(pairs_file, full)
+    if dataset_dir is None:
+        # the pair list is its own data set: paths relative to it, people from its columns
+        if pairs_file is None:
+            raise ConfigError("give a DATASET folder, a --pairs list, or both")
+        full, pairs = read_pair_list(pairs_file)
     else:
-        pairs = generate_pairs(full, impostors=config.impostors, seed=config.seed)
+        full = scan(dataset_dir)
+        if pairs_file is not None:
+            pairs = read_pairs(pairs_file, full)
+        else:
+            pairs = generate_pairs(full, impostors=config.impostors, seed=config.seed)
     if len(pairs) == 0:
-        raise DatasetError(f"{dataset_dir}: no usable pairs")
+        raise DatasetError(f"{dataset_dir or pairs_file}: no usable pairs")
     heldout = read_pairs(heldout_file, full) if heldout_file is not None else None
     dataset, remapped = _used_images(full, [pairs] if heldout is None else [pairs, heldout])
     pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
@@ -171,7 +178,7 @@ def _dataset_summary(full: Dataset, used: Dataset) -> dict[str, object]:
 
 
 def run_benchmark(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | None,
     out_dir: str | Path,
     *,
     pairs_file: str | Path | None = None,
@@ -203,7 +210,7 @@ def run_benchmark(
         attributes=_attributes(embeddings, pairs, config),
     )
     context = Context(
-        title=title or Path(dataset_dir).name,
+        title=title or Path(dataset_dir or pairs_file or "pairs").name,
         dataset=_dataset_summary(scored.full, dataset),
         pairs_source=pairs.source,
         pairs_skipped=len(pairs.skipped),
@@ -241,7 +248,7 @@ def _attributes(embeddings: EmbeddingSet, pairs: Pairs, config: EvaluationConfig
 
 
 def run_calibration(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | None,
     out: str | Path,
     *,
     pairs_file: str | Path | None = None,

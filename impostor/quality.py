@@ -50,6 +50,7 @@ __all__ = [
     "illumination_uniformity",
     "limit_names",
     "luminance_mean",
+    "palette_share",
     "pitch_degrees",
     "roll_degrees",
     "score",
@@ -276,6 +277,23 @@ def colour_spread(rgb: RGBImage, box: FaceBox) -> float:
     return float((np.abs(r - g).mean() + np.abs(g - b).mean() + np.abs(r - b).mean()) / 3)
 
 
+def palette_share(rgb: RGBImage, box: FaceBox) -> float:
+    """Share (0-1) of face pixels in the face's 8 commonest colours, at 16 levels a channel.
+
+    A photograph of a person spreads its face over many colours (shading, texture, sensor
+    noise); a drawing, a cartoon or a poster paints it in a few flat ones.
+    """
+    x0, y0, x1, y1 = _clipped(rgb, box)
+    face = rgb[y0:y1, x0:x1]
+    if face.size == 0:
+        return 0.0
+    # 16 levels: coarse enough that JPEG's noise around a flat colour stays in its bin
+    levels = (face >> 4).reshape(-1, 3).astype(np.int32)
+    codes = (levels[:, 0] << 8) | (levels[:, 1] << 4) | levels[:, 2]
+    counts = np.bincount(codes, minlength=1 << 12)
+    return float(np.partition(counts, -8)[-8:].sum() / codes.size)
+
+
 def frame_score(rgb: RGBImage, box: FaceBox, landmarks: Landmarks) -> float:
     """How good a camera frame is for comparison: larger, sharper and more frontal is better."""
     size = np.log1p(landmarks.inter_eye_distance)
@@ -481,6 +499,19 @@ MEASURES: tuple[MeasureSpec, ...] = (
         ScoreCurve(2.0, -0.2),
         "max_blockiness",
         advice={side: "{what} heavily compressed (JPEG blocks): " + then for side, then in _RETAKE.items()},
+    ),
+    MeasureSpec(
+        "palette",
+        "share of face in its 8 commonest colours",
+        # a grey image is the colour measure's to refuse: its few grey levels say nothing here
+        lambda f: 0.0 if f.image.info.is_grey else palette_share(f.rgb, f.box),
+        ScoreCurve(0.65, -0.06),
+        "max_palette_share",
+        advice=_both(
+            "{what} is painted in a few flat colours, like a drawing: examine the document",
+            "the live face looks like a drawing or a picture held up, not a person: "
+            "look at the traveller and take the photo again",
+        ),
     ),
     MeasureSpec(
         "colour",

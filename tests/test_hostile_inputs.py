@@ -311,3 +311,31 @@ def test_truncated_png_is_not_an_image(tmp_path: Path) -> None:
     path.write_bytes(encoded.tobytes()[:60])
     with pytest.raises(NotAnImage):
         load_image(path)
+
+
+def test_a_cartoon_held_up_is_a_refer_not_a_no_match(tmp_path: Path) -> None:
+    """A cartoon passed every quality measure and got NO_MATCH; its few flat colours tell."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_presentation import cartoon
+
+    drawn = tmp_path / "cartoon.png"
+    pixels = load_image(GENUINE).pixels
+    cv2.imwrite(str(drawn), cv2.cvtColor(cartoon(pixels), cv2.COLOR_RGB2BGR))
+    result = CliRunner().invoke(main, ["compare", str(DOCUMENT), str(drawn), "--json", "--no-audit"])
+    assert result.exit_code == 3, result.output
+    record = json.loads(result.stdout)
+    assert "live_palette" in record["reason_codes"]
+    assert any("drawing" in reason for reason in record["reasons"])
+    genuine = CliRunner().invoke(main, ["compare", str(DOCUMENT), str(GENUINE), "--json", "--no-audit"])
+    assert "live_palette" not in json.loads(genuine.stdout)["reason_codes"]
+
+
+def test_no_dev_photo_looks_drawn(verifier: Verifier, faces_dev: Path) -> None:
+    for photo in sorted(faces_dev.glob("*/*.jpg"))[::4]:
+        try:
+            _, report = verifier.quality(photo, "live")
+        except Exception:  # noqa: BLE001 - a photo without a face says nothing here
+            continue
+        assert report.measure("palette").passed, (photo, report.measure("palette").value)

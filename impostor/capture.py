@@ -15,10 +15,12 @@ later stage sees the face the right way up.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +118,9 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
         longest = max(header.width, header.height)
         scale = next((s for s in (8, 4, 2) if longest // s >= side), 1)
     _check_memory(header, scale, label)
+    # the strict re-read that finds damage costs as much as the decoding; both release Python's
+    # lock, so it runs beside OpenCV's decode rather than after it
+    damage = _checker().submit(_jpeg_damage, data) if header.format == "JPEG" else None
     decoded = _decode(data, header, scale, label)
     bit_depth = 8 * decoded.dtype.itemsize
     rgb = _to_rgb8(decoded, label, bgr=True)
@@ -133,7 +138,7 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
         exif_orientation=header.orientation,
         decode_scale=scale,
         sha256=hashlib.sha256(data).hexdigest(),
-        damage=_jpeg_damage(data) if header.format == "JPEG" else "",
+        damage=damage.result() if damage is not None else "",
     )
     return LoadedImage(pixels=rgb, info=info)
 
@@ -169,6 +174,11 @@ def _decode(data: bytes, header: Header, scale: int, label: str) -> NDArray[np.g
     if decoded.ndim == 3 and decoded.shape[2] not in (1, 2, 3, 4):
         raise UnsupportedImage(f"{label}: {decoded.shape[2]} colour channels are not supported")
     return decoded
+
+
+@functools.cache
+def _checker() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="impostor-jpeg-check")
 
 
 def _jpeg_damage(data: bytes) -> str:

@@ -83,6 +83,17 @@ def test_errors_are_one_line_with_exit_15(tmp_path: Path) -> None:
     assert result.exit_code == 15, result.output
 
 
+def _serve(set_file: Path, tmp_path: Path) -> subprocess.Popen[str]:
+    """``impostor practice serve`` on any free port, in its own process, output readable."""
+    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
+    return subprocess.Popen(
+        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path, grace_hopper: np.ndarray
 ) -> None:
@@ -96,13 +107,7 @@ def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
         )
     assert result.exit_code == 15 and "cannot listen on 127.0.0.1" in result.output, result.output
 
-    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
-    server = subprocess.Popen(
-        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = _serve(set_file, tmp_path)
     assert server.stdout is not None
     first = server.stdout.readline()
     url = first.split(" on ")[1].split(" ;")[0]
@@ -117,13 +122,7 @@ def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, grace_hopper: np.ndarray) -> None:
     """A service manager stops the server with SIGTERM: the same clean end as Ctrl-C, not exit 143."""
     set_file = _set_on_disk(tmp_path, grace_hopper)
-    command = [str(Path(sys.executable).with_name("impostor")), "practice", "serve", str(set_file)]
-    server = subprocess.Popen(
-        [*command, "--port", "0", "--db", str(tmp_path / "p.db")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = _serve(set_file, tmp_path)
     assert server.stdout is not None
     server.stdout.readline()
     server.send_signal(signal.SIGTERM)

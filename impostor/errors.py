@@ -17,7 +17,8 @@ The hierarchy::
     ├── DatasetError              a data set or pair list cannot be used
     ├── ClusterError              a Dask scheduler cannot be reached
     ├── AuditError                the audit log cannot be used, or its chain is broken
-    └── PracticeError             a practice set or results database cannot be used
+    ├── PracticeError             a practice set or results database cannot be used
+    └── StationError              the counter station's accounts or settings cannot be used
 
 Decisions are not errors: a missing face during a comparison is a REFER with its reason, not
 an exception. Every message names the input it is about and says what to do. The exit code
@@ -41,6 +42,7 @@ __all__ = [
     "OutputError",
     "PracticeError",
     "ProfileError",
+    "StationError",
     "UnsupportedImage",
     "WeakProfile",
     "quoted",
@@ -109,6 +111,10 @@ class AuditError(ImpostorError):
 
 class PracticeError(ImpostorError):
     """A practice set or practice results database cannot be used."""
+
+
+class StationError(ImpostorError):
+    """The counter station's accounts or settings cannot be used."""
 
 
 def quoted(value: object) -> str:

@@ -128,6 +128,12 @@ SETTINGS: dict[str, Setting] = {
             "SQLite file of trainees' practice sessions and answers.",
         ),
         Setting(
+            "station_db",
+            "IMPOSTOR_STATION_DB",
+            "~/.local/share/impostor/station.sqlite",
+            "SQLite file of the counter station's operators and API keys (salted slow hashes only).",
+        ),
+        Setting(
             "debug",
             "IMPOSTOR_DEBUG",
             "",

@@ -41,7 +41,7 @@ FOUNDATION = {
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}
 CORE = FOUNDATION | STAGES | COMPOSITION
-SUBPACKAGES = {"qa", "practice"}
+SUBPACKAGES = {"qa", "practice", "station"}
 
 
 def _module_name(path: Path) -> str:

@@ -6,6 +6,7 @@ Commands live in modules by group::
     audit      audit verify, export and stats
     qa         benchmark and calibrate
     practice   practice build, pack, serve and report
+    station    station add-operator and add-key (the counter station's accounts)
     common     exit codes, one-line errors, shared options
 
 Exit codes (the README has the same table)::
@@ -21,6 +22,7 @@ Exit codes (the README has the same table)::
                                       14  audit log damaged or unreadable
                                       15  practice set or results unusable
                                       16  calibrate would write a weak profile
+                                      17  station accounts unusable
                                       70  internal error (a bug: please report it)
 
 Nothing in the library imports this package.
@@ -39,6 +41,7 @@ from impostor.cli.common import usage_error
 from impostor.cli.compare import compare, quality
 from impostor.cli.practice import practice
 from impostor.cli.qa import benchmark, calibrate
+from impostor.cli.station import station
 
 __all__ = ["main"]
 
@@ -65,5 +68,5 @@ def main() -> None:
     """Facial comparison for border inspection: is the traveller the document's holder?"""
 
 
-for _command in (compare, quality, benchmark, calibrate, audit, practice):
+for _command in (compare, quality, benchmark, calibrate, audit, practice, station):
     main.add_command(_command)

@@ -55,6 +55,7 @@ EXIT_CODES: dict[type[errors.ImpostorError], int] = {
     errors.AuditError: 14,
     errors.PracticeError: 15,
     errors.WeakProfile: 16,
+    errors.StationError: 17,
 }
 
 

@@ -1,0 +1,184 @@
+"""Who may use the station: operators (an ID and a PIN) and integrating systems (an API key each).
+
+Both live in the station's SQLite file (the ``station_db`` setting) as salted slow hashes only
+(``impostor.station.hashing``). Five wrong PINs in a row lock that operator ID for fifteen
+minutes; an unknown ID costs the same scrypt as a known one, so timing does not tell which IDs
+exist.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from impostor import settings
+from impostor.db import immediate
+from impostor.errors import StationError
+from impostor.station.hashing import check_secret, hash_secret, new_key, split_key
+
+__all__ = ["LOCK_AFTER", "LOCK_FOR", "Accounts", "SignIn", "default_path"]
+
+SCHEMA = "impostor.station/1"
+LOCK_AFTER = 5  # wrong PINs in a row
+LOCK_FOR = timedelta(minutes=15)
+# operator IDs and system names: letters (ñ and accents too), digits, . _ - ; 1 to 40 of them
+_NAME = re.compile(r"^[^\W_][\w.\-]{0,39}$")
+_MIN_PIN = 4
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS operators (
+    id TEXT PRIMARY KEY, pin TEXT NOT NULL, created TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT
+);
+CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, hash TEXT NOT NULL, created TEXT NOT NULL)
+"""
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash no secret matches, checked against for unknown IDs and keys (made on first use)."""
+    return hash_secret("no operator has this PIN")
+
+
+def default_path() -> Path:
+    """The station database named by the ``station_db`` setting (``IMPOSTOR_STATION_DB``)."""
+    return Path(str(settings.get("station_db"))).expanduser()
+
+
+class SignIn(enum.Enum):
+    """How a sign-in attempt ended."""
+
+    OK = "ok"
+    WRONG = "wrong"  # an unknown ID or a wrong PIN: the same answer for both
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: SignIn
+    locked_until: datetime | None = None
+
+
+class Accounts:
+    """The station's operators and API keys, in the SQLite file ``path`` (created when missing).
+
+    Raises ``StationError`` when the file is not a station database.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._db() as db, immediate(db):
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if tables and "operators" not in tables:
+                    raise StationError(f"{self.path} is an SQLite file but not a station database")
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA,))
+        except (OSError, sqlite3.DatabaseError) as error:
+            raise StationError(f"{self.path} cannot be used as the station database ({error})") from None
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    # -- operators ----------------------------------------------------------------------------
+
+    def add_operator(self, operator: str, pin: str, *, replace: bool = False) -> None:
+        """Store ``operator`` with the salted hash of ``pin``; ``replace`` sets a new PIN."""
+        _check_name(operator, "operator ID")
+        if len(pin) < _MIN_PIN or pin.strip() != pin:
+            raise StationError(f"a PIN needs at least {_MIN_PIN} characters and no spaces at its ends")
+        with self._db() as db, immediate(db):
+            exists = db.execute("SELECT 1 FROM operators WHERE id = ?", (operator,)).fetchone()
+            if exists and not replace:
+                raise StationError(f"operator {operator} exists already; give --replace to set a new PIN")
+            db.execute(
+                "INSERT OR REPLACE INTO operators (id, pin, created, failures, locked_until) "
+                "VALUES (?, ?, ?, 0, NULL)",
+                (operator, hash_secret(pin), _now().isoformat()),
+            )
+
+    def sign_in(self, operator: str, pin: str, *, now: datetime | None = None) -> Attempt:
+        """Check ``pin`` for ``operator``, counting wrong ones towards the lock-out."""
+        moment = now or _now()
+        with self._db() as db:
+            row = db.execute(
+                "SELECT pin, failures, locked_until FROM operators WHERE id = ?", (operator,)
+            ).fetchone()
+        if row is None:
+            check_secret(pin, _dummy())  # as slow as a real check
+            return Attempt(SignIn.WRONG)
+        stored, failures, locked = row
+        if locked is not None and datetime.fromisoformat(locked) > moment:
+            return Attempt(SignIn.LOCKED, datetime.fromisoformat(locked))
+        right = check_secret(pin, stored)
+        with self._db() as db, immediate(db):
+            if right:
+                db.execute("UPDATE operators SET failures = 0, locked_until = NULL WHERE id = ?", (operator,))
+                return Attempt(SignIn.OK)
+            failures = int(failures) + 1 if locked is None else 1  # a lock that ran out starts again
+            until = moment + LOCK_FOR if failures >= LOCK_AFTER else None
+            db.execute(
+                "UPDATE operators SET failures = ?, locked_until = ? WHERE id = ?",
+                (0 if until else failures, None if until is None else until.isoformat(), operator),
+            )
+        return Attempt(SignIn.LOCKED, until) if until else Attempt(SignIn.WRONG)
+
+    def operators(self) -> list[str]:
+        with self._db() as db:
+            return [row[0] for row in db.execute("SELECT id FROM operators ORDER BY id")]
+
+    # -- API keys for integrating systems --------------------------------------------------------
+
+    def add_key(self, name: str, *, replace: bool = False) -> str:
+        """A new API key for the system ``name``; only its hash is kept, so show it once."""
+        _check_name(name, "system name")
+        key = new_key(name)
+        with self._db() as db, immediate(db):
+            exists = db.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)).fetchone()
+            if exists and not replace:
+                raise StationError(f"a key for {name} exists already; give --replace to issue a new one")
+            db.execute(
+                "INSERT OR REPLACE INTO api_keys (name, hash, created) VALUES (?, ?, ?)",
+                (name, hash_secret(split_key(key)[1]), _now().isoformat()),  # type: ignore[index]
+            )
+        return key
+
+    def check_key(self, key: str) -> str | None:
+        """The name of the system whose key ``key`` is, or None for a key the station never issued."""
+        parts = split_key(key)
+        if parts is None:
+            return None
+        name, secret = parts
+        with self._db() as db:
+            row = db.execute("SELECT hash FROM api_keys WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            check_secret(secret, _dummy())
+            return None
+        return name if check_secret(secret, row[0]) else None
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME.match(name):
+        raise StationError(
+            f"{what} {name!r}: use 1 to 40 letters, digits, dots, hyphens or underscores, "
+            "starting with a letter or digit"
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,104 @@
+"""The station's accounts: PINs and keys kept only as salted slow hashes, a lock-out after wrong
+PINs, and the two commands that add them."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from impostor.cli import main
+from impostor.errors import StationError
+from impostor.station.accounts import LOCK_AFTER, LOCK_FOR, Accounts, SignIn
+from impostor.station.hashing import check_secret, hash_secret
+
+
+def test_a_secret_checks_only_against_its_own_salted_hash() -> None:
+    first, second = hash_secret("4821"), hash_secret("4821")
+    assert first != second and first.startswith("scrypt$16384$8$1$")  # salted: never the same twice
+    assert check_secret("4821", first) and check_secret("4821", second)
+    assert not check_secret("4822", first)
+    assert not check_secret("4821", "scrypt$broken") and not check_secret("4821", "md5$x$y$z$a$b")
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Accounts:
+    return Accounts(tmp_path / "station.sqlite")
+
+
+def test_an_operator_signs_in_with_the_right_pin_only(accounts: Accounts) -> None:
+    accounts.add_operator("OFC-0042", "4821")
+    assert accounts.sign_in("OFC-0042", "4821").outcome is SignIn.OK
+    assert accounts.sign_in("OFC-0042", "1234").outcome is SignIn.WRONG
+    assert accounts.sign_in("OFC-9999", "4821").outcome is SignIn.WRONG  # unknown: the same answer
+    assert accounts.operators() == ["OFC-0042"]
+
+
+def test_repeated_wrong_pins_lock_the_id_for_a_while(accounts: Accounts) -> None:
+    accounts.add_operator("OFC-0042", "4821")
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    for attempt in range(LOCK_AFTER - 1):
+        assert accounts.sign_in("OFC-0042", "0000", now=start).outcome is SignIn.WRONG, attempt
+    locked = accounts.sign_in("OFC-0042", "0000", now=start)
+    assert locked.outcome is SignIn.LOCKED and locked.locked_until == start + LOCK_FOR
+    # while locked even the right PIN is refused
+    assert accounts.sign_in("OFC-0042", "4821", now=start + LOCK_FOR / 2).outcome is SignIn.LOCKED
+    assert (
+        accounts.sign_in("OFC-0042", "4821", now=start + LOCK_FOR + timedelta(seconds=1)).outcome is SignIn.OK
+    )
+
+
+def test_names_and_pins_are_checked(accounts: Accounts) -> None:
+    accounts.add_operator("Ñuñez.Peña-01", "4821")  # letters such as ñ are letters
+    for bad in ("", "x" * 41, "OFC 1", "<script>", "-dash"):
+        with pytest.raises(StationError, match="operator ID"):
+            accounts.add_operator(bad, "4821")
+    with pytest.raises(StationError, match="at least 4"):
+        accounts.add_operator("OFC-1", "12")
+    with pytest.raises(StationError, match="--replace"):
+        accounts.add_operator("Ñuñez.Peña-01", "9999")
+    accounts.add_operator("Ñuñez.Peña-01", "9999", replace=True)
+    assert accounts.sign_in("Ñuñez.Peña-01", "9999").outcome is SignIn.OK
+
+
+def test_an_api_key_names_its_system_and_only_its_hash_is_kept(accounts: Accounts) -> None:
+    key = accounts.add_key("gate-3")
+    assert key.startswith("gate-3.") and accounts.check_key(key) == "gate-3"
+    assert accounts.check_key(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert accounts.check_key("gate-4." + key.split(".", 1)[1]) is None
+    assert accounts.check_key("nonsense") is None
+    with sqlite3.connect(accounts.path) as raw:
+        stored = " ".join(str(cell) for row in raw.execute("SELECT * FROM api_keys") for cell in row)
+    assert key.split(".", 1)[1] not in stored
+
+
+def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as raw:
+        raw.execute("CREATE TABLE records (seq INTEGER)")
+    with pytest.raises(StationError, match="not a station database"):
+        Accounts(other)
+
+
+def test_the_commands_ask_for_the_pin_twice_and_show_a_key_once(tmp_path: Path) -> None:
+    db = tmp_path / "station.sqlite"
+    added = CliRunner().invoke(
+        main, ["station", "add-operator", "OFC-0042", "--db", str(db)], input="4821\n4821\n"
+    )
+    assert added.exit_code == 0, added.output
+    assert "4821" not in added.stdout  # the PIN is never echoed
+    assert Accounts(db).sign_in("OFC-0042", "4821").outcome is SignIn.OK
+    mismatch = CliRunner().invoke(
+        main, ["station", "add-operator", "OFC-7", "--db", str(db)], input="4821\n4822\n4821\n4821\n"
+    )
+    assert mismatch.exit_code == 0 and "OFC-7" in Accounts(db).operators()
+    issued = CliRunner().invoke(main, ["station", "add-key", "gate-3", "--db", str(db)])
+    assert issued.exit_code == 0, issued.output
+    key = issued.stdout.strip()
+    assert Accounts(db).check_key(key) == "gate-3" and "shown this once" in issued.stderr
+    again = CliRunner().invoke(main, ["station", "add-key", "gate-3", "--db", str(db)])
+    assert again.exit_code == 17 and again.stderr.startswith("StationError: ")
+    assert key.split(".", 1)[1] not in db.read_bytes().decode("latin-1")

@@ -435,6 +435,14 @@ class AuditLog:
             return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
         return ChainReport(ok=True, count=len(rows))
 
+    def verify_writable(self) -> None:
+        """Raise ``AuditError`` unless a record could be appended now (a health check)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            raise AuditError(f"the audit log {self.path} takes no writes: {error}") from None
+
     def purge(self, older_than: datetime) -> int:
         """Remove the personal fields (``PERSONAL``) of every record made before ``older_than``.
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from impostor.errors import ImpostorError
 
-__all__ = ["cnn_detector", "encoder", "hog_detector", "model_path", "shape_predictor"]
+__all__ = ["cnn_detector", "encoder", "encoder_loaded", "hog_detector", "model_path", "shape_predictor"]
 
 _lock = threading.Lock()
 
@@ -48,6 +48,7 @@ def _once(load: Any) -> Any:
         with _lock:
             return cached()
 
+    wrapper.loaded = lambda: cached.cache_info().currsize > 0  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -92,3 +93,8 @@ def encoder() -> Any:
     import dlib
 
     return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def encoder_loaded() -> bool:
+    """Whether this process has loaded dlib's face network (a warm service has)."""
+    return bool(encoder.loaded())

@@ -37,6 +37,7 @@ FOUNDATION = {
     "_version",
     "files",
     "headers",
+    "asgi",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}

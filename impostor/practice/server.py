@@ -41,6 +41,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from impostor.asgi import BodyLimit
 from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
@@ -73,56 +74,6 @@ class _Answer(BaseModel):
 
 # a sign-in or an answer is a few dozen bytes; nothing the page sends comes near this
 MAX_BODY_BYTES = 16 * 1024
-
-
-class _BodyLimit:
-    """Refuse a request body over ``limit`` bytes with 413 before the app reads it (ASGI middleware).
-
-    A declared Content-Length over the limit is refused at once. Otherwise the body (small by
-    definition) is gathered here as it arrives, refused as soon as it passes the limit, and
-    handed to the app whole.
-    """
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send)
-            return
-        chunks: list[bytes] = []
-        size, more = 0, scope["method"] not in ("GET", "HEAD")
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away: let the app see an empty body
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await _too_large(send)
-                return
-            more = message.get("more_body", False)
-        body, delivered = b"".join(chunks), False
-
-        async def replay() -> Any:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-async def _too_large(send: Any) -> None:
-    body = json.dumps({"error": "too_large"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class _Refused(Exception):
@@ -177,7 +128,7 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
         code = codes.get(error.status_code, "bad_request" if error.status_code < 500 else "server")
         return JSONResponse({"error": code}, error.status_code)
 
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, refusal=json.dumps({"error": "too_large"}).encode())
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

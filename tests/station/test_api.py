@@ -1,0 +1,174 @@
+"""The station's HTTP API over real HTTP (uvicorn on loopback): keys, limits, the catalogue, a
+comparison audited under the caller's name."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from impostor.audit import AuditLog
+from impostor.station.accounts import Accounts
+from impostor.station.api import ApiConfig, create_app
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@contextmanager
+def running(config: ApiConfig) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "the station API did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, ApiConfig]]:
+    folder = tmp_path_factory.mktemp("station")
+    config = ApiConfig(
+        accounts=folder / "station.sqlite",
+        audit_db=folder / "audit.sqlite",
+        station="lima-t1-07",
+        max_upload_bytes=2**20,
+        requests_per_minute=30,
+    )
+    key = Accounts(config.accounts).add_key("gate-3")
+    with running(config) as url:
+        yield url, key, config
+
+
+def files(document: Path | bytes, live: Path | bytes) -> dict[str, tuple[str, bytes]]:
+    read = lambda item: item if isinstance(item, bytes) else item.read_bytes()  # noqa: E731
+    return {"document": ("document.png", read(document)), "live": ("live.jpg", read(live))}
+
+
+def test_a_comparison_is_the_compare_json_and_is_audited(station: tuple[str, str, ApiConfig]) -> None:
+    url, key, config = station
+    reply = httpx.post(
+        f"{url}/api/v1/verify",
+        files=files(SAMPLES / "document.png", SAMPLES / "live_genuine.jpg"),
+        headers={"X-API-Key": key},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    verdict = reply.json()
+    assert verdict["decision"] == "MATCH" and 0.5 < verdict["probability"] <= 1
+    assert {"document", "live", "thresholds", "profile", "reason_codes"} <= verdict.keys()
+    with AuditLog(config.audit_db) as log:
+        last = list(log.records())[-1]
+        assert (last.station, last.operator, last.decision) == ("lima-t1-07", "api:gate-3", "MATCH")
+        assert log.verify().ok
+
+
+def test_no_key_or_a_wrong_key_is_401(station: tuple[str, str, ApiConfig]) -> None:
+    url, key, _ = station
+    body = files(SAMPLES / "document.png", SAMPLES / "live_genuine.jpg")
+    for headers in ({}, {"X-API-Key": key[:-2] + "xx"}, {"X-API-Key": "gate-9." + key.split(".", 1)[1]}):
+        reply = httpx.post(f"{url}/api/v1/verify", files=body, headers=headers, timeout=60)
+        assert reply.status_code == 401
+        assert (
+            reply.json()["error"]["type"] == "Unauthorized"
+            and reply.json()["error"]["code"] == "unauthorized"
+        )
+
+
+def test_an_oversize_upload_is_413_without_being_read_whole(station: tuple[str, str, ApiConfig]) -> None:
+    url, key, config = station
+    # a client that announces 20 MB and sends a few bytes: refused on the announcement alone
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/v1/verify HTTP/1.1\r\nHost: station\r\nX-API-Key: "
+            + key.encode()
+            + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: "
+            + str(10 * config.max_upload_bytes).encode()
+            + b"\r\n\r\n--b\r\n"
+        )
+        answer = raw.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413") and '"too_large"' in answer
+    big = bytes(config.max_upload_bytes + 10)
+    reply = httpx.post(
+        f"{url}/api/v1/verify",
+        files=files(big, SAMPLES / "live_genuine.jpg"),
+        headers={"X-API-Key": key},
+        timeout=60,
+    )
+    assert reply.status_code == 413 and reply.json()["error"]["type"] == "TooLarge"
+
+
+def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, ApiConfig]) -> None:
+    url, key, _ = station
+    reply = httpx.post(
+        f"{url}/api/v1/verify",
+        files=files(b"%PDF-1.4 not a photo", SAMPLES / "live_genuine.jpg"),
+        headers={"X-API-Key": key},
+        timeout=60,
+    )
+    assert reply.status_code == 422
+    error = reply.json()["error"]
+    assert (
+        error["type"] == "NotAnImage" and error["code"] == "not_an_image" and "document" in error["message"]
+    )
+    missing = httpx.post(f"{url}/api/v1/verify", files={"live": ("l.jpg", b"x")}, headers={"X-API-Key": key})
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "bad_request"
+    assert httpx.get(f"{url}/api/v1/nothing").json()["error"]["code"] == "not_found"
+
+
+def test_quality_and_health(station: tuple[str, str, ApiConfig]) -> None:
+    url, key, _ = station
+    reply = httpx.post(
+        f"{url}/api/v1/quality",
+        files={"image": ("live.jpg", (SAMPLES / "live_genuine.jpg").read_bytes())},
+        data={"side": "live"},
+        headers={"X-API-Key": key},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    assert {measure["name"] for measure in reply.json()["measures"]} >= {"sharpness", "palette"}
+    health = httpx.get(f"{url}/api/v1/health").json()
+    assert health == {
+        "status": "ok",
+        "models_loaded": True,
+        "profile": {"name": "default", "version": health["profile"]["version"], "weak": False},
+        "audit_log_writable": True,
+    }
+    assert "/api/v1/verify" in httpx.get(f"{url}/api/openapi.json").json()["paths"]
+    assert httpx.get(f"{url}/api/docs").status_code == 200
+
+
+def test_past_the_rate_a_key_gets_429(tmp_path: Path) -> None:
+    config = ApiConfig(
+        accounts=tmp_path / "station.sqlite",
+        audit_db=tmp_path / "audit.sqlite",
+        requests_per_minute=3,
+        warm=False,
+    )
+    key = Accounts(config.accounts).add_key("reader-1")
+    with running(config) as url:
+        codes = [
+            httpx.post(
+                f"{url}/api/v1/quality", files={"image": ("x.jpg", b"x")}, headers={"X-API-Key": key}
+            ).status_code
+            for _ in range(5)
+        ]
+    assert codes == [422, 422, 422, 429, 429]

@@ -7,6 +7,6 @@ Modules, by job::
                  integrating systems (an API key each), in the station's SQLite file
     api          the HTTP API for e-gates, document readers and review tools (FastAPI)
 
-The officers' page and the command that serves both are the next modules; this package uses the core and the public face
-of ``impostor.qa``, never the insides of another sub-package.
+The officers' page and the command that serves both are the next modules; this package uses the
+core and the public face of ``impostor.qa``, never the insides of another sub-package.
 """

@@ -80,6 +80,9 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
     base = source.resolve().parent
     _ = verifier.profile  # a bad profile stops the run before anything is written
     counts: Counter[str] = Counter()
+    pairs = list(_pairs(source))  # a list that cannot be used leaves no decisions file behind
+    if not pairs:
+        raise DatasetError(f"{source}: the list names no pair")
     try:
         stream = open(out, "w", encoding="utf-8", newline="")
     except OSError as exc:
@@ -87,7 +90,7 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
     with stream:
         writer = csv.DictWriter(stream, fieldnames=DECISION_COLUMNS)
         writer.writeheader()
-        for line, document, live in _pairs(source):
+        for line, document, live in pairs:
             row: dict[str, object] = {"line": line, "document": document, "live": live}
             if not document or not live:
                 row |= {"decision": "ERROR", "error": "the line names no document or no live image"}
@@ -109,6 +112,4 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
             counts[str(row["decision"])] += 1
             writer.writerow(row)
             stream.flush()  # an interrupted review keeps every row decided so far
-    if not counts:
-        raise DatasetError(f"{source}: the list names no pair")
     return BatchSummary(dict(sorted(counts.items())))

@@ -106,9 +106,9 @@ def limit_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _resolve(limits: Mapping[str, float], side: QualitySide, key: str) -> float:
-    """A limit for one side: a side-prefixed name wins over the bare one, a profile over a default."""
-    merged = {**default_limits(), **limits}
+def _resolve(merged: Mapping[str, float], side: QualitySide, key: str) -> float:
+    """A limit for one side from the defaults overlaid with a profile's (``merged``): a
+    side-prefixed name wins over the bare one."""
     return float(merged.get(f"{side}_{key}", merged.get(key, 0.0)))
 
 
@@ -330,7 +330,7 @@ class _Face:
     boxes: list[FaceBox]
     landmarks: Landmarks
     side: QualitySide
-    limits: Mapping[str, float]
+    limits: Mapping[str, float]  # the defaults overlaid with the profile's
 
     @property
     def rgb(self) -> RGBImage:
@@ -557,7 +557,7 @@ def assess(
         raise ValueError(f"side must be 'document' or 'live', not {side!r}")
     if not boxes:
         raise ValueError("assess needs at least one face box; report NoFaceFound before calling it")
-    face = _Face(image, boxes, landmarks, side, limits or {})
+    face = _Face(image, boxes, landmarks, side, {**default_limits(), **(limits or {})})
     measures = []
     for spec in MEASURES:
         value = float(spec.measure(face))

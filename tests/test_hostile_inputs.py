@@ -70,7 +70,7 @@ def test_a_negative_camera_index_is_a_usage_error() -> None:
         pass
 
 
-def test_decoding_holds_to_the_memory_budget(tmp_path: Path) -> None:
+def test_decoding_holds_to_the_memory_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 16-bit RGBA PNG of 16 MP (a few kilobytes) took gigabytes in wide temporaries."""
     path = tmp_path / "wide16.png"
     cv2.imwrite(str(path), np.zeros((4000, 4000, 4), dtype=np.uint16))
@@ -87,12 +87,9 @@ def test_decoding_holds_to_the_memory_budget(tmp_path: Path) -> None:
     decoded, output = 4000 * 4000 * 4 * 2, 4000 * 4000 * 3
     # the decoded array, its 8-bit copy and bounded blocks; not several wide copies
     assert after - before < decoded + output + 100 * 2**20, (after - before) / 2**20
+    monkeypatch.setenv("IMPOSTOR_DECODE_MEMORY_MB", "64")
     with pytest.raises(ImageTooLarge, match="IMPOSTOR_DECODE_MEMORY_MB"):
-        os.environ["IMPOSTOR_DECODE_MEMORY_MB"] = "64"
-        try:
-            load_image(path)
-        finally:
-            del os.environ["IMPOSTOR_DECODE_MEMORY_MB"]
+        load_image(path)
 
 
 def test_a_float64_tiff_is_measured_from_its_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

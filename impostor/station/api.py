@@ -41,6 +41,8 @@ from impostor.types import Verdict
 
 __all__ = ["ApiConfig", "create_app"]
 
+_GUARDED = ("/api/v1/verify", "/api/v1/quality")  # what needs a key: every route but health and docs
+
 # (HTTP status, catalogue code) of each error; a subclass takes its nearest listed ancestor's
 _STATUS: dict[type[errors.ImpostorError], tuple[int, str]] = {
     errors.InputError: (422, "unusable_image"),
@@ -99,7 +101,8 @@ class _RateLimiter:
 def create_app(config: ApiConfig) -> FastAPI:
     """The API as an ASGI app; models load at start-up (``config.warm``) and stay loaded."""
     accounts = Accounts(config.accounts)
-    AuditLog(config.audit_db).close()  # a log that cannot be opened stops the start
+    logs = _Logs(config.audit_db)
+    logs.log()  # a log that cannot be opened stops the start
     verifier = Verifier(config.profile, embedder=PooledEmbedder())
     _ = verifier.profile  # a bad profile stops the start, not a traveller's comparison
     limiter = _RateLimiter(config.requests_per_minute)
@@ -150,25 +153,38 @@ def create_app(config: ApiConfig) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "bad_request")
         return _catalogue(error.status_code, "BadRequest", str(error.detail), code)
 
-    def system(x_api_key: Annotated[str | None, Header()] = None) -> str:
-        """The name of the calling system, from its key; refused before anything else is done."""
-        name = accounts.check_key(x_api_key) if x_api_key else None
+    async def gate(scope: Any, receive: Any, send: Any, call_next: Any) -> None:
+        """Who is calling, and whether they may now: decided before any body is read."""
+        if scope["type"] != "http" or not scope["path"].startswith(_GUARDED):
+            await call_next(scope, receive, send)
+            return
+        key = dict(scope.get("headers", [])).get(b"x-api-key", b"").decode("latin-1")
+        name = await _in_thread(lambda: accounts.check_key(key)) if key else None  # scrypt: off the loop
         if name is None:
-            message = (
-                "no X-API-Key header" if not x_api_key else "the X-API-Key is not one this station issued"
-            )
-            raise _Refusal(
+            message = "no X-API-Key header" if not key else "the X-API-Key is not one this station issued"
+            refusal = _Refusal(
                 401, "Unauthorized", message + "; ask the station's administrator for a key", "unauthorized"
             )
-        wait = limiter.allow(name)
-        if wait is not None:
-            raise _Refusal(
+        elif (wait := limiter.allow(name)) is not None:
+            refusal = _Refusal(
                 429,
                 "RateLimited",
                 f"more than {limiter.per_minute} requests a minute; wait {wait:.0f} s",
                 "rate_limited",
             )
-        return name
+        else:
+            scope.setdefault("state", {})["caller"] = name
+            await call_next(scope, receive, send)
+            return
+        reply = _catalogue(refusal.status, refusal.kind, str(refusal), refusal.code)
+        await reply(scope, receive, send)
+
+    # the outermost first: the key and the rate before the body limit reads anything
+    app.add_middleware(_Gate, gate=gate)
+
+    def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
+        """The calling system's name, as the gate found it (the header is named for the docs)."""
+        return str(request.state.caller)
 
     async def read(upload: UploadFile, part: str) -> bytes:
         data = await upload.read(config.max_upload_bytes + 1)
@@ -187,20 +203,24 @@ def create_app(config: ApiConfig) -> FastAPI:
             UploadFile, File(description="The document portrait: a data-page scan or the chip photo.")
         ],
         live: Annotated[UploadFile, File(description="The live photo of the traveller.")],
-        caller: Annotated[str, Depends(system)],
+        system: Annotated[str, Depends(caller)],
     ) -> dict[str, Any]:
         """Compare a document portrait with a live photo; the same JSON as ``impostor compare --json``."""
         document_bytes, live_bytes = await read(document, "document"), await read(live, "live")
-        verdict = await _in_thread(
-            lambda: verifier.verify(document_bytes, live_bytes, document_label="document", live_label="live")
-        )
-        _log(config.audit_db, verdict, station=config.station, operator=f"api:{caller}")
-        return verdict.to_dict()
+
+        def compare() -> Verdict:
+            verdict = verifier.verify(
+                document_bytes, live_bytes, document_label="document", live_label="live"
+            )
+            logs.append(verdict, station=config.station, operator=f"api:{system}")
+            return verdict
+
+        return (await _in_thread(compare)).to_dict()
 
     @app.post("/api/v1/quality")
     async def quality(
         image: Annotated[UploadFile, File(description="A face photo.")],
-        caller: Annotated[str, Depends(system)],
+        system: Annotated[str, Depends(caller)],
         side: Annotated[str, Form(pattern="^(document|live)$")] = "live",
     ) -> dict[str, Any]:
         """The quality gates of the face in one photo; the same JSON as ``impostor quality --json``."""
@@ -209,12 +229,11 @@ def create_app(config: ApiConfig) -> FastAPI:
         return {"image": analysed.info.to_dict(), **report.to_dict()}
 
     @app.get("/api/v1/health")
-    async def health() -> dict[str, Any]:
+    def health() -> dict[str, Any]:
         """Whether the station can answer: models, profile, audit log."""
         profile = verifier.profile
         try:
-            with AuditLog(config.audit_db) as audit:
-                audit.verify_writable()
+            logs.log().verify_writable()
             writable = True
         except errors.AuditError:
             writable = False
@@ -235,14 +254,35 @@ async def _in_thread(work: Any) -> Any:
     return await run_in_threadpool(work)
 
 
-def _log(path: Path | None, verdict: Verdict, *, station: str, operator: str) -> None:
-    """Append one verdict; a connection per request, since SQLite's belong to one thread."""
-    quality = {
-        side.name: side.quality.to_dict() if side.quality else None
-        for side in (verdict.document, verdict.live)
-    }
-    with AuditLog(path) as audit:
-        audit.append(verdict, station=station, operator=operator, quality=quality)
+class _Logs:
+    """The audit log, one connection per worker thread (SQLite's belong to the thread that made
+    them), opened once each and kept: no file is opened on a request's path."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def log(self) -> AuditLog:
+        if getattr(self._local, "log", None) is None:
+            self._local.log = AuditLog(self.path)
+        return self._local.log
+
+    def append(self, verdict: Verdict, *, station: str, operator: str) -> None:
+        quality = {
+            side.name: side.quality.to_dict() if side.quality else None
+            for side in (verdict.document, verdict.live)
+        }
+        self.log().append(verdict, station=station, operator=operator, quality=quality)
+
+
+class _Gate:
+    """ASGI middleware running ``gate(scope, receive, send, call_next)`` before the app."""
+
+    def __init__(self, app: Any, gate: Any) -> None:
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.gate(scope, receive, send, self.app)
 
 
 def _warm(verifier: Verifier) -> None:

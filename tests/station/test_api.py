@@ -4,42 +4,18 @@ comparison audited under the caller's name."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from impostor.audit import AuditLog
 from impostor.station.accounts import Accounts
 from impostor.station.api import ApiConfig, create_app
+from tests.servers import running
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-
-
-@contextmanager
-def running(config: ApiConfig) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "the station API did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +29,7 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         requests_per_minute=30,
     )
     key = Accounts(config.accounts).add_key("gate-3")
-    with running(config) as url:
+    with running(create_app(config)) as url:
         yield url, key, config
 
 
@@ -170,7 +146,7 @@ def test_past_the_rate_a_key_gets_429(tmp_path: Path) -> None:
         warm=False,
     )
     key = Accounts(config.accounts).add_key("reader-1")
-    with running(config) as url:
+    with running(create_app(config)) as url:
         codes = [
             httpx.post(
                 f"{url}/api/v1/quality", files={"image": ("x.jpg", b"x")}, headers={"X-API-Key": key}

@@ -38,6 +38,7 @@ FOUNDATION = {
     "files",
     "headers",
     "asgi",
+    "i18n",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}

@@ -1,29 +1,16 @@
-"""The practice page's text in each language, and which language a request gets.
+"""The practice page's text in each language (``locales/<language>.json``), and which language a
+request gets: the catalogues mechanism of ``impostor.i18n``, bound to this page's folder.
 
-Every string a trainee or trainer reads comes from a catalogue, ``locales/<language>.json``::
-
-    {"schema": "impostor.catalogue/1", "language": "es",
-     "messages": {"item.question": "¿Es la misma persona?", ...}}
-
-Keys are dotted and grouped by screen (``signin.*``, ``item.*``, ``result.*`` …). Placeholders are
-``{name}`` and nothing else (no format specs, no attribute access, no literal braces), because the page
-fills the same messages in JavaScript with its own numbers already formatted; the tests hold both
-catalogues to the same keys and the same placeholders per key.
-
-Language choice follows the page's order: an explicit request wins when it names an available language,
-else the Accept-Language header by its q-values (RFC 9110, section 12.5.4) matched on the primary subtag
-(``es-PE`` gets ``es``), else ``DEFAULT_LANGUAGE``.
+Keys are grouped by screen (``signin.*``, ``item.*``, ``result.*`` …); see ``impostor.i18n`` for
+the catalogue format and the negotiation rules.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-import string
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
+
+from impostor.i18n import SCHEMA, Catalogues, placeholders
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -36,123 +23,23 @@ __all__ = [
     "translate",
 ]
 
-SCHEMA = "impostor.catalogue/1"
 LOCALES = Path(__file__).resolve().parent / "locales"
 # Listed rather than globbed so that importing reads no files; a test checks it against LOCALES.
 LANGUAGES: tuple[str, ...] = ("en", "es")
 DEFAULT_LANGUAGE = "en"
-
-_WEIGHT = re.compile(r"^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$", re.IGNORECASE)
-_RANGE = re.compile(r"^(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
-_MAX_HEADER = 4096  # characters of Accept-Language looked at; real browsers send well under 200
+CATALOGUES = Catalogues(LOCALES, LANGUAGES, DEFAULT_LANGUAGE)
 
 
-def negotiate(accept_language: str | None, requested: str | None = None) -> str:
-    """The language to answer in: one of ``LANGUAGES``.
-
-    ``requested`` (a tag such as ``"es"``, ``"es-PE"`` or ``"EN"``, case-insensitive, ``_`` taken as ``-``)
-    wins when its primary subtag is available. Otherwise ``accept_language`` is read as an HTTP
-    Accept-Language value: ranges in order of their q-value (ties keep header order), each matched on its
-    primary subtag; ``*`` stands for any available language the header does not name; ``q=0`` marks a
-    language as not acceptable. Malformed entries are skipped, never an error. When nothing matches, the
-    answer is ``DEFAULT_LANGUAGE`` unless the header refused it with ``q=0`` and another language was not
-    refused.
-    """
-    if requested:
-        primary = _primary(requested)
-        if primary in LANGUAGES:
-            return primary
-    ranked: list[tuple[float, int, str]] = []
-    for index, entry in enumerate((accept_language or "")[:_MAX_HEADER].split(",")):
-        parsed = _parse_range(entry)
-        if parsed is not None:
-            ranked.append((-parsed[1], index, parsed[0]))
-    ranked.sort()
-    # only an exact "es;q=0" refuses our "es": "es-MX;q=0" refuses one variety, not the language
-    refused = {tag for weight, _, tag in ranked if weight == 0 and tag in LANGUAGES}
-    named = {_primary(tag) for _, _, tag in ranked if tag != "*"}
-    if any(weight == 0 and tag == "*" for weight, _, tag in ranked):
-        refused |= set(LANGUAGES) - named  # "*;q=0": nothing the header does not name
-    for negative_weight, _, tag in ranked:
-        if negative_weight == 0:
-            break  # the rest are all q=0
-        if tag == "*":
-            for language in (DEFAULT_LANGUAGE, *LANGUAGES):
-                if language not in named and language not in refused:
-                    return language
-            continue
-        primary = _primary(tag)
-        if primary in LANGUAGES and primary not in refused:
-            return primary
-    if DEFAULT_LANGUAGE not in refused:
-        return DEFAULT_LANGUAGE
-    return next((language for language in LANGUAGES if language not in refused), DEFAULT_LANGUAGE)
-
-
-@functools.cache
 def catalogue(language: str) -> Mapping[str, str]:
-    """The messages of ``language`` (one of ``LANGUAGES``), key → text, read once and cached (read-only).
-
-    Raises ValueError for a language not in ``LANGUAGES``, or a catalogue file that is not a valid
-    ``impostor.catalogue/1`` document for that language.
-    """
-    if language not in LANGUAGES:
-        raise ValueError(f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}")
-    path = LOCALES / f"{language}.json"
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not a {SCHEMA} document")
-    if document.get("language") != language:
-        raise ValueError(f"{path} says its language is {document.get('language')!r}, not {language!r}")
-    messages = document.get("messages")
-    if not isinstance(messages, dict) or not all(
-        isinstance(key, str) and isinstance(text, str) for key, text in messages.items()
-    ):
-        raise ValueError(f"{path}: 'messages' must map keys to strings")
-    return MappingProxyType(dict(messages))
+    """The messages of ``language`` (one of ``LANGUAGES``), read once and kept (read-only)."""
+    return CATALOGUES.catalogue(language)
 
 
 def translate(language: str, key: str, **values: object) -> str:
-    """The message ``key`` in ``language`` with its ``{name}`` placeholders filled from ``values`` (str()).
-
-    Values the message does not use are ignored. Raises LookupError naming the key and language when
-    the catalogue has no such message, ValueError naming the placeholder when a value is missing, and
-    ValueError for an unknown language.
-    """
-    messages = catalogue(language)
-    if key not in messages:
-        raise LookupError(f"no message {key!r} in the {language!r} catalogue")
-    text = messages[key]
-    missing = placeholders(text) - values.keys()
-    if missing:
-        raise ValueError(
-            f"message {key!r} ({language!r}) needs a value for {', '.join(sorted(missing))}; "
-            f"got {', '.join(sorted(values)) or 'none'}"
-        )
-    return text.format_map(values)
+    """The message ``key`` in ``language`` with its ``{name}`` placeholders filled."""
+    return CATALOGUES.translate(language, key, **values)
 
 
-def placeholders(text: str) -> frozenset[str]:
-    """The placeholder names in a message: ``"{answered} of {total}"`` → ``{"answered", "total"}``.
-
-    Raises ValueError for a message with an unbalanced brace.
-    """
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
-
-
-def _primary(tag: str) -> str:
-    return tag.strip().lower().replace("_", "-").split("-", 1)[0]
-
-
-def _parse_range(entry: str) -> tuple[str, float] | None:
-    """``"es-PE;q=0.9"`` → ``("es-pe", 0.9)``; None for an empty or malformed entry."""
-    tag, *parameters = (part.strip() for part in entry.split(";"))
-    if not _RANGE.match(tag):
-        return None
-    weight = 1.0
-    for parameter in parameters:
-        match = _WEIGHT.match(parameter.replace(" ", ""))
-        if match is None:
-            return None
-        weight = float(match.group(1))
-    return tag.lower(), weight
+def negotiate(accept_language: str | None, requested: str | None = None) -> str:
+    """The language to answer in: one of ``LANGUAGES`` (``impostor.i18n.negotiate``)."""
+    return CATALOGUES.negotiate(accept_language, requested)

@@ -13,6 +13,13 @@ the chain and names the first record that was edited, deleted or moved. The head
 (last sequence number and hash) is also kept in the ``meta`` table, so cutting records off the
 end is detected too.
 
+What followed a decision is appended as an *event* linked to it: the officer's own judgement
+(when the station asks for it before showing the tool's) and the outcome (admitted, sent to
+secondary, photo retaken, other with a note). Events are hash-chained in the same way, in their own
+chain, and each holds the hash of the decision record it belongs to, so neither can be changed
+without ``verify`` noticing; the operator and the note are personal fields, purged like the
+records' ones.
+
 Appending reads the head and inserts in one ``BEGIN IMMEDIATE`` transaction, so several
 processes writing to one file serialise and never fork the chain; a process killed mid-write
 leaves the last committed record as the head (SQLite's journal rolls the rest back).
@@ -34,7 +41,9 @@ from impostor.errors import AuditError
 from impostor.types import Decision, Reason, Verdict
 
 __all__ = [
+    "EVENT_KINDS",
     "AuditEntry",
+    "AuditEvent",
     "AuditLog",
     "AuditRecord",
     "ChainReport",
@@ -87,7 +96,30 @@ CREATE TABLE IF NOT EXISTS records (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    record_seq INTEGER NOT NULL,
+    record_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    note TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    personal TEXT NOT NULL,
+    purged TEXT
+);
+CREATE INDEX IF NOT EXISTS events_record ON events (record_seq);
 """
+# what may follow a decision, and the values each kind takes
+EVENT_KINDS: Mapping[str, tuple[str, ...]] = {
+    "judgement": ("same", "different", "unsure"),  # the officer's own, before seeing the tool's
+    "outcome": ("admitted", "secondary", "retaken", "other"),
+}
+MAX_NOTE = 200  # characters of an outcome's note
+_EVENT_FIELDS = ("seq", "time", "record_seq", "record_hash", "kind", "value", "prev_hash")
+_EVENT_PERSONAL = ("operator", "note")
 # what a purge removes from an old record: who worked the counter and which images were compared
 PERSONAL = ("operator", "document_sha256", "live_sha256")
 _PUBLIC = tuple(name for name in _FIELDS if name not in PERSONAL)
@@ -211,17 +243,41 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class AuditEvent:
+    """What followed decision ``record_seq``: a ``kind`` of ``EVENT_KINDS`` and its ``value``.
+
+    ``time`` is UTC ISO 8601 text; ``note`` is empty unless the officer wrote one.
+    """
+
+    seq: int
+    time: str
+    record_seq: int
+    kind: str
+    value: str
+    operator: str
+    note: str
+    record_hash: str
+    prev_hash: str
+    hash: str
+    purged: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class ChainReport:
-    """The result of walking the chain: ``ok``, records seen, and the first bad one and why."""
+    """The result of walking the chains: ``ok``, records and events seen, and the first bad one."""
 
     ok: bool
     count: int
     first_bad: int | None = None
     problem: str = ""
+    events: int = 0
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.count} records, chain verified"
+            return f"audit log intact: {self.count} records and {self.events} events, chain verified"
         return self.problem
 
 
@@ -236,6 +292,16 @@ def _canonical_digest(values: Mapping[str, object]) -> str:
 
 def _personal_digest(values: Mapping[str, object]) -> str:
     return _canonical_digest({name: values[name] for name in PERSONAL})
+
+
+def _event_personal(values: Mapping[str, object]) -> str:
+    return _canonical_digest({name: values[name] for name in _EVENT_PERSONAL})
+
+
+def _event_digest(values: Mapping[str, object]) -> str:
+    return _canonical_digest(
+        {**{name: values[name] for name in _EVENT_FIELDS}, "personal": values["personal"]}
+    )
 
 
 def _digest(values: Mapping[str, object], scheme: int = SCHEMA_VERSION) -> str:
@@ -371,6 +437,88 @@ class AuditLog:
             raise AuditError(f"cannot append to the audit log {self.path}: {error}") from None
         return _record(values)
 
+    def append_event(
+        self, record_seq: int, kind: str, value: str, *, operator: str, note: str = ""
+    ) -> AuditEvent:
+        """Append what followed decision ``record_seq`` (a ``kind`` of ``EVENT_KINDS``); returns it.
+
+        Raises ValueError for an unknown kind or value, an empty operator or a note over
+        ``MAX_NOTE`` characters, and ``AuditError`` when there is no record ``record_seq``.
+        """
+        if value not in EVENT_KINDS.get(kind, ()):
+            raise ValueError(f"{kind!r} {value!r} is not an audit event: expected one of {dict(EVENT_KINDS)}")
+        if not operator:
+            raise ValueError("an event needs its operator")
+        if len(note) > MAX_NOTE:
+            raise ValueError(f"a note is at most {MAX_NOTE} characters, not {len(note)}")
+        values: dict[str, object] = {
+            "time": _utc_text(datetime.now(UTC)),
+            "record_seq": int(record_seq),
+            "kind": kind,
+            "value": value,
+            "operator": operator,
+            "note": note,
+        }
+        try:
+            with self._transaction():
+                row = self._db.execute("SELECT hash FROM records WHERE seq = ?", (record_seq,)).fetchone()
+                if row is None:
+                    raise AuditError(
+                        f"the audit log {self.path} has no record {record_seq} to add an {kind} to"
+                    )
+                head = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
+                values |= {"seq": seq + 1, "prev_hash": prev_hash, "record_hash": str(row[0])}
+                values["personal"] = _event_personal(values)
+                values["hash"] = _event_digest(values)
+                columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "personal")
+                self._db.execute(
+                    f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [values[name] for name in columns],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("events_head_seq", str(values["seq"])), ("events_head_hash", str(values["hash"]))],
+                )
+        except sqlite3.Error as error:
+            raise AuditError(f"cannot append to the audit log {self.path}: {error}") from None
+        return _event(values)
+
+    def events(self, record_seq: int | None = None) -> Iterator[AuditEvent]:
+        """The events, in sequence order; only those of decision ``record_seq`` when given."""
+        columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "purged")
+        where, params = ("", ()) if record_seq is None else (" WHERE record_seq = ?", (record_seq,))
+        cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM events{where} ORDER BY seq", params)
+        for row in cursor:
+            yield _event(dict(zip(columns, row, strict=True)))
+
+    def _verify_events(self, hashes: Mapping[int, str]) -> tuple[int, str]:
+        """The events seen and the first problem of their chain (empty when none)."""
+        columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "personal", "purged")
+        rows = [
+            dict(zip(columns, row, strict=True))
+            for row in self._db.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY seq")
+        ]
+        expected_seq, prev_hash = 1, GENESIS_HASH
+        for row in rows:
+            seq = int(str(row["seq"]))
+            if seq != expected_seq:
+                return len(rows), f"event {expected_seq} is missing (sequence gap)"
+            edited = row["purged"] is None and _event_personal(row) != row["personal"]
+            if edited or _event_digest(row) != row["hash"]:
+                return len(rows), f"event {seq} was edited"
+            if row["prev_hash"] != prev_hash:
+                return len(rows), f"event {seq} does not follow event {seq - 1} (chain broken)"
+            if hashes.get(int(str(row["record_seq"]))) != row["record_hash"]:
+                return len(rows), f"event {seq} does not belong to record {row['record_seq']} (link broken)"
+            expected_seq, prev_hash = seq + 1, str(row["hash"])
+        head = dict(self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'events_head_%'").fetchall())
+        if int(head.get("events_head_seq", 0)) >= expected_seq:
+            return len(rows), f"event {expected_seq} is missing (log cut after event {expected_seq - 1})"
+        if rows and head.get("events_head_hash", prev_hash) != prev_hash:
+            return len(rows), f"event {expected_seq - 1} was edited (head mismatch)"
+        return len(rows), ""
+
     def _head(self) -> tuple[int, str]:
         row = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
@@ -433,7 +581,10 @@ class AuditLog:
             )
         if rows and head.get("head_hash", prev_hash) != prev_hash:
             return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
-        return ChainReport(ok=True, count=len(rows))
+        events, problem = self._verify_events({int(str(row["seq"])): str(row["hash"]) for row in rows})
+        if problem:
+            return ChainReport(ok=False, count=len(rows), problem=problem, events=events)
+        return ChainReport(ok=True, count=len(rows), events=events)
 
     def verify_writable(self) -> None:
         """Raise ``AuditError`` unless a record could be appended now (a health check)."""
@@ -444,7 +595,8 @@ class AuditLog:
             raise AuditError(f"the audit log {self.path} takes no writes: {error}") from None
 
     def purge(self, older_than: datetime) -> int:
-        """Remove the personal fields (``PERSONAL``) of every record made before ``older_than``.
+        """Remove the personal fields (``PERSONAL``) of every record made before ``older_than``, and
+        the operator and note of every event made before it.
 
         What was removed stays represented by its digest, so ``verify`` still proves the chain
         whole; the purge itself is noted in the log's ``meta`` table. Returns how many records
@@ -466,6 +618,11 @@ class AuditLog:
                     f"UPDATE records SET {blank}, purged = ? WHERE time < ? AND purged IS NULL",
                     (now, _utc_text(older_than)),
                 ).rowcount
+                self._db.execute(
+                    "UPDATE events SET operator = '', note = '', purged = ? "
+                    "WHERE time < ? AND purged IS NULL",
+                    (now, _utc_text(older_than)),
+                )
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_purge', ?)",
                     (json.dumps({"at": now, "before": _utc_text(older_than), "records": done}),),
@@ -499,6 +656,22 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[s
         clauses.append("time < ?")
         params.append(_utc_text(until))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _event(values: Mapping[str, object]) -> AuditEvent:
+    return AuditEvent(
+        seq=int(str(values["seq"])),
+        time=str(values["time"]),
+        record_seq=int(str(values["record_seq"])),
+        kind=str(values["kind"]),
+        value=str(values["value"]),
+        operator=str(values["operator"]),
+        note=str(values["note"]),
+        record_hash=str(values["record_hash"]),
+        prev_hash=str(values["prev_hash"]),
+        hash=str(values["hash"]),
+        purged=None if values.get("purged") is None else str(values["purged"]),
+    )
 
 
 def _record(values: Mapping[str, object]) -> AuditRecord:

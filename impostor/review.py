@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
-from impostor.audit import AuditLog, AuditRecord
+from impostor.audit import AuditEvent, AuditLog, AuditRecord
 
 __all__ = ["EXPORT_COLUMNS", "Group", "Review", "export", "local_time", "review", "zone_name"]
 
@@ -31,6 +31,9 @@ EXPORT_COLUMNS = (
     "reason_codes",
     "quality",
     "profile",
+    "judgement",
+    "outcome",
+    "outcome_note",
     "purged",
 )
 GROUPINGS = ("station", "operator", "day")
@@ -66,7 +69,21 @@ def _quality_summary(quality: Mapping[str, object] | None) -> str:
     return "; ".join(parts)
 
 
-def _tidy(record: AuditRecord) -> dict[str, object]:
+def _followed(log: AuditLog) -> dict[int, list[AuditEvent]]:
+    """Each decision's events, in the order they were made."""
+    events: dict[int, list[AuditEvent]] = defaultdict(list)
+    for event in log.events():
+        events[event.record_seq].append(event)
+    return events
+
+
+def _latest(events: list[AuditEvent], kind: str) -> AuditEvent | None:
+    """The last event of ``kind``: an outcome recorded again (a retake, a correction) replaces it."""
+    return next((event for event in reversed(events) if event.kind == kind), None)
+
+
+def _tidy(record: AuditRecord, events: list[AuditEvent]) -> dict[str, object]:
+    judgement, outcome = _latest(events, "judgement"), _latest(events, "outcome")
     return {
         "seq": record.seq,
         "time": local_time(record.time).isoformat(timespec="seconds"),
@@ -78,29 +95,36 @@ def _tidy(record: AuditRecord) -> dict[str, object]:
         "reason_codes": ";".join(reason.code for reason in record.reasons),
         "quality": _quality_summary(record.quality),
         "profile": f"{record.profile_name} {record.profile_version}",
+        "judgement": judgement.value if judgement else "",
+        "outcome": outcome.value if outcome else "",
+        "outcome_note": outcome.note if outcome else "",
         "purged": "" if record.purged is None else local_time(record.purged).isoformat(timespec="seconds"),
     }
 
 
 def export(log: AuditLog, out: IO[str], fmt: str, *, since: datetime | None, until: datetime | None) -> int:
     """Write the records of ``[since, until)`` (naive: local time) to ``out`` as tidy CSV or full
-    JSON; returns how many.
+    JSON, each with what followed it (the officer's judgement and the outcome); returns how many.
 
     Records are streamed, so ``impostor audit export | head`` stops early without harm.
     """
     if fmt not in ("csv", "json"):
         raise ValueError(f"format {fmt!r} is not csv or json")
     count = 0
+    followed = _followed(log)
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
         writer.writeheader()
         for record in log.records(_utc(since), _utc(until)):
-            writer.writerow(_tidy(record))
+            writer.writerow(_tidy(record, followed.get(record.seq, [])))
             count += 1
         return count
     out.write("[")
     for record in log.records(_utc(since), _utc(until)):
-        full = record.to_dict() | {"time_local": local_time(record.time).isoformat(timespec="seconds")}
+        full = record.to_dict() | {
+            "time_local": local_time(record.time).isoformat(timespec="seconds"),
+            "events": [event.to_dict() for event in followed.get(record.seq, [])],
+        }
         out.write(("," if count else "") + "\n  " + json.dumps(full, ensure_ascii=False))
         count += 1
     out.write("\n]\n")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from impostor.audit import AuditEntry, AuditLog
 from impostor.cli import main
+from impostor.errors import AuditError
 from impostor.pipeline import Verifier
 from impostor.review import EXPORT_COLUMNS, export, review
 from impostor.types import Reason, Verdict
@@ -177,7 +178,10 @@ def test_export_round_trips_with_since_in_local_time(tmp_path: Path, fmt: str, l
     assert len(expected) == 20
     if fmt == "json":
         exported = json.loads(out.read_text())
-        assert [{k: v for k, v in r.items() if k != "time_local"} for r in exported] == expected
+        assert [
+            {k: v for k, v in r.items() if k not in ("time_local", "events")} for r in exported
+        ] == expected
+        assert all(r["events"] == [] for r in exported)
         assert exported[0]["time_local"] == "2026-11-02T04:00:00-05:00"  # 09:00 UTC at the counter
         return
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
@@ -301,6 +305,75 @@ def test_not_a_database_is_one_line_error(tmp_path: Path) -> None:
     assert code == 14 and output.count("\n") == 1 and "AuditError" in output
 
 
+# -- what followed a decision ---------------------------------------------------------------
+
+
+def test_judgements_and_outcomes_are_chained_to_their_decision(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 5)
+    with AuditLog(db) as log:
+        log.append_event(2, "judgement", "same", operator="OFC-0042")
+        log.append_event(2, "outcome", "retaken", operator="OFC-0042")
+        log.append_event(2, "outcome", "other", operator="OFC-0042", note="pasaporte dañado")
+        log.append_event(4, "outcome", "admitted", operator="OFC-0007")
+        assert [(e.record_seq, e.value) for e in log.events(2)] == [(2, "same"), (2, "retaken"), (2, "other")]
+        report = log.verify()
+        assert report.ok and (report.count, report.events) == (5, 4)
+        with pytest.raises(ValueError, match="'landed'"):
+            log.append_event(2, "outcome", "landed", operator="OFC-0042")
+        with pytest.raises(AuditError, match="no record 9"):
+            log.append_event(9, "outcome", "admitted", operator="OFC-0042")
+    out = io.StringIO()
+    with AuditLog(db) as log:
+        export(log, out, "csv", since=None, until=None)
+    rows = {int(row["seq"]): row for row in csv.DictReader(io.StringIO(out.getvalue()))}
+    followed = (rows[2]["judgement"], rows[2]["outcome"], rows[2]["outcome_note"])
+    assert followed == ("same", "other", "pasaporte dañado")
+    assert (rows[4]["outcome"], rows[1]["outcome"]) == ("admitted", "")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        ("UPDATE events SET value = 'admitted' WHERE seq = 1", "event 1 was edited"),
+        ("UPDATE events SET note = 'nada' WHERE seq = 2", "event 2 was edited"),
+        ("DELETE FROM events WHERE seq = 1", "event 1 is missing"),
+        ("DELETE FROM events WHERE seq = 2", "event 2 is missing (log cut"),
+        ("UPDATE events SET record_seq = 3 WHERE seq = 1", "event 1 was edited"),
+    ],
+)
+def test_a_changed_event_is_named(tmp_path: Path, tamper: str, problem: str) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 3)
+    with AuditLog(db) as log:
+        log.append_event(1, "outcome", "secondary", operator="OFC-1")
+        log.append_event(2, "outcome", "other", operator="OFC-1", note="visa")
+    with sqlite3.connect(db) as raw:
+        raw.execute(tamper)
+    with AuditLog(db) as log:
+        report = log.verify()
+    assert not report.ok and problem in report.problem
+
+
+def test_an_edited_decision_breaks_its_events_link(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 3)
+    with AuditLog(db) as log:
+        log.append_event(3, "outcome", "admitted", operator="OFC-1")
+    with sqlite3.connect(db) as raw:  # a record re-hashed by hand after an edit, with its head
+        raw.execute("UPDATE records SET hash = 'f' || substr(hash, 2) WHERE seq = 3")
+    with AuditLog(db) as log:
+        assert not log.verify().ok
+
+
+def test_purge_removes_the_operator_and_note_of_old_events(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 3)
+    with AuditLog(db) as log:
+        log.append_event(1, "outcome", "other", operator="OFC-1", note="nombre del viajero")
+        log.purge(datetime.now(UTC) + timedelta(seconds=1))
+        (event,) = log.events()
+        assert (event.operator, event.note, event.value) == ("", "", "other") and event.purged
+        assert log.verify().ok
+    assert b"nombre del viajero" not in db.read_bytes()
+
+
 # -- privacy ---------------------------------------------------------------------------------
 
 
@@ -317,7 +390,7 @@ def test_no_image_and_no_embedding_is_stored(tmp_path: Path, verdict: Verdict) -
     assert verdict.live.face.embedding.astype("<f8").tobytes()[:64] not in raw_file
     with sqlite3.connect(db) as raw:
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"records", "meta"}
+        assert tables == {"records", "events", "meta"}
         blobs = raw.execute("SELECT COUNT(*) FROM records WHERE typeof(quality) = 'blob'").fetchone()[0]
         assert blobs == 0
 

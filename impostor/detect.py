@@ -16,9 +16,13 @@ import numpy as np
 from impostor import settings, weights
 from impostor.types import FaceBox, RGBImage
 
-__all__ = ["DETECTORS", "MIN_DETECT_SIDE", "Detector", "detect_faces", "resize_longest"]
+__all__ = ["DETECTORS", "EFFORTS", "MIN_DETECT_SIDE", "Detector", "Effort", "detect_faces", "resize_longest"]
 
 Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
+# how hard to look: "full" tries every copy below; "near" skips the larger copy (a face in front of
+# a camera is never that small); "glance" makes one cheap pass (live guidance, several times a second)
+Effort = Literal["full", "near", "glance"]
+EFFORTS: tuple[Effort, ...] = ("full", "near", "glance")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
 
 # No copy narrower than this on either side is handed to a detector: dlib's CNN crashes the
@@ -41,12 +45,17 @@ def resize_longest(rgb: RGBImage, side: int) -> tuple[RGBImage, float]:
 
 
 def detect_faces(
-    rgb: RGBImage, *, detector: Literal["hog", "cnn"] = "hog", detect_side: int | None = None
+    rgb: RGBImage,
+    *,
+    detector: Literal["hog", "cnn"] = "hog",
+    detect_side: int | None = None,
+    effort: Effort = "full",
 ) -> list[FaceBox]:
     """Every face in ``rgb``, largest first, as boxes in ``rgb``'s pixel frame.
 
     ``detect_side`` bounds the longer side of the copy searched first (the ``detect_side``
-    setting by default). Returns an empty list when there is no face.
+    setting by default); ``effort`` says how many dearer passes follow an empty first one.
+    Returns an empty list when there is no face.
     """
     side = int(detect_side if detect_side is not None else settings.get("detect_side"))
     small, scale = resize_longest(rgb, side)
@@ -56,7 +65,9 @@ def detect_faces(
         attempts.append((small, scale, 1, False))
     if detector == "hog":  # the CNN always looks at colour: a colour pass would repeat the last
         attempts.append((small, scale, 1, True))
-    if scale < 0.5 and detector == "hog":
+    if effort == "glance":
+        attempts = attempts[:1]
+    if scale < 0.5 and detector == "hog" and effort == "full":
         # not for the CNN: on a copy twice the size, upsampled, it takes gigabytes and a minute
         larger, larger_scale = resize_longest(rgb, side * 2)
         attempts.append((larger, larger_scale, 1, False))

@@ -23,7 +23,7 @@ from impostor.align import align, find_landmarks
 from impostor.audit import AuditLog
 from impostor.capture import ImageSource, load_image, open_stream
 from impostor.decide import decide
-from impostor.detect import DETECTORS, Detector, detect_faces
+from impostor.detect import DETECTORS, Detector, Effort, detect_faces
 from impostor.embed import DlibEmbedder, Embedder, PooledEmbedder
 from impostor.errors import CaptureError, NoFaceFound
 from impostor.profile import Profile, load_profile
@@ -41,10 +41,14 @@ from impostor.types import (
     Verdict,
 )
 
-__all__ = ["PICKS", "Located", "Pick", "Verifier", "verify"]
+__all__ = ["PICKS", "SEARCHES", "FrameCheck", "Located", "Pick", "Search", "Verifier", "verify"]
 
 Pick = Literal["largest", "central"]
 PICKS: tuple[Pick, ...] = ("largest", "central")
+# "thorough": turn the image if no face is upright, then try the CNN; "upright": HOG on the image as
+# it stands (a counter camera's frame), so that an empty frame answers as fast as a face does
+Search = Literal["thorough", "upright"]
+SEARCHES: tuple[Search, ...] = ("thorough", "upright")
 
 _T = TypeVar("_T")
 
@@ -86,6 +90,23 @@ class Located:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class FrameCheck:
+    """A camera frame at a glance (``Verifier.check_frame``): its faces and the first one's live gates.
+
+    ``boxes`` are the credible faces, the one to use first (empty: no face seen); ``quality`` is
+    None without a face.
+    """
+
+    image: LoadedImage
+    boxes: tuple[FaceBox, ...]
+    quality: QualityReport | None
+
+    @property
+    def passed(self) -> bool:
+        return self.quality is not None and self.quality.passed
+
+
 def _located(
     name: str,
     image: LoadedImage,
@@ -108,7 +129,9 @@ class Verifier:
     (HOG alone) or ``"cnn"`` (CNN alone: finds more turned and small faces, ~20× slower).
     ``pick`` says which face stands for an image holding several: ``"largest"`` (the counter's
     rule) or ``"central"`` (for data sets cropped around their subject, such as LFW).
-    ``jitters`` > 0 averages the embedding over that many perturbed copies, and ``flip``
+    ``live_search`` says how hard to look for the live face (``SEARCHES``): a station whose live
+    photos come from its own camera looks ``"upright"`` only, and a frame without a face is
+    answered at once. ``jitters`` > 0 averages the embedding over that many perturbed copies, and ``flip``
     averages it with its mirror image's (each slower, slightly more accurate; a profile must be
     fitted with the same choice). Models are loaded on first use and shared by every verifier in the process.
     Each face found is checked against the profile's quality limits (``impostor.quality``);
@@ -126,6 +149,7 @@ class Verifier:
         detect_side: int | None = None,
         pick: Pick = "largest",
         flip: bool = False,
+        live_search: Search = "thorough",
         audit: AuditLog | None = None,
         station: str = "",
         operator: str = "",
@@ -136,6 +160,8 @@ class Verifier:
             raise ValueError(f"jitters must be 0 or more, not {jitters}")
         if pick not in PICKS:
             raise ValueError(f"pick must be 'largest' or 'central', not {pick!r}")
+        if live_search not in SEARCHES:
+            raise ValueError(f"live_search must be 'thorough' or 'upright', not {live_search!r}")
         if audit is not None and not (station and operator):
             raise ValueError(
                 f"an audited verifier needs a station and an operator, not {station!r} and {operator!r}"
@@ -146,6 +172,7 @@ class Verifier:
         self.detector: Detector = detector
         self.jitters = jitters
         self.flip = flip
+        self.live_search: Search = live_search
         self.embedder: Embedder = embedder or DlibEmbedder()
         self.detect_side = detect_side
         self._pool: ThreadPoolExecutor | None = None
@@ -163,12 +190,20 @@ class Verifier:
 
     # -- one image ---------------------------------------------------------------------------
 
-    def locate(self, source: ImageSource | LoadedImage, name: str, *, label: str | None = None) -> Located:
-        """Read an image, find its faces (turning it if it lies on its side) and align the largest."""
+    def locate(
+        self,
+        source: ImageSource | LoadedImage,
+        name: str,
+        *,
+        label: str | None = None,
+        search: Search = "thorough",
+    ) -> Located:
+        """Read an image, find its faces and align the largest; a ``"thorough"`` search turns an
+        image lying on its side and falls back to the CNN (see ``SEARCHES``)."""
         image = source if isinstance(source, LoadedImage) else load_image(source, name=label)
         first: Literal["hog", "cnn"] = "cnn" if self.detector == "cnn" else "hog"
-        boxes = self._detect(image.pixels, first)
-        if boxes:
+        boxes = self._detect(image.pixels, first, "full" if search == "thorough" else "near")
+        if boxes or search == "upright":
             return _located(name, image, boxes, 0, first)
         for degrees, turn in _TURNS:
             turned = np.ascontiguousarray(cv2.rotate(image.pixels, turn))
@@ -200,6 +235,23 @@ class Verifier:
             )
         return located.image, report
 
+    def check_frame(self, source: ImageSource | LoadedImage, *, label: str | None = None) -> FrameCheck:
+        """One camera frame at a glance, for live guidance: a single cheap HOG pass (no turning,
+        no CNN), then the live gates of the face found. Raises ``InputError`` for a bad image."""
+        image = source if isinstance(source, LoadedImage) else load_image(source, name=label)
+        boxes = self._detect(image.pixels, "hog", "glance")
+        if not boxes:
+            return FrameCheck(image, (), None)
+        landmarks = find_landmarks(image.pixels, boxes[0])
+        report = assess(image, boxes, landmarks, side="live", limits=self.profile.limits)
+        return FrameCheck(image, tuple(boxes), report)
+
+    def compare(self, document: Located, live: Located) -> Verdict:
+        """The verdict on two sides already located (a station keeps the document's between
+        travellers' photos); audited like ``verify``."""
+        started = time.perf_counter()
+        return self._logged(self._finish(document, live, started, {}))
+
     def analyse(
         self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None
     ) -> Side:
@@ -222,7 +274,7 @@ class Verifier:
         _ = self.profile  # a bad profile is reported before any image work
         (doc, doc_ms), (liv, live_ms) = self._both(
             lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
-            lambda: _timed(lambda: self.locate(live, "live", label=live_label)),
+            lambda: _timed(lambda: self.locate(live, "live", label=live_label, search=self.live_search)),
         )
         return self._logged(
             self._finish(doc, liv, started, {"document_locate": doc_ms, "live_locate": live_ms})
@@ -261,13 +313,15 @@ class Verifier:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _detect(self, pixels: np.ndarray, detector: Literal["hog", "cnn"]) -> list[FaceBox]:
+    def _detect(
+        self, pixels: np.ndarray, detector: Literal["hog", "cnn"], effort: Effort = "full"
+    ) -> list[FaceBox]:
         """The face to use first, then the other credible faces in view.
 
         Weak HOG responses (clothing, compression blocks) are kept only when nothing better
         was found: they must neither be chosen over a real face nor count as a second person.
         """
-        boxes = detect_faces(pixels, detector=detector, detect_side=self.detect_side)
+        boxes = detect_faces(pixels, detector=detector, detect_side=self.detect_side, effort=effort)
         if self.pick == "central" and len(boxes) > 1:
             # data sets such as LFW crop around their subject, whatever else is in the frame
             cy, cx = pixels.shape[0] / 2, pixels.shape[1] / 2

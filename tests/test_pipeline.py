@@ -157,6 +157,36 @@ def test_live_without_a_face_refers(verifier: Verifier) -> None:
     assert verdict.document.face is not None
 
 
+def test_an_upright_live_search_neither_turns_nor_calls_the_cnn(verifier: Verifier, tmp_path: Path) -> None:
+    station = Verifier(live_search="upright", embedder=verifier.embedder)
+    sideways = tmp_path / "sideways.png"
+    cv2.imwrite(
+        str(sideways), cv2.rotate(cv2.imread(str(SAMPLES / "live_genuine.jpg")), cv2.ROTATE_90_CLOCKWISE)
+    )
+    verdict = station.verify(DOCUMENT, sideways)  # a counter camera is never on its side
+    assert verdict.decision is Decision.REFER and codes(verdict) == ["live_no_face"]
+    assert station.verify(DOCUMENT, SAMPLES / "live_genuine.jpg").decision is Decision.MATCH
+    # the document side is still searched thoroughly
+    assert station.verify(sideways, SAMPLES / "live_genuine.jpg").document.rotated_degrees == 270
+    with pytest.raises(ValueError, match="'sideways'"):
+        Verifier(live_search="sideways")  # type: ignore[arg-type]
+
+
+def test_a_frame_check_gives_the_faces_and_the_live_gates(verifier: Verifier) -> None:
+    frame = verifier.check_frame(SAMPLES / "live_genuine.jpg")
+    assert len(frame.boxes) == 1 and frame.quality is not None and frame.passed
+    empty = verifier.check_frame(gradient())
+    assert empty.boxes == () and empty.quality is None and not empty.passed
+    crowd = verifier.check_frame(SAMPLES / "live_two_faces.jpg")
+    assert len(crowd.boxes) == 2 and not crowd.passed
+
+
+def test_compare_reuses_located_sides(verifier: Verifier) -> None:
+    document = verifier.locate(DOCUMENT, "document")
+    live = verifier.locate(SAMPLES / "live_impostor.jpg", "live", search="upright")
+    assert verifier.compare(document, live).decision is Decision.NO_MATCH
+
+
 def test_document_without_a_face_refers(verifier: Verifier) -> None:
     from skimage import data
 

@@ -9,23 +9,30 @@ it passes the limit, then hands it to the app whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["BodyLimit"]
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 and ``refusal`` (JSON bytes)."""
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 and ``refusal`` (JSON bytes).
 
-    def __init__(self, app: Any, limit: int, refusal: bytes) -> None:
-        self.app, self.limit, self.refusal = app, limit, refusal
+    ``limit`` is a number of bytes, or a function of the request's path giving one (a camera
+    frame is allowed less than a passport scan).
+    """
+
+    def __init__(self, app: Any, limit: int | Callable[[str], int], refusal: bytes) -> None:
+        self.app, self.refusal = app, refusal
+        self.limit_of: Callable[[str], int] = limit if callable(limit) else (lambda path: limit)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send)
             return
         chunks: list[bytes] = []
@@ -36,7 +43,7 @@ class BodyLimit:
                 break  # the client went away: let the app see an empty body
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.limit:
+            if size > limit:
                 await self._refuse(send)
                 return
             more = message.get("more_body", False)

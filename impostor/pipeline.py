@@ -7,6 +7,7 @@ one-call form, with a verifier cached per configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -234,6 +235,11 @@ class Verifier:
                 "use a photo showing the face, upright and in focus"
             )
         return located.image, report
+
+    def gates(self, located: Located, side: QualitySide) -> Located:
+        """``located`` with its first face's quality gates assessed against the profile's limits
+        (unchanged without a face)."""
+        return dataclasses.replace(located, quality=self._assess(located, side))
 
     def check_frame(self, source: ImageSource | LoadedImage, *, label: str | None = None) -> FrameCheck:
         """One camera frame at a glance, for live guidance: a single cheap HOG pass (no turning,

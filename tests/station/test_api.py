@@ -12,16 +12,17 @@ import pytest
 
 from impostor.audit import AuditLog
 from impostor.station.accounts import Accounts
-from impostor.station.api import ApiConfig, create_app
+from impostor.station.app import create_app
+from impostor.station.service import StationConfig
 from tests.servers import running
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 @pytest.fixture(scope="module")
-def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, ApiConfig]]:
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, StationConfig]]:
     folder = tmp_path_factory.mktemp("station")
-    config = ApiConfig(
+    config = StationConfig(
         accounts=folder / "station.sqlite",
         audit_db=folder / "audit.sqlite",
         station="lima-t1-07",
@@ -38,7 +39,7 @@ def files(document: Path | bytes, live: Path | bytes) -> dict[str, tuple[str, by
     return {"document": ("document.png", read(document)), "live": ("live.jpg", read(live))}
 
 
-def test_a_comparison_is_the_compare_json_and_is_audited(station: tuple[str, str, ApiConfig]) -> None:
+def test_a_comparison_is_the_compare_json_and_is_audited(station: tuple[str, str, StationConfig]) -> None:
     url, key, config = station
     reply = httpx.post(
         f"{url}/api/v1/verify",
@@ -56,7 +57,7 @@ def test_a_comparison_is_the_compare_json_and_is_audited(station: tuple[str, str
         assert log.verify().ok
 
 
-def test_no_key_or_a_wrong_key_is_401(station: tuple[str, str, ApiConfig]) -> None:
+def test_no_key_or_a_wrong_key_is_401(station: tuple[str, str, StationConfig]) -> None:
     url, key, _ = station
     body = files(SAMPLES / "document.png", SAMPLES / "live_genuine.jpg")
     for headers in ({}, {"X-API-Key": key[:-2] + "xx"}, {"X-API-Key": "gate-9." + key.split(".", 1)[1]}):
@@ -68,7 +69,7 @@ def test_no_key_or_a_wrong_key_is_401(station: tuple[str, str, ApiConfig]) -> No
         )
 
 
-def test_an_oversize_upload_is_413_without_being_read_whole(station: tuple[str, str, ApiConfig]) -> None:
+def test_an_oversize_upload_is_413_without_being_read_whole(station: tuple[str, str, StationConfig]) -> None:
     url, key, config = station
     # a client that announces 20 MB and sends a few bytes: refused on the announcement alone
     host, port = url.removeprefix("http://").split(":")
@@ -98,7 +99,7 @@ def test_an_oversize_upload_is_413_without_being_read_whole(station: tuple[str, 
     assert reply.status_code == 413 and reply.json()["error"]["type"] == "TooLarge"
 
 
-def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, ApiConfig]) -> None:
+def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, StationConfig]) -> None:
     url, key, _ = station
     reply = httpx.post(
         f"{url}/api/v1/verify",
@@ -116,7 +117,7 @@ def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, ApiConfig
     assert httpx.get(f"{url}/api/v1/nothing").json()["error"]["code"] == "not_found"
 
 
-def test_quality_and_health(station: tuple[str, str, ApiConfig]) -> None:
+def test_quality_and_health(station: tuple[str, str, StationConfig]) -> None:
     url, key, _ = station
     reply = httpx.post(
         f"{url}/api/v1/quality",
@@ -130,6 +131,7 @@ def test_quality_and_health(station: tuple[str, str, ApiConfig]) -> None:
     health = httpx.get(f"{url}/api/v1/health").json()
     assert health == {
         "status": "ok",
+        "station": "lima-t1-07",
         "models_loaded": True,
         "profile": {"name": "default", "version": health["profile"]["version"], "weak": False},
         "audit_log_writable": True,
@@ -139,7 +141,7 @@ def test_quality_and_health(station: tuple[str, str, ApiConfig]) -> None:
 
 
 def test_past_the_rate_a_key_gets_429(tmp_path: Path) -> None:
-    config = ApiConfig(
+    config = StationConfig(
         accounts=tmp_path / "station.sqlite",
         audit_db=tmp_path / "audit.sqlite",
         requests_per_minute=3,

@@ -1,0 +1,234 @@
+"""The station as one ASGI app: the officers' page and the HTTP API, behind one gate.
+
+Order of the layers a request meets, outermost first:
+1. security headers on every reply (a Content-Security-Policy with no inline script, no framing,
+   no referrer, no caching of anything personal);
+2. the gate, which decides who is calling and whether they may now, before any body is read:
+   an API key (``X-API-Key``) for ``/api/v1/verify`` and ``/quality``, the session cookie for the
+   page's ``/counter/…`` routes, a per-address rate for sign-ins; refusals are 401, 403 and 429;
+3. the body limit (413 as soon as a body passes the size its route allows);
+4. the routes (``impostor.station.api``, ``impostor.station.counter``) and the static page.
+Every refusal and every error is the catalogue reply (``impostor.station.service``): never a
+traceback, never a 500 for a bad request. No image, PIN, key or cookie is logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http.cookies import CookieError, SimpleCookie
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from impostor import errors
+from impostor.asgi import BodyLimit
+from impostor.station.api import GUARDED, add_api
+from impostor.station.counter import COOKIE, OPEN, add_counter
+from impostor.station.service import (
+    Refusal,
+    Station,
+    StationConfig,
+    catalogue_reply,
+    header,
+    in_thread,
+    refusal_of,
+)
+from impostor.station.sessions import Lookup
+
+__all__ = ["CONTENT_SECURITY_POLICY", "create_app"]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_DOCS = ("/api/docs", "/api/openapi.json")  # the docs page loads its script from a CDN: its own policy
+
+
+def create_app(config: StationConfig) -> FastAPI:
+    """The station's app; models load at start-up (``config.warm``) and stay loaded.
+
+    Raises ``StationError``, ``AuditError`` or ``ProfileError`` when a file it needs is unusable.
+    """
+    station = Station(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if config.warm:
+            station.warm()
+        yield
+        station.close()
+
+    app = FastAPI(
+        title="impostor station",
+        version="1",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.station = station
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, error: Refusal) -> JSONResponse:
+        return catalogue_reply(error)
+
+    @app.exception_handler(errors.ImpostorError)
+    async def failed(request: Request, error: errors.ImpostorError) -> JSONResponse:
+        return catalogue_reply(refusal_of(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        missing = sorted({str(problem.get("loc", ("", "?"))[-1]) for problem in error.errors()})
+        message = f"missing or malformed: {', '.join(missing)}"
+        return catalogue_reply(Refusal(422, "BadRequest", message, "bad_request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "bad_request")
+        return catalogue_reply(Refusal(error.status_code, "BadRequest", str(error.detail), code))
+
+    def body_limit(path: str) -> int:
+        if path == "/counter/frame":
+            return config.max_frame_bytes + 2**14
+        if path.startswith(("/api/v1/verify", "/api/v1/quality", "/counter/document", "/counter/live")):
+            return 2 * config.max_upload_bytes + 2**16  # two images and the form around them
+        return 2**14  # a sign-in, a judgement, an outcome: a few hundred bytes
+
+    too_large = {
+        "type": "TooLarge",
+        "message": "the request is larger than the station accepts",
+        "code": "too_large",
+    }
+    app.add_middleware(BodyLimit, limit=body_limit, refusal=json.dumps({"error": too_large}).encode())
+
+    async def gate(scope: Any) -> Refusal | None:
+        """Who is calling, and whether they may now: decided before any body is read."""
+        path: str = scope["path"]
+        if path.startswith(GUARDED):
+            key = header(scope, b"x-api-key")
+            name = await in_thread(lambda: station.accounts.check_key(key)) if key else None  # scrypt
+            if name is None:
+                message = "no X-API-Key header" if not key else "the X-API-Key is not one this station issued"
+                return Refusal(
+                    401,
+                    "Unauthorized",
+                    message + "; ask the station's administrator for a key",
+                    "unauthorized",
+                )
+            station.key_rate.check(name)
+            scope.setdefault("state", {})["caller"] = name
+            return None
+        if not path.startswith("/counter/"):
+            return None
+        if scope["method"] == "POST" and not _same_origin(scope):
+            return Refusal(403, "CrossOrigin", "a request from another site", "cross_origin")
+        if path == "/counter/signin":
+            client = (scope.get("client") or ("unknown", 0))[0]
+            station.signin_rate.check(client)
+            return None
+        if path in OPEN:
+            return None
+        token = _cookie(scope)
+        found = station.sessions.get(token, active=path != "/counter/frame") if token else Lookup.SIGNED_OUT
+        if isinstance(found, Lookup):
+            message = "signed out" if found is Lookup.SIGNED_OUT else "the session ended after idle time"
+            return Refusal(401, "Unauthorized", message + ": sign in again", found.value)
+        if path == "/counter/frame":
+            station.frame_rate.check(found.operator)
+        elif scope["method"] == "POST" and path != "/counter/signout":
+            station.operator_rate.check(found.operator)
+        scope.setdefault("state", {}).update(session=found, token=token)
+        return None
+
+    app.add_middleware(_Gate, gate=gate)
+    app.add_middleware(_SecurityHeaders)
+
+    add_api(app, station)
+    add_counter(app, station)
+
+    static = resources.files("impostor.station") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(static / "index.html"), headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def _cookie(scope: Any) -> str:
+    raw = header(scope, b"cookie")
+    if not raw:
+        return ""
+    try:
+        jar = SimpleCookie(raw)
+    except CookieError:
+        return ""
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else ""
+
+
+def _same_origin(scope: Any) -> bool:
+    """False for a browser request sent from another site's page (its Origin names that site).
+
+    SameSite=Strict already keeps the cookie off such requests; this refuses them outright,
+    sign-ins included. Requests without an Origin (curl, a test client) are not from a page.
+    """
+    origin = header(scope, b"origin")
+    if not origin:
+        return True
+    host = header(scope, b"host")
+    return origin.split("://", 1)[-1] == host
+
+
+class _Gate:
+    """ASGI middleware: ``gate(scope)`` may refuse a request before the app (and its body) is seen."""
+
+    def __init__(self, app: Any, gate: Any) -> None:
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            try:
+                refusal = await self.gate(scope)
+            except Refusal as raised:
+                refusal = raised
+            if refusal is not None:
+                await catalogue_reply(refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding the security headers to every reply."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in _DOCS:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -1,0 +1,331 @@
+"""The officers' page: sign in, the document, live guidance, the result, the outcome, the next
+traveller. The routes the page (``static/``) calls; the gate in ``impostor.station.app`` has
+already found the officer's session and checked their rate before any of these runs.
+
+    GET  /counter/catalogue?lang=      the page's text, language negotiated
+    GET  /counter/settings             what the page needs to know of this station
+    POST /counter/signin               operator ID and PIN → a session cookie
+    POST /counter/signout              the session ends, the cookie is cleared
+    GET  /counter/me                   who is signed in
+    POST /counter/document             the document portrait from a file
+    POST /counter/document/scanner     the newest scan in the scanner folder
+    POST /counter/frame                a camera frame → one instruction and the face box
+    POST /counter/live                 the live photo → the verdict (or, judgement first, nothing yet)
+    POST /counter/judgement            the officer's own judgement → the verdict
+    POST /counter/outcome              what happened to the traveller
+    POST /counter/next                 forget this traveller
+    GET  /counter/faces/{side}         the face the page shows (JPEG, from memory)
+
+Nothing of a traveller is written anywhere but the audit log (digests, the decision, the events)
+and, with ``--keep-images``, the encrypted kept images.
+"""
+
+# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from impostor.audit import MAX_NOTE
+from impostor.i18n import Catalogues
+from impostor.pipeline import Located
+from impostor.station.accounts import SignIn
+from impostor.station.api import read_upload
+from impostor.station.guidance import guide, portrait_jpeg
+from impostor.station.service import Refusal, Station, in_thread
+from impostor.station.sessions import CounterSession, Traveller
+
+__all__ = ["CATALOGUES", "COOKIE", "LOCALES", "OPEN", "add_counter"]
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+CATALOGUES = Catalogues(LOCALES, ("en", "es"), "es")  # a Peruvian counter: Spanish unless asked
+COOKIE = "impostor_station"
+OPEN = ("/counter/catalogue", "/counter/settings", "/counter/signin")  # no session needed
+SCAN_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2"})
+FRAME_INTERVAL_MS = 200  # the page sends a frame at most this often: five a second
+SHOT_AFTER = 2  # passing frames in a row before the page takes the photo itself
+
+
+class _SignInBody(BaseModel):
+    operator: str = Field(min_length=1, max_length=40)
+    pin: str = Field(min_length=1, max_length=64)
+
+
+class _JudgementBody(BaseModel):
+    judgement: Literal["same", "different", "unsure"]
+
+
+class _OutcomeBody(BaseModel):
+    outcome: Literal["admitted", "secondary", "retaken", "other"]
+    note: str = Field(default="", max_length=MAX_NOTE)
+
+
+class Scanner:
+    """The scanner's folder: the newest image not older than ``max_age`` seconds and newer than
+    the last one taken (one counter, one scanner: taken means taken for every session)."""
+
+    def __init__(self, folder: Path, max_age: float) -> None:
+        self.folder, self.max_age = folder, max_age
+        self._taken_ns = 0
+
+    def take(self) -> tuple[Path, bytes]:
+        floor = max(self._taken_ns, time.time_ns() - int(self.max_age * 1e9))
+        try:
+            candidates = [
+                (entry.stat().st_mtime_ns, entry)
+                for entry in self.folder.iterdir()
+                if entry.suffix.lower() in SCAN_SUFFIXES and entry.is_file()
+            ]
+        except OSError as error:
+            raise Refusal(
+                503, "ScannerUnavailable", f"cannot read {self.folder}: {error}", "no_scan"
+            ) from None
+        fresh = sorted((found for found in candidates if found[0] > floor), key=lambda found: found[0])
+        if not fresh:
+            minutes = self.max_age / 60
+            raise Refusal(
+                404,
+                "NoScan",
+                f"no new image in the scanner folder in the last {minutes:g} minutes",
+                "no_scan",
+            )
+        stamp, newest = fresh[-1]
+        try:
+            data = newest.read_bytes()
+        except OSError as error:
+            raise Refusal(422, "NoScan", f"{newest.name}: cannot be read ({error})", "no_scan") from None
+        self._taken_ns = stamp
+        return newest, data
+
+
+def add_counter(app: FastAPI, station: Station) -> None:
+    """Add the page's routes to ``app``."""
+    config, verifier = station.config, station.verifier
+    scanner = Scanner(config.scanner_dir, config.scanner_max_age_minutes * 60) if config.scanner_dir else None
+
+    def session_of(request: Request) -> CounterSession:
+        return request.state.session
+
+    @app.get("/counter/catalogue", tags=["page"])
+    def messages(request: Request, lang: str | None = None) -> dict[str, Any]:
+        language = CATALOGUES.negotiate(request.headers.get("accept-language"), lang)
+        return {
+            "language": language,
+            "languages": list(CATALOGUES.languages),
+            "messages": dict(CATALOGUES.catalogue(language)),
+        }
+
+    @app.get("/counter/settings", tags=["page"])
+    def settings() -> dict[str, Any]:
+        return {
+            "station": config.station,
+            "judgement_first": config.judgement_first,
+            "scanner": scanner is not None,
+            "idle_minutes": config.idle_minutes,
+            "time_zone": config.time_zone,
+            "frame_interval_ms": FRAME_INTERVAL_MS,
+            "shot_after": SHOT_AFTER,
+        }
+
+    @app.post("/counter/signin", tags=["page"])
+    async def sign_in(body: _SignInBody, request: Request, response: Response) -> dict[str, Any]:
+        attempt = await in_thread(lambda: station.accounts.sign_in(body.operator, body.pin))
+        if attempt.outcome is SignIn.LOCKED:
+            assert attempt.locked_until is not None
+            minutes = max(1, round((attempt.locked_until - datetime.now(UTC)).total_seconds() / 60))
+            raise Refusal(
+                423,
+                "Locked",
+                f"{body.operator} is locked after repeated wrong PINs; try again in {minutes} minutes",
+                "locked",
+                retry_after_minutes=minutes,
+            )
+        if attempt.outcome is not SignIn.OK:
+            raise Refusal(401, "WrongPin", "the operator ID or the PIN is wrong", "wrong_pin")
+        language = CATALOGUES.negotiate(request.headers.get("accept-language"))
+        token, _ = station.sessions.open(body.operator, language)
+        response.set_cookie(
+            COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=config.secure_cookies,
+            path="/",
+        )
+        return {"operator": body.operator, "idle_minutes": config.idle_minutes}
+
+    @app.post("/counter/signout", status_code=204, tags=["page"])
+    def sign_out(request: Request) -> Response:
+        station.sessions.close(request.state.token)
+        response = Response(status_code=204)
+        response.delete_cookie(
+            COOKIE, path="/", httponly=True, samesite="strict", secure=config.secure_cookies
+        )
+        return response
+
+    @app.get("/counter/me", tags=["page"])
+    def me(request: Request) -> dict[str, Any]:
+        session = session_of(request)
+        return {"operator": session.operator, "idle_minutes": config.idle_minutes}
+
+    def take_document(session: CounterSession, data: bytes, source: str, name: str) -> dict[str, Any]:
+        located = verifier.gates(verifier.locate(data, "document", label=name or "document"), "document")
+        with session.lock:
+            session.next_traveller()  # a new document is a new traveller
+            traveller = session.traveller
+            traveller.document, traveller.document_source = located, source
+            if station.keeper is not None:
+                traveller.document_bytes = data
+            _show(traveller, "document", located)
+            return {"document": _document_view(traveller, located, source, name)}
+
+    @app.post("/counter/document", tags=["page"])
+    async def document(request: Request, image: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        data = await read_upload(image, "image", config.max_upload_bytes)
+        return await in_thread(lambda: take_document(session_of(request), data, "file", ""))
+
+    @app.post("/counter/document/scanner", tags=["page"])
+    async def from_scanner(request: Request) -> dict[str, Any]:
+        if scanner is None:
+            message = "this station has no scanner folder (--scanner-dir)"
+            raise Refusal(409, "NoScanner", message, "no_scanner")
+        path, data = await in_thread(scanner.take)
+        return await in_thread(lambda: take_document(session_of(request), data, "scanner", path.name))
+
+    @app.post("/counter/frame", tags=["page"])
+    async def frame(frame: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        data = await read_upload(frame, "frame", config.max_frame_bytes)
+        return (await in_thread(lambda: guide(verifier.check_frame(data, label="camera frame")))).to_dict()
+
+    def compare(session: CounterSession, data: bytes, source: str) -> dict[str, Any]:
+        live = verifier.locate(data, "live", label="live photo", search="upright")
+        with session.lock:
+            traveller = session.traveller
+            if traveller.document is None:
+                raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
+            verdict = verifier.compare(traveller.document, live)
+            record = station.logs.append(verdict, station=config.station, operator=session.operator)
+            if station.keeper is not None:
+                station.keeper.keep(record, traveller.document_bytes, data)
+            traveller.live, traveller.verdict, traveller.record = live, verdict, record
+            traveller.judgement, traveller.decided = None, datetime.now(UTC).astimezone()
+            _show(traveller, "live", live)
+            withheld = config.judgement_first
+            return {
+                "record": record,
+                "withheld": withheld,
+                "verdict": None if withheld else _verdict_view(traveller),
+                "live": {"face": live.landmarks is not None, "image": _face_url(traveller, "live")},
+                "source": source,
+            }
+
+    @app.post("/counter/live", tags=["page"])
+    async def live(
+        request: Request,
+        image: Annotated[UploadFile, File()],
+        source: Annotated[Literal["camera", "file"], Form()] = "camera",
+    ) -> dict[str, Any]:
+        data = await read_upload(image, "image", config.max_upload_bytes)
+        return await in_thread(lambda: compare(session_of(request), data, source))
+
+    def record_event(session: CounterSession, kind: str, value: str, note: str = "") -> Traveller:
+        traveller = session.traveller
+        if traveller.record is None or traveller.verdict is None:
+            raise Refusal(409, "NoVerdict", "there is no comparison of this traveller yet", "no_verdict")
+        station.logs.log().append_event(traveller.record, kind, value, operator=session.operator, note=note)
+        return traveller
+
+    @app.post("/counter/judgement", tags=["page"])
+    async def judgement(request: Request, body: _JudgementBody) -> dict[str, Any]:
+        session = session_of(request)
+
+        def judge() -> dict[str, Any]:
+            with session.lock:
+                traveller = record_event(session, "judgement", body.judgement)
+                traveller.judgement = body.judgement
+                return {"verdict": _verdict_view(traveller)}
+
+        return await in_thread(judge)
+
+    @app.post("/counter/outcome", tags=["page"])
+    async def outcome(request: Request, body: _OutcomeBody) -> dict[str, Any]:
+        session = session_of(request)
+        note = " ".join(body.note.split())  # one line: the note goes into a CSV cell
+        if body.outcome == "other" and not note:
+            raise Refusal(422, "NoteRequired", "an outcome of 'other' needs a note", "note_required")
+
+        def record() -> dict[str, Any]:
+            with session.lock:
+                traveller = session.traveller
+                if config.judgement_first and traveller.judgement is None:
+                    raise Refusal(409, "NoVerdict", "record your own judgement first", "no_verdict")
+                record_event(session, "outcome", body.outcome, note)
+                return {"recorded": True, "outcome": body.outcome}
+
+        return await in_thread(record)
+
+    @app.post("/counter/next", status_code=204, tags=["page"])
+    def next_traveller(request: Request) -> Response:
+        session = session_of(request)
+        with session.lock:
+            session.next_traveller()
+        return Response(status_code=204)
+
+    @app.get("/counter/faces/{side}", tags=["page"])
+    def face(request: Request, side: Literal["document", "live"]) -> Response:
+        data = session_of(request).traveller.faces.get(side)
+        if data is None:
+            raise Refusal(404, "NotFound", f"no {side} face for this traveller", "not_found")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _show(traveller: Traveller, side: str, located: Located) -> None:
+    traveller.version += 1
+    portrait = portrait_jpeg(located)
+    if portrait is None:
+        traveller.faces.pop(side, None)
+    else:
+        traveller.faces[side] = portrait
+
+
+def _face_url(traveller: Traveller, side: str) -> str | None:
+    return f"/counter/faces/{side}?v={traveller.version}" if side in traveller.faces else None
+
+
+def _document_view(traveller: Traveller, located: Located, source: str, name: str) -> dict[str, Any]:
+    codes = []
+    if located.landmarks is None:
+        codes.append("document_no_face")
+    if located.rotated:
+        codes.append("document_rotated")
+    if located.image.info.damage:
+        codes.append("document_damaged")
+    if located.quality is not None:
+        codes += [f"document_{measure.name}" for measure in located.quality.failures]
+    passed = located.landmarks is not None and located.quality is not None and located.quality.passed
+    return {
+        "face": located.landmarks is not None,
+        "passed": passed and not located.image.info.damage,
+        "reason_codes": codes,
+        "rotated_degrees": located.rotated,
+        "source": source,
+        "name": name,
+        "image": _face_url(traveller, "document"),
+    }
+
+
+def _verdict_view(traveller: Traveller) -> dict[str, Any]:
+    verdict = traveller.verdict
+    assert verdict is not None
+    return {
+        "decision": verdict.decision.value,
+        "probability": verdict.probability,
+        "reason_codes": [reason.code for reason in verdict.reasons],
+        "time": traveller.decided.isoformat(timespec="seconds") if traveller.decided else None,
+        "record": traveller.record,
+        "judgement": traveller.judgement,
+    }

@@ -1,0 +1,212 @@
+"""What the station's two faces (the officers' page and the HTTP API) share: its settings, the
+warm verifier, the audit log per thread, rate limits, and the error catalogue.
+
+Every refusal is ``{"error": {"type", "message", "code"}}`` with a 4xx status; the page shows the
+catalogue text of ``code``, a system reads ``code``, and ``message`` says in English what was wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi.responses import JSONResponse
+
+from impostor import errors
+from impostor.audit import AuditLog
+from impostor.embed import PooledEmbedder
+from impostor.pipeline import Verifier
+from impostor.station.accounts import Accounts
+from impostor.station.keep import Keeper, kept_folder
+from impostor.station.sessions import Sessions
+from impostor.types import Verdict
+
+__all__ = [
+    "STATUS",
+    "RateLimiter",
+    "Refusal",
+    "Station",
+    "StationConfig",
+    "ThreadLogs",
+    "catalogue_reply",
+    "header",
+    "in_thread",
+    "refusal_of",
+]
+
+_T = TypeVar("_T")
+
+# (HTTP status, catalogue code) of each library error; a subclass takes its nearest listed ancestor's
+STATUS: dict[type[errors.ImpostorError], tuple[int, str]] = {
+    errors.InputError: (422, "unusable_image"),
+    errors.NotAnImage: (422, "not_an_image"),
+    errors.UnsupportedImage: (422, "unsupported_image"),
+    errors.ImageTooLarge: (413, "too_large"),
+    errors.NoFaceFound: (422, "no_face"),
+    errors.ConfigError: (400, "bad_request"),
+}
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """How a station runs: where its files are, its limits, and how its page behaves."""
+
+    accounts: Path | None = None  # the station database (IMPOSTOR_STATION_DB when None)
+    audit_db: Path | None = None  # the audit log (IMPOSTOR_AUDIT_DB when None)
+    profile: Path | None = None  # the calibration profile (the shipped one when None)
+    station: str = "station"  # the name this station logs under
+    max_upload_bytes: int = 20 * 2**20  # each image
+    max_frame_bytes: int = 2**20  # each guidance frame (a 640 px JPEG is ~50 kB)
+    requests_per_minute: int = 120  # each API key
+    operator_requests_per_minute: int = 60  # each operator's documents, photos and records
+    frames_per_minute: int = 900  # each operator's guidance frames (up to 15 a second)
+    idle_minutes: float = 15.0  # a page session ends after this long without the officer acting
+    scanner_dir: Path | None = None  # where the passport scanner drops its images
+    scanner_max_age_minutes: float = 10.0  # an older scan is not this traveller's
+    keep_images_days: int | None = None  # keep both images (encrypted) this long for review
+    judgement_first: bool = False  # the officer judges before the tool's answer is shown
+    secure_cookies: bool = False  # served over TLS: cookies go over HTTPS only
+    time_zone: str | None = None  # IANA name for the page's times (None: the browser's)
+    warm: bool = True  # load the models before the first request
+
+    def __post_init__(self) -> None:
+        if self.keep_images_days is not None and not 1 <= self.keep_images_days <= 3650:
+            raise errors.ConfigError(f"--keep-images must be 1 to 3650 days, not {self.keep_images_days}")
+        if not 1 <= self.idle_minutes <= 24 * 60:
+            raise errors.ConfigError(f"the idle time must be 1 to 1440 minutes, not {self.idle_minutes:g}")
+
+
+class Refusal(Exception):
+    """A request the station will not serve: becomes a catalogue reply with ``status``."""
+
+    def __init__(self, status: int, kind: str, message: str, code: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.code, self.extra = status, kind, code, extra
+
+
+def catalogue_reply(refusal: Refusal) -> JSONResponse:
+    body = {"type": refusal.kind, "message": str(refusal), "code": refusal.code, **refusal.extra}
+    headers = {"Cache-Control": "no-store"}
+    if "retry_after_seconds" in refusal.extra:
+        headers["Retry-After"] = str(refusal.extra["retry_after_seconds"])
+    return JSONResponse({"error": body}, status_code=refusal.status, headers=headers)
+
+
+def refusal_of(error: errors.ImpostorError) -> Refusal:
+    """The catalogue refusal for a library error (a 503 for the station's own faults)."""
+    status, code = next(
+        (STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), (503, "station_unavailable")
+    )
+    return Refusal(status, type(error).__name__, str(error), code)
+
+
+@dataclass
+class RateLimiter:
+    """At most ``per_minute`` requests of each caller in any sixty seconds (a sliding window)."""
+
+    per_minute: int
+    what: str = "requests"
+    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allow(self, caller: str) -> float | None:
+        """None when ``caller`` may go on; else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen[caller]
+            while seen and now - seen[0] >= 60.0:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return 60.0 - (now - seen[0])
+            seen.append(now)
+            return None
+
+    def check(self, caller: str) -> None:
+        """Raise a 429 ``Refusal`` when ``caller`` is past the rate."""
+        wait = self.allow(caller)
+        if wait is not None:
+            raise Refusal(
+                429,
+                "RateLimited",
+                f"more than {self.per_minute} {self.what} a minute; wait {wait:.0f} s",
+                "rate_limited",
+                retry_after_seconds=max(1, round(wait)),
+            )
+
+
+class ThreadLogs:
+    """The audit log, one connection per worker thread (SQLite's belong to the thread that made
+    them), opened once each and kept: no file is opened on a request's path."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def log(self) -> AuditLog:
+        if getattr(self._local, "log", None) is None:
+            self._local.log = AuditLog(self.path)
+        return self._local.log
+
+    def append(self, verdict: Verdict, *, station: str, operator: str) -> int:
+        """Log ``verdict``; returns its record's sequence number."""
+        quality = {
+            side.name: side.quality.to_dict() if side.quality else None
+            for side in (verdict.document, verdict.live)
+        }
+        return self.log().append(verdict, station=station, operator=operator, quality=quality).seq
+
+
+async def in_thread(work: Callable[[], _T]) -> _T:
+    """Run blocking work (decoding, dlib, scrypt, SQLite) off the event loop, so others go on."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(work)
+
+
+def header(scope: Any, name: bytes) -> str:
+    """One request header from an ASGI scope ('' when absent)."""
+    return dict(scope.get("headers", [])).get(name, b"").decode("latin-1")
+
+
+class Station:
+    """One running station: its settings and everything it keeps warm between requests.
+
+    Opening it reads the accounts, the audit log and the profile, so a bad file stops the start
+    rather than a traveller's comparison; the models load in ``warm``.
+    """
+
+    def __init__(self, config: StationConfig) -> None:
+        self.config = config
+        self.accounts = Accounts(config.accounts)
+        self.logs = ThreadLogs(config.audit_db)
+        self.logs.log()  # a log that cannot be opened stops the start
+        # the station's own camera is upright: an empty frame is answered without turning it
+        self.verifier = Verifier(config.profile, embedder=PooledEmbedder(), live_search="upright")
+        _ = self.verifier.profile
+        self.key_rate = RateLimiter(config.requests_per_minute)
+        self.operator_rate = RateLimiter(config.operator_requests_per_minute)
+        self.frame_rate = RateLimiter(config.frames_per_minute, "camera frames")
+        self.signin_rate = RateLimiter(30, "sign-in attempts")  # per client address
+        self.sessions = Sessions(config.idle_minutes * 60)
+        self.keeper: Keeper | None = None
+        if config.keep_images_days is not None:
+            self.keeper = Keeper(kept_folder(self.logs.log().path), config.keep_images_days)
+            self.keeper.purge()
+
+    def warm(self) -> None:
+        """Load every model now, so the first traveller does not wait for them."""
+        import numpy as np
+
+        from impostor import weights
+
+        weights.hog_detector()
+        weights.shape_predictor()
+        self.verifier.embedder.embed([np.zeros((150, 150, 3), np.uint8)])
+
+    def close(self) -> None:
+        self.verifier.close()

@@ -1,5 +1,5 @@
-"""A small piece of ASGI shared by the web apps (practice, station): bodies refused before they
-are read whole.
+"""The small pieces of ASGI shared by the web apps (practice, station): bodies refused before
+they are read whole, and serving an app on an address taken before it is announced.
 
 FastAPI turns any error raised while it reads a body into a 400, so a size limit must act before
 the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the limit at
@@ -9,10 +9,14 @@ it passes the limit, then hands it to the app whole.
 
 from __future__ import annotations
 
+import signal
+import socket
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BodyLimit"]
+__all__ = ["BodyLimit", "serve"]
+
+_BACKLOG = 2048  # uvicorn's own default
 
 
 class BodyLimit:
@@ -65,3 +69,64 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": self.refusal})
+
+
+def serve(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    fail: Callable[[str], Exception],
+    ready: Callable[[str], None] | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
+    """Serve ``app`` with uvicorn until interrupted (Ctrl-C, or SIGTERM), then return.
+
+    The address is taken before anything is announced, so a port in use raises ``fail(message)``
+    (the caller's error class, a one-line message); ``ready`` is then called with the page's
+    address (port 0 picks a free port, and the address says which). With ``certfile`` and
+    ``keyfile`` the app is served over TLS.
+    """
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise fail(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
+        ) from None
+    # listening before the address is announced: a browser that is quicker than uvicorn's start
+    # waits in the queue instead of being refused
+    listener.listen(_BACKLOG)
+    bound = listener.getsockname()[1]
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
+    # handler it found: make that a KeyboardInterrupt for SIGTERM too, so that a service manager
+    # stopping the server ends it like Ctrl-C does (exit 0, "stopped") instead of by the signal
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    scheme = "https" if certfile else "http"
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        server_header=False,
+        access_log=False,  # paths only, but a counter's log is no place for who came when
+    )
+    try:
+        if ready is not None:
+            ready(f"{scheme}://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass  # stopping is the normal end
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        listener.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

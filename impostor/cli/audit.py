@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,9 +123,16 @@ def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
 def audit_purge(days: int, db: Path | None) -> None:
     """Remove the personal fields of old records (retention: Ley 29733, EES-style rules).
 
-    The operator and the images' digests go; a digest of what was removed stays, so
-    `impostor audit verify` still proves the chain whole.
+    The operator and the images' digests go (and the operator and note of what followed each
+    decision); a digest of what was removed stays, so `impostor audit verify` still proves the
+    chain whole. Images a station kept (--keep-images) are removed once past their own days.
+
+    \b
+    Example:
+      impostor audit purge --older-than 90
     """
+    from impostor.station.keep import Keeper, kept_folder
+
     with reported():
         with AuditLog(db, create=False) as log:
             before = datetime.now(UTC) - timedelta(days=days)
@@ -132,7 +140,60 @@ def audit_purge(days: int, db: Path | None) -> None:
             report = log.verify()
         if not report.ok:
             raise AuditError(f"{log.path}: {report.problem}")
+        kept = Keeper(kept_folder(log.path), days=1).purge()
         click.echo(
-            f"purged {count} records made before {local_time(before.isoformat()):%Y-%m-%d %H:%M %Z};"
-            f" {report.summary()}"
+            f"purged {count} records made before {local_time(before.isoformat()):%Y-%m-%d %H:%M %Z}"
+            + (f" and {kept} kept image pairs past their days" if kept else "")
+            + f"; {report.summary()}"
         )
+
+
+@audit.command("kept")
+@click.argument("record", type=click.IntRange(1))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the two images into.",
+)
+@_db_option
+def audit_kept(record: int, out: Path, db: Path | None) -> None:
+    """Decrypt the images a station kept of audit RECORD (for a supervisor's review).
+
+    \b
+    Example:
+      impostor audit kept 1042 --out review/
+    """
+    from impostor.station.keep import Keeper, kept_folder
+
+    with reported():
+        with AuditLog(db, create=False) as log:
+            path = log.path
+        kept = Keeper(kept_folder(path), days=1).read(record)
+        written = []
+        for side, data in (("document", kept.document), ("live", kept.live)):
+            target = out / f"{record}-{side}{_suffix(data)}"
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+                # readable by this user only, as they were kept
+                with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+                    handle.write(data)
+            except OSError as error:
+                raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+            written.append(str(target))
+    click.echo(
+        f"wrote {' and '.join(written)} (kept until {kept.last_day:%Y-%m-%d}); handle them as personal data"
+    )
+
+
+def _suffix(data: bytes) -> str:
+    """The file suffix of an image's bytes, from its first bytes (what the station received)."""
+    for magic, suffix in (
+        (b"\xff\xd8", ".jpg"),
+        (b"\x89PNG", ".png"),
+        (b"II*\x00", ".tif"),
+        (b"MM\x00*", ".tif"),
+    ):
+        if data.startswith(magic):
+            return suffix
+    return ".bin"

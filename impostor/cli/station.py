@@ -1,7 +1,9 @@
-"""``impostor station``: the counter station's accounts (operators and integrating systems)."""
+"""``impostor station``: serve the counter station (the officers' page and the HTTP API), and
+manage who may use it (operators and integrating systems)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
@@ -19,12 +21,127 @@ _db_option = click.option(
 _replace_option = click.option("--replace", is_flag=True, help="Replace an existing entry.")
 
 
-@click.group()
-def station() -> None:
-    """The counter station's accounts: operators who sign in, systems that call the API.
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port.")
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=settings.option_help("profile", "Calibration profile (JSON)"),
+)
+@click.option(
+    "--audit-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=settings.option_help("audit_db", "Audit log"),
+)
+@_db_option
+@click.option(
+    "--scanner-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder the passport scanner drops its images into (key D on the page takes the newest).",
+)
+@click.option(
+    "--keep-images",
+    type=click.IntRange(1, 3650),
+    metavar="DAYS",
+    help="Keep both images of each comparison, encrypted, for DAYS days (default: keep none).",
+)
+@click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM).")
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Serve plain HTTP beyond this machine (PINs and faces readable on the LAN).",
+)
+@click.option("--name", help="The station's name in the audit log (default: this computer's name).")
+@click.option(
+    "--idle-minutes",
+    type=click.IntRange(1, 1440),
+    default=15,
+    show_default=True,
+    help="A signed-in page is cleared after this long without the officer acting.",
+)
+@click.option(
+    "--judgement-first", is_flag=True, help="Officers record their own judgement before the tool's is shown."
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(1, 200),
+    default=20,
+    show_default=True,
+    help="Largest image accepted.",
+)
+@click.pass_context
+def station(
+    context: click.Context,
+    host: str,
+    port: int,
+    profile: Path | None,
+    audit_db: Path | None,
+    db: Path | None,
+    scanner_dir: Path | None,
+    keep_images: int | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    insecure_http: bool,
+    name: str | None,
+    idle_minutes: int,
+    judgement_first: bool,
+    max_upload_mb: int,
+) -> None:
+    """Serve the counter station until Ctrl-C: the officers' page at / and the HTTP API at /api/v1.
 
-    Only salted slow hashes (scrypt) of PINs and keys are stored.
+    It listens on 127.0.0.1 unless --host says otherwise; any other address needs --certfile and
+    --keyfile (or --insecure-http). Operators and API keys are added with the commands below;
+    only salted slow hashes (scrypt) of PINs and keys are stored.
+
+    \b
+    Examples:
+      impostor station --scanner-dir /srv/scanner --name LIM-T1-07
+      impostor station --host 0.0.0.0 --certfile station.pem --keyfile station.key
     """
+    if context.invoked_subcommand is not None:
+        return
+    from impostor.station.serve import is_loopback, local_time_zone, serve
+    from impostor.station.service import StationConfig
+
+    with reported():
+        config = StationConfig(
+            accounts=db,
+            audit_db=audit_db,
+            profile=profile,
+            station=name or socket.gethostname(),
+            max_upload_bytes=max_upload_mb * 2**20,
+            idle_minutes=idle_minutes,
+            scanner_dir=scanner_dir,
+            keep_images_days=keep_images,
+            judgement_first=judgement_first,
+            secure_cookies=certfile is not None,
+            time_zone=local_time_zone(),
+        )
+        if insecure_http and certfile is None and not is_loopback(host):
+            click.secho(
+                f"WARNING: serving plain HTTP on {host}: operators' PINs, session cookies and travellers' "
+                "faces cross the network unencrypted, and browsers on other machines will refuse the webcam",
+                err=True,
+                fg="red",
+                bold=True,
+            )
+
+        def announce(url: str) -> None:
+            kept = f"; images kept {keep_images} days, encrypted" if keep_images else ""
+            click.echo(f"station {config.station} on {url} (API at {url}api/docs){kept}; Ctrl-C to stop")
+
+        serve(
+            config,
+            host=host,
+            port=port,
+            certfile=certfile,
+            keyfile=keyfile,
+            insecure_http=insecure_http,
+            ready=announce,
+        )
+    click.echo("stopped")
 
 
 @station.command("add-operator")

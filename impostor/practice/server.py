@@ -26,8 +26,6 @@ import json
 import logging
 import math
 import re
-import signal
-import socket
 from collections.abc import Callable
 from importlib import resources
 from typing import Any, Literal
@@ -56,7 +54,6 @@ _log = logging.getLogger("impostor.practice")
 IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
 _IMAGE_QUALITY = 90
 _TRAINEE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
-_BACKLOG = 2048  # uvicorn's own default
 _MAX_MILLISECONDS = 3_600_000  # an hour: anything longer is a clock fault, not a look at two faces
 
 
@@ -263,39 +260,9 @@ def serve(
     ``PracticeError``; ``ready`` is then called with the page's address (port 0 picks a free
     port, and the address says which).
     """
-    import uvicorn
+    from impostor import asgi
 
-    app = create_app(practice_set, store, mode)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise PracticeError(
-            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
-        ) from None
-    # listening before the address is announced: a browser that is quicker than uvicorn's start
-    # waits in the queue instead of being refused
-    listener.listen(_BACKLOG)
-    bound = listener.getsockname()[1]
-    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
-    # handler it found: make that a KeyboardInterrupt for SIGTERM too, so that a service manager
-    # stopping the server ends it like Ctrl-C does (exit 0, "stopped") instead of by the signal
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        if ready is not None:
-            ready(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
-    except KeyboardInterrupt:
-        pass  # stopping is the normal end
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    asgi.serve(create_app(practice_set, store, mode), host=host, port=port, fail=PracticeError, ready=ready)
 
 
 def _session(store: PracticeStore, token: str) -> Session:

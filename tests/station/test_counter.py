@@ -1,0 +1,233 @@
+"""The officers' page's routes over real HTTP: sign-in, the lock-out, idle expiry, sign-out, and a
+traveller from the scanner folder to the outcome in the audit log; the guidance instructions."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from impostor.audit import AuditLog
+from impostor.pipeline import FrameCheck, Verifier
+from impostor.quality import MEASURES
+from impostor.station.accounts import Accounts
+from impostor.station.app import CONTENT_SECURITY_POLICY, create_app
+from impostor.station.guidance import BY_MEASURE, INSTRUCTIONS, guide
+from impostor.station.keep import Keeper, kept_folder
+from impostor.station.service import StationConfig
+from tests.servers import running
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+PIN = "482916"
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StationConfig]]:
+    folder = tmp_path_factory.mktemp("counter")
+    (folder / "scans").mkdir()
+    config = StationConfig(
+        accounts=folder / "station.sqlite",
+        audit_db=folder / "audit.sqlite",
+        station="tumbes-02",
+        scanner_dir=folder / "scans",
+        keep_images_days=30,
+    )
+    accounts = Accounts(config.accounts)
+    for operator in ("OFC-0042", "OFC-0043", "OFC-0099"):
+        accounts.add_operator(operator, PIN)
+    with running(create_app(config)) as url:
+        yield url, config
+
+
+def signed_in(url: str, operator: str = "OFC-0042") -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=60)
+    reply = client.post("/counter/signin", json={"operator": operator, "pin": PIN})
+    assert reply.status_code == 200, reply.text
+    return client
+
+
+def test_a_traveller_from_scan_to_outcome(counter: tuple[str, StationConfig]) -> None:
+    url, config = counter
+    client = signed_in(url)
+    assert config.scanner_dir is not None
+    assert client.post("/counter/document/scanner").json()["error"]["code"] == "no_scan"
+    shutil.copy(SAMPLES / "document.png", config.scanner_dir / "scan-0001.png")
+    document = client.post("/counter/document/scanner").json()["document"]
+    assert document["face"] and document["source"] == "scanner" and document["name"] == "scan-0001.png"
+    face = client.get(document["image"])
+    assert face.status_code == 200 and face.headers["content-type"] == "image/jpeg"
+    assert client.post("/counter/document/scanner").status_code == 404  # taken: not offered twice
+
+    frame = client.post(
+        "/counter/frame", files={"frame": ("f.jpg", (SAMPLES / "live_genuine.jpg").read_bytes())}
+    )
+    assert frame.json()["instruction"] == "ready" and frame.json()["passed"]
+    assert 0 < frame.json()["box"]["w"] < 1
+
+    live = client.post(
+        "/counter/live",
+        files={"image": ("l.jpg", (SAMPLES / "live_genuine.jpg").read_bytes())},
+        data={"source": "camera"},
+    ).json()
+    verdict = live["verdict"]
+    assert verdict["decision"] == "MATCH" and not live["withheld"] and verdict["record"] == live["record"]
+    assert client.get(live["live"]["image"]).status_code == 200
+    assert (
+        client.post("/counter/outcome", json={"outcome": "other"}).json()["error"]["code"] == "note_required"
+    )
+    reply = client.post("/counter/outcome", json={"outcome": "admitted"})
+    assert reply.json() == {"recorded": True, "outcome": "admitted"}
+
+    with AuditLog(config.audit_db) as log:
+        record = next(r for r in log.records() if r.seq == live["record"])
+        assert (record.station, record.operator, record.decision) == ("tumbes-02", "OFC-0042", "MATCH")
+        assert [(e.kind, e.value) for e in log.events(record.seq)] == [("outcome", "admitted")]
+        assert log.verify().ok
+        kept = Keeper(kept_folder(log.path), 30).read(record.seq)
+    assert kept.document == (SAMPLES / "document.png").read_bytes()
+    assert kept.live == (SAMPLES / "live_genuine.jpg").read_bytes()
+    assert kept_folder(config.audit_db).stat().st_mode & 0o077 == 0  # the service's user only
+
+    assert client.post("/counter/next").status_code == 204
+    assert client.get(document["image"]).status_code == 404  # nothing of the traveller is left
+    assert (
+        client.post("/counter/outcome", json={"outcome": "admitted"}).json()["error"]["code"] == "no_verdict"
+    )
+    missing = client.post(
+        "/counter/live", files={"image": ("l.jpg", (SAMPLES / "live_genuine.jpg").read_bytes())}
+    )
+    assert missing.status_code == 409 and missing.json()["error"]["code"] == "no_document"
+
+
+def test_an_empty_frame_asks_to_face_the_camera_and_a_faceless_photo_refers(
+    counter: tuple[str, StationConfig], tmp_path: Path
+) -> None:
+    url, _ = counter
+    client = signed_in(url, "OFC-0043")
+    client.post("/counter/document", files={"image": ("d.png", (SAMPLES / "document.png").read_bytes())})
+    blank = (SAMPLES / "live_two_faces.jpg").read_bytes()
+    two = client.post("/counter/frame", files={"frame": ("f.jpg", blank)}).json()
+    assert two["instruction"] == "one_person" and not two["passed"]
+    empty = _grey_jpeg()
+    assert client.post("/counter/frame", files={"frame": ("f.jpg", empty)}).json() == {
+        "instruction": "face_camera",
+        "box": None,
+        "passed": False,
+    }
+    verdict = client.post("/counter/live", files={"image": ("l.jpg", empty)}).json()["verdict"]
+    assert verdict["decision"] == "REFER" and verdict["reason_codes"] == ["live_no_face"]
+    bad = client.post("/counter/frame", files={"frame": ("f.jpg", b"not a jpeg")})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "not_an_image"
+
+
+def test_sign_in_wrong_pin_lock_out_and_sign_out(counter: tuple[str, StationConfig]) -> None:
+    url, _ = counter
+    anonymous = httpx.Client(base_url=url, timeout=60)
+    assert anonymous.get("/counter/me").json()["error"]["code"] == "signed_out"
+    for _ in range(4):
+        wrong = anonymous.post("/counter/signin", json={"operator": "OFC-0099", "pin": "0000"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "wrong_pin"
+    locked = anonymous.post("/counter/signin", json={"operator": "OFC-0099", "pin": "0000"})
+    assert locked.status_code == 423 and locked.json()["error"]["retry_after_minutes"] == 15
+    right = anonymous.post("/counter/signin", json={"operator": "OFC-0099", "pin": PIN})
+    assert right.status_code == 423  # the right PIN does not open a locked ID
+    unknown = anonymous.post("/counter/signin", json={"operator": "OFC-7777", "pin": PIN})
+    assert unknown.json()["error"]["code"] == "wrong_pin"  # the same answer as a wrong PIN
+
+    client = signed_in(url, "OFC-0043")
+    cookie = client.cookies.get("impostor_station")
+    set_cookie = client.post("/counter/signin", json={"operator": "OFC-0043", "pin": PIN}).headers[
+        "set-cookie"
+    ]
+    assert "HttpOnly" in set_cookie and "SameSite=strict" in set_cookie and "Secure" not in set_cookie
+    assert cookie and cookie != client.cookies.get("impostor_station")
+    stale = httpx.get(f"{url}/counter/me", cookies={"impostor_station": cookie})
+    assert stale.status_code == 401  # signing in again ended the other session
+    assert client.get("/counter/me").json()["operator"] == "OFC-0043"
+    token = client.cookies.get("impostor_station")
+    assert client.post("/counter/signout").status_code == 204
+    refused = httpx.get(f"{url}/counter/me", cookies={"impostor_station": token})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "signed_out"
+
+
+def test_a_session_left_idle_expires(tmp_path: Path) -> None:
+    config = StationConfig(accounts=tmp_path / "s.sqlite", audit_db=tmp_path / "a.sqlite", warm=False)
+    Accounts(config.accounts).add_operator("OFC-1", PIN)
+    app = create_app(config)
+    sessions = app.state.station.sessions
+    with running(app) as url:
+        client = signed_in(url, "OFC-1")
+        assert client.get("/counter/me").status_code == 200
+        sessions.idle_seconds = 0.2
+        client.post(
+            "/counter/frame", files={"frame": ("f.jpg", _grey_jpeg())}
+        )  # the camera is not the officer
+        time.sleep(0.3)
+        expired = client.get("/counter/me")
+        assert expired.status_code == 401 and expired.json()["error"]["code"] == "session_expired"
+        assert client.get("/counter/me").json()["error"]["code"] == "session_expired"
+
+
+def test_the_page_is_served_with_a_strict_policy(counter: tuple[str, StationConfig]) -> None:
+    url, _ = counter
+    page = httpx.get(url)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "no-referrer"
+    settings = httpx.get(f"{url}/counter/settings").json()
+    assert settings["scanner"] and settings["idle_minutes"] == 15 and not settings["judgement_first"]
+    spanish = httpx.get(f"{url}/counter/catalogue", headers={"Accept-Language": "es-PE,es;q=0.9"}).json()
+    assert spanish["language"] == "es" and spanish["languages"] == ["en", "es"]
+    foreign = httpx.post(
+        f"{url}/counter/signin",
+        json={"operator": "OFC-0042", "pin": PIN},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "cross_origin"
+    huge = httpx.post(f"{url}/counter/signin", content=b"{" + b" " * 100_000 + b"}")
+    assert huge.status_code == 413
+
+
+def test_the_judgement_comes_before_the_verdict_when_asked(tmp_path: Path) -> None:
+    config = StationConfig(
+        accounts=tmp_path / "s.sqlite", audit_db=tmp_path / "a.sqlite", judgement_first=True, warm=False
+    )
+    Accounts(config.accounts).add_operator("OFC-1", PIN)
+    with running(create_app(config)) as url:
+        client = signed_in(url, "OFC-1")
+        client.post("/counter/document", files={"image": ("d.png", (SAMPLES / "document.png").read_bytes())})
+        live = client.post(
+            "/counter/live", files={"image": ("l.jpg", (SAMPLES / "live_impostor.jpg").read_bytes())}
+        )
+        assert live.json()["withheld"] and live.json()["verdict"] is None
+        assert client.post("/counter/outcome", json={"outcome": "secondary"}).status_code == 409
+        verdict = client.post("/counter/judgement", json={"judgement": "different"}).json()["verdict"]
+        assert verdict["decision"] == "NO_MATCH" and verdict["judgement"] == "different"
+        assert client.post("/counter/outcome", json={"outcome": "secondary"}).status_code == 200
+    with AuditLog(config.audit_db) as log:
+        assert [(e.kind, e.value) for e in log.events()] == [
+            ("judgement", "different"),
+            ("outcome", "secondary"),
+        ]
+
+
+def test_every_live_measure_has_an_instruction(verifier: Verifier) -> None:
+    assert {spec.name for spec in MEASURES} <= BY_MEASURE.keys()
+    assert set(BY_MEASURE.values()) <= set(INSTRUCTIONS)
+    check = verifier.check_frame(SAMPLES / "live_genuine_dim.jpg")
+    assert isinstance(check, FrameCheck)
+    assert guide(check).instruction in INSTRUCTIONS
+
+
+def _grey_jpeg() -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, encoded = cv2.imencode(".jpg", np.full((480, 640, 3), 120, np.uint8))
+    assert ok
+    return bytes(encoded)

@@ -5,8 +5,15 @@ Modules, by job::
     hashing      PINs and API keys as salted slow hashes (scrypt), compared in constant time
     accounts     who may use the station: operators (ID and PIN, lock-out after wrong PINs) and
                  integrating systems (an API key each), in the station's SQLite file
-    api          the HTTP API for e-gates, document readers and review tools (FastAPI)
+    service      what both faces share: the settings (StationConfig), the warm verifier, the
+                 audit log per thread, rate limits, the error catalogue
+    sessions     signed-in officers (idle expiry) and the traveller each is working on, in memory
+    guidance     one instruction per camera frame from the live gates; faces at one scale
+    keep         both images of a comparison kept for review, encrypted, purged after their days
+    api          the HTTP API for e-gates, document readers and review tools
+    counter      the officers' page's routes; static/ and locales/ hold the page and its text
+    app          both behind one gate (key or session, rates, origin) and the security headers
+    serve        the address, TLS and the loud opt-out for plain HTTP beyond loopback
 
-The officers' page and the command that serves both are the next modules; this package uses the
-core and the public face of ``impostor.qa``, never the insides of another sub-package.
+It uses the core (``impostor.pipeline`` and the stages' types), never another sub-package.
 """

@@ -6,7 +6,7 @@
  * carry data-i18n / data-i18n-attr; this script calls t() with a literal key, or with a key built
  * from one of these prefixes (the i18n test checks every such key exists):
  *   "error." + code          an API error code, or network / camera_denied / camera_missing /
- *                            server (client-side failures and any status the contract does not name)
+ *                            server (client-side failures, and any code without a message)
  *   "guide." + instruction   the instruction of a /counter/frame reply
  *   "reason." + code         a reason code of a document reply or of a verdict
  *   "decision." + decision   the verdict's decision in lower case: match | no_match | refer
@@ -342,10 +342,18 @@
     try {
       focusId = await job();
     } finally {
-      state.busy = null;
-      renderBusy();
+      if (state.busy === name) idle(); // unless the job opened the controls itself already
     }
     if (typeof focusId === "string") focusOn(focusId);
+  }
+
+  /**
+   * The request is answered: the controls open again before the page moves on, so a key pressed
+   * the moment the next stage shows is not swallowed as "still working".
+   */
+  function idle() {
+    state.busy = null;
+    renderBusy();
   }
 
   function focusOn(id) {
@@ -435,6 +443,7 @@
     await working("signin", async () => {
       try {
         const reply = await post("/signin", { json: { operator, pin } });
+        idle();
         $("pin").value = "";
         clearError();
         await enterCounter(reply);
@@ -578,6 +587,7 @@
     await working("next", async () => {
       try {
         await post("/next");
+        idle();
         clearError();
       } catch (error) {
         if (fail(error)) return undefined;
@@ -618,6 +628,7 @@
         $("document-file").value = "";
       }
       if (traveller !== state.traveller) return undefined;
+      idle();
       clearError();
       // a new document replaces the traveller's previous document, live photo and result
       clearLive();
@@ -926,6 +937,7 @@
         reply = await post("/live", { form });
       } catch (error) {
         if (traveller !== state.traveller || fail(error)) return undefined;
+        idle();
         // refused (no face, unreadable …): back to the camera, or the file, for another try
         setImage("live-face", null);
         state.live = null;
@@ -935,6 +947,7 @@
         return state.cameraState === "on" ? "shoot" : undefined;
       }
       if (traveller !== state.traveller) return undefined;
+      idle();
       clearError();
       stopCamera(); // the shot is taken: the camera is off while the result is up
       $("live-file").value = "";
@@ -965,6 +978,7 @@
         return undefined;
       }
       if (traveller !== state.traveller) return undefined;
+      idle();
       clearError();
       // the officer's judgement stands beside the verdict even if the reply leaves it out
       return showVerdict({ ...reply.verdict, judgement: reply.verdict.judgement || judgement });
@@ -1044,9 +1058,11 @@
         return error instanceof ApiError && error.code === "note_required" ? "outcome-note" : undefined;
       }
       if (traveller !== state.traveller) return undefined;
+      idle();
       clearError();
       state.outcome = reply && OUTCOMES.includes(reply.outcome) ? reply.outcome : outcome;
       state.otherChosen = false;
+      $("outcome-note").value = ""; // the note went with this outcome; another starts without it
       if (state.outcome === "retaken") return retake();
       renderOutcome();
       return "next";

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from impostor.practice import i18n
 from impostor.practice.scoring import load_norms
+from tests.pages import Page, parse_page, script_keys, script_without_comments
 
 STATIC = Path(i18n.__file__).resolve().parent / "static"
 INDEX = STATIC / "index.html"
@@ -76,78 +76,14 @@ TEST_IDS = (
 # made by app.js when they apply: the verdict only when right, the notice only after a resume
 SCRIPTED_TEST_IDS = ("feedback-correct", "resumed")
 
-# attributes a browser shows or reads aloud: in index.html they may only come from data-i18n-attr
-VISIBLE_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "label"}
-BUTTON_INPUTS = {"button", "submit", "reset"}  # the input types that show their value
-
 
 def _messages(language: str) -> dict[str, str]:
     return dict(i18n.catalogue(language))
 
 
-def _script_without_comments() -> str:
-    text = APP.read_text(encoding="utf-8")
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
-    return re.sub(r"(?m)(^|[^:\\])//.*$", r"\1", text)
-
-
-class _Page(HTMLParser):
-    """Collects i18n keys, test ids, stray text and literal visible attributes from index.html."""
-
-    VOID = {"meta", "link", "img", "input", "br", "hr", "source", "area", "base", "col", "embed", "wbr"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool]] = []  # (tag, has data-i18n)
-        self.keys: set[str] = set()
-        self.test_ids: set[str] = set()
-        self.stray_text: list[str] = []
-        self.literal_attributes: list[str] = []
-        self.i18n_with_children: list[str] = []
-        self.with_i18n_attr: dict[str, set[str]] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if self.stack and self.stack[-1][1]:
-            self.i18n_with_children.append(f"<{tag}> inside data-i18n element <{self.stack[-1][0]}>")
-        translated: set[str] = set()
-        if "data-i18n" in attributes:
-            self.keys.add(attributes["data-i18n"])
-        for pair in filter(None, attributes.get("data-i18n-attr", "").split(";")):
-            attribute, key = (part.strip() for part in pair.split(":"))
-            translated.add(attribute)
-            self.keys.add(key)
-        if "data-testid" in attributes:
-            self.test_ids.add(attributes["data-testid"])
-        visible = VISIBLE_ATTRIBUTES | (
-            {"value"} if tag == "input" and attributes.get("type") in BUTTON_INPUTS else set()
-        )
-        for name in (visible & attributes.keys()) - translated:
-            self.literal_attributes.append(f"<{tag} {name}={attributes[name]!r}>")
-        if tag not in self.VOID:
-            self.stack.append((tag, "data-i18n" in attributes))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        if not data.strip():
-            return
-        tags = [tag for tag, _ in self.stack]
-        if "script" in tags or "style" in tags:
-            return
-        if not any(has_key for _, has_key in self.stack):
-            self.stray_text.append(f"{data.strip()!r} in <{'> <'.join(tags)}>")
-
-
 @pytest.fixture(scope="module")
-def page() -> _Page:
-    parser = _Page()
-    parser.feed(INDEX.read_text(encoding="utf-8"))
-    parser.close()
-    return parser
+def page() -> Page:
+    return parse_page(INDEX)
 
 
 # --- catalogues --------------------------------------------------------------------------------------
@@ -207,36 +143,24 @@ def test_catalogue_is_read_only_and_refuses_unknown_languages() -> None:
 # --- the page uses only catalogue keys -----------------------------------------------------------------
 
 
-def test_every_key_in_index_html_exists(page: _Page) -> None:
+def test_every_key_in_index_html_exists(page: Page) -> None:
     assert page.keys, "index.html has no data-i18n keys"
     for language in i18n.LANGUAGES:
         assert not page.keys - _messages(language).keys(), language
 
 
-def test_index_html_has_no_visible_text_of_its_own(page: _Page) -> None:
+def test_index_html_has_no_visible_text_of_its_own(page: Page) -> None:
     assert not page.stray_text
     assert not page.literal_attributes
 
 
-def test_data_i18n_elements_have_no_children_to_lose(page: _Page) -> None:
+def test_data_i18n_elements_have_no_children_to_lose(page: Page) -> None:
     # textContent replaces an element's children, so a translated element must be a leaf
     assert not page.i18n_with_children
 
 
 def test_every_key_in_app_js_exists() -> None:
-    script = _script_without_comments()
-    literal, prefixes, indirect = set(), set(), set()
-    for match in re.finditer(r"(?<![\w.$])t\(\s*", script):
-        if script[: match.start()].endswith("function "):
-            continue
-        rest = script[match.end() :]
-        if found := re.match(r'"([^"\\]+)"\s*\+', rest):
-            prefixes.add(found.group(1))
-        elif found := re.match(r'"([^"\\]+)"\s*[,)]', rest):
-            literal.add(found.group(1))
-        else:
-            argument = re.match(r"[^,)]*", rest)
-            indirect.add(argument.group(0).strip() if argument else rest[:40])
+    literal, prefixes, indirect = script_keys(APP)
     assert len(literal) > 30, "app.js looks like it no longer calls t() with literal keys"
     assert indirect <= FROM_MARKUP, f"t() called with keys the test cannot see: {indirect - FROM_MARKUP}"
     assert prefixes <= DYNAMIC_PREFIXES.keys(), (
@@ -262,9 +186,9 @@ def test_language_names_are_written_in_their_own_language() -> None:
         assert {code: _messages(language)[f"language.{code}"] for code in i18n.LANGUAGES} == names
 
 
-def test_page_carries_the_test_ids(page: _Page) -> None:
+def test_page_carries_the_test_ids(page: Page) -> None:
     assert not set(TEST_IDS) - page.test_ids
-    script = _script_without_comments()
+    script = script_without_comments(APP)
     for test_id in SCRIPTED_TEST_IDS:
         assert f'"{test_id}"' in script, test_id
     assert "testid = `language-${code}`" in script

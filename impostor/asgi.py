@@ -93,6 +93,9 @@ def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # no Nagle delay on the connections it accepts (they inherit it): a reply's headers and body
+    # go out as two writes, and the body must not wait for the client's delayed ACK (40 ms)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         listener.bind((host, port))
     except OSError as error:

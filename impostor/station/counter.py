@@ -285,11 +285,7 @@ def add_counter(app: FastAPI, station: Station) -> None:
 
 def _show(traveller: Traveller, side: str, located: Located) -> None:
     traveller.version += 1
-    portrait = portrait_jpeg(located)
-    if portrait is None:
-        traveller.faces.pop(side, None)
-    else:
-        traveller.faces[side] = portrait
+    traveller.faces[side] = portrait_jpeg(located)
 
 
 def _face_url(traveller: Traveller, side: str) -> str | None:

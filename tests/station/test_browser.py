@@ -1,0 +1,298 @@
+"""An officer's shift in real headless Chromium against ``impostor station``, with a fake webcam.
+
+The station is the command an administrator runs, in its own process; the browser is Debian's
+Chromium driven by Playwright, its camera a Y4M clip this test writes from real faces (Chromium's
+``--use-file-for-fake-video-capture``). One clip per browser: the traveller A whose document is
+scanned, a stranger B, and an empty room. Screenshots of each screen at 1366×768 go to the test's
+folder (and to ``IMPOSTOR_SCREENSHOTS`` when set, for the README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from impostor.audit import AuditLog
+from impostor.station.accounts import Accounts
+from impostor.station.counter import CATALOGUES
+
+PIN = "482916"
+OPERATOR = "OFC-0042"
+# a genuine pair that MATCHes and a stranger, from faces-dev; each live photo passes the live gates
+DOCUMENT_A = "Jeff_Bezos/deepface_img20.jpg"
+LIVE_A = "Jeff_Bezos/deepface_img21.jpg"
+LIVE_B = "Sundar_Pichai/deepface_img24.jpg"
+FRAME = (640, 480)
+_CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+SLOW = 60_000  # ms: a comparison on a busy two-core CI machine
+FACE = {side: re.compile(rf"^/counter/faces/{side}\?v=\d+$") for side in ("document", "live")}
+expect.set_options(timeout=SLOW)
+
+
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 10, fps: int = 10) -> Path:
+    """A Y4M clip (4:2:0, what Chromium's fake camera reads) of ``rgb`` held still, as a camera
+    held on a traveller gives it: the same face in every frame, with the sensor's faint noise."""
+    height, width = rgb.shape[:2]
+    rng = np.random.default_rng(7)
+    with path.open("wb") as clip:
+        clip.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            noisy = np.clip(rgb.astype(np.int16) + rng.integers(-2, 3, rgb.shape), 0, 255).astype(np.uint8)
+            clip.write(b"FRAME\n" + cv2.cvtColor(noisy, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+def framed(path: Path) -> np.ndarray:
+    """A photo on a 640×480 camera frame, whole, on a plain wall."""
+    bgr = cv2.imread(str(path))
+    assert bgr is not None, path
+    height, width = bgr.shape[:2]
+    scale = min(FRAME[0] / width, FRAME[1] / height)
+    small = cv2.resize(bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    canvas = np.full((FRAME[1], FRAME[0], 3), 90, np.uint8)
+    top, left = (FRAME[1] - small.shape[0]) // 2, (FRAME[0] - small.shape[1]) // 2
+    canvas[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB)
+
+
+def empty_room() -> np.ndarray:
+    """A wall and a door, no one in front of the camera: a public-domain texture from scikit-image."""
+    from skimage import data
+
+    brick = cv2.resize(data.brick(), FRAME, interpolation=cv2.INTER_AREA)
+    return np.dstack([brick, brick, (brick * 0.9).astype(np.uint8)])
+
+
+@pytest.fixture(scope="module")
+def clips(faces_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "A": write_y4m(folder / "a.y4m", framed(faces_dev / LIVE_A)),
+        "B": write_y4m(folder / "b.y4m", framed(faces_dev / LIVE_B)),
+        "empty": write_y4m(folder / "empty.y4m", empty_room()),
+    }
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """``impostor station`` on a free loopback port: (address, audit log, scanner folder)."""
+    folder = tmp_path_factory.mktemp("station")
+    scans, audit = folder / "scans", folder / "audit.sqlite"
+    scans.mkdir()
+    Accounts(folder / "station.sqlite").add_operator(OPERATOR, PIN)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).with_name("impostor")),
+        "station",
+        "--port",
+        str(port),
+        "--db",
+        str(folder / "station.sqlite"),
+        "--audit-db",
+        str(audit),
+        "--scanner-dir",
+        str(scans),
+        "--name",
+        "lim-t1-07",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            output = server.stdout.read() if server.stdout else ""
+            server.kill()
+            pytest.fail(f"impostor station did not start: {output}")
+        time.sleep(0.1)
+    try:
+        yield url, audit, scans
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folders = [tmp_path_factory.mktemp("screens")]
+    if os.environ.get("IMPOSTOR_SCREENSHOTS"):
+        folders.append(Path(os.environ["IMPOSTOR_SCREENSHOTS"]))
+        folders[-1].mkdir(parents=True, exist_ok=True)
+    return folders
+
+
+@contextmanager
+def camera(chromium: Path, clip: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium),
+            args=[*_CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={clip}"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser: Browser, url: str, locale: str) -> Page:
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale=locale, permissions=["camera"]
+    )
+    page = context.new_page()
+    page.set_default_timeout(SLOW)
+    page.goto(url)
+    expect(page.get_by_test_id("screen-signin")).to_be_visible()
+    return page
+
+
+def screenshot(page: Page, shots: list[Path], name: str) -> None:
+    for folder in shots:
+        page.screenshot(path=str(folder / f"station-{name}.png"))
+
+
+def sign_in_by_keyboard(page: Page) -> None:
+    expect(page.get_by_test_id("operator-id")).to_be_focused()
+    page.keyboard.type(OPERATOR)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PIN)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("screen-counter")).to_be_visible()
+
+
+def scan(scans: Path, source: Path, name: str) -> None:
+    """The passport scanner drops a new image into its folder."""
+    shutil.copy(source, scans / name)
+
+
+def text(language: str, key: str) -> str:
+    return CATALOGUES.catalogue(language)[key]
+
+
+def last_record(audit: Path) -> tuple[str, str, list[tuple[str, str]]]:
+    with AuditLog(audit) as log:
+        record = list(log.records())[-1]
+        assert log.verify().ok
+        return record.decision, record.operator, [(e.kind, e.value) for e in log.events(record.seq)]
+
+
+def test_a_match_in_spanish_by_keyboard_alone(
+    chromium: Path,
+    clips: dict[str, Path],
+    station: tuple[str, Path, Path],
+    faces_dev: Path,
+    shots: list[Path],
+) -> None:
+    url, audit, scans = station
+    with camera(chromium, clips["A"]) as browser:
+        page = open_page(browser, url, "es-PE")
+        expect(page.locator("html")).to_have_attribute("lang", "es")
+        screenshot(page, shots, "1-signin")
+        sign_in_by_keyboard(page)
+        scan(scans, faces_dev / DOCUMENT_A, "pasaporte-0001.jpg")
+        page.keyboard.press("d")  # the newest scan
+        expect(page.get_by_test_id("document-face")).to_have_attribute("src", FACE["document"])
+        screenshot(page, shots, "2-document")
+        # the camera's frames pass every live gate: the photo is taken without a key
+        result = page.get_by_test_id("result")
+        expect(result).to_have_attribute("data-decision", "MATCH")
+        expect(page.get_by_test_id("result-decision")).to_have_text(text("es", "decision.match"))
+        expect(page.get_by_test_id("live-face")).to_have_attribute("src", FACE["live"])
+        screenshot(page, shots, "3-match")
+        assert last_record(audit) == ("MATCH", OPERATOR, [])
+
+        page.keyboard.press("a")  # admitted
+        expect(page.get_by_test_id("outcome-recorded")).to_be_visible()
+        assert last_record(audit) == ("MATCH", OPERATOR, [("outcome", "admitted")])
+        screenshot(page, shots, "4-outcome")
+
+        page.keyboard.press("n")  # the next traveller: nothing of this one stays
+        expect(result).to_have_attribute("data-decision", "")
+        for face in ("document-face", "live-face"):
+            assert not page.get_by_test_id(face).get_attribute("src")
+        stored = page.evaluate("() => Object.keys(localStorage).concat(Object.keys(sessionStorage))")
+        assert stored == ["impostor.station.language"] or stored == []
+        assert httpx.get(f"{url}/counter/faces/document").status_code == 401  # no cookie, no face
+        screenshot(page, shots, "5-next")
+
+
+def test_a_stranger_gives_no_match(
+    chromium: Path,
+    clips: dict[str, Path],
+    station: tuple[str, Path, Path],
+    faces_dev: Path,
+    shots: list[Path],
+) -> None:
+    url, audit, _ = station
+    with camera(chromium, clips["B"]) as browser:
+        page = open_page(browser, url, "en-GB")
+        page.get_by_test_id("operator-id").fill(OPERATOR)
+        page.get_by_test_id("pin").fill(PIN)
+        page.get_by_test_id("signin").click()
+        expect(page.get_by_test_id("document-file")).to_be_enabled()
+        page.get_by_test_id("document-file").set_input_files(str(faces_dev / DOCUMENT_A))
+        expect(page.get_by_test_id("result")).to_have_attribute("data-decision", "NO_MATCH")
+        expect(page.get_by_test_id("result-decision")).to_have_text(text("en", "decision.no_match"))
+        screenshot(page, shots, "6-no-match")
+        page.get_by_test_id("outcome-secondary").click()
+        expect(page.get_by_test_id("outcome-recorded")).to_be_visible()
+        assert last_record(audit) == ("NO_MATCH", OPERATOR, [("outcome", "secondary")])
+        page.get_by_test_id("signout").click()  # signing out clears the screen
+        expect(page.get_by_test_id("screen-signin")).to_be_visible()
+        expect(page.get_by_test_id("result")).to_have_attribute("data-decision", "")
+        assert not page.get_by_test_id("document-face").get_attribute("src")
+
+
+def test_no_one_at_the_camera_asks_to_face_it_then_refers(
+    chromium: Path,
+    clips: dict[str, Path],
+    station: tuple[str, Path, Path],
+    faces_dev: Path,
+    shots: list[Path],
+) -> None:
+    url, audit, scans = station
+    with camera(chromium, clips["empty"]) as browser:
+        page = open_page(browser, url, "es-PE")
+        sign_in_by_keyboard(page)
+        scan(scans, faces_dev / DOCUMENT_A, "pasaporte-0002.jpg")
+        page.keyboard.press("d")
+        guidance = page.get_by_test_id("guidance")
+        expect(guidance).to_have_attribute("data-instruction", "face_camera")
+        expect(guidance).to_have_text(text("es", "guide.face_camera"))
+        screenshot(page, shots, "7-guidance")
+        page.keyboard.press(" ")  # the officer takes the photo anyway
+        expect(page.get_by_test_id("result")).to_have_attribute("data-decision", "REFER")
+        expect(page.get_by_test_id("reasons")).to_contain_text(text("es", "reason.live_no_face"))
+        screenshot(page, shots, "8-refer")
+        page.keyboard.press("r")  # photo retaken: recorded, and the camera starts again
+        expect(guidance).to_have_attribute("data-instruction", "face_camera")
+        assert last_record(audit) == ("REFER", OPERATOR, [("outcome", "retaken")])

@@ -75,6 +75,14 @@ def test_an_api_key_names_its_system_and_only_its_hash_is_kept(accounts: Account
     assert key.split(".", 1)[1] not in stored
 
 
+def test_a_remembered_key_stops_working_once_replaced_elsewhere(accounts: Accounts) -> None:
+    old = accounts.add_key("reader-1")
+    assert accounts.check_key(old) == accounts.check_key(old) == "reader-1"  # the second from memory
+    assert accounts.check_key(old[:-1] + ("A" if old[-1] != "A" else "B")) is None
+    new = Accounts(accounts.path).add_key("reader-1", replace=True)  # another process: the command
+    assert accounts.check_key(old) is None and accounts.check_key(new) == "reader-1"
+
+
 def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as raw:

@@ -156,3 +156,44 @@ def test_past_the_rate_a_key_gets_429(tmp_path: Path) -> None:
             for _ in range(5)
         ]
     assert codes == [422, 422, 422, 429, 429]
+
+
+def test_four_clients_a_hundred_requests_each_all_audited(tmp_path: Path) -> None:
+    """4 × 100 comparisons at once over real HTTP: no error, every one in the audit log, the chain
+    whole. The images are 32-px crops of a real photo, the smallest the loader takes, with no
+    face in them, so the run measures the station's plumbing (gate, parsing, threads,
+    concurrent appends) in seconds; the bench runs the same with faces (bench/bench_station.py)."""
+    import threading
+
+    import cv2
+
+    config = StationConfig(
+        accounts=tmp_path / "station.sqlite",
+        audit_db=tmp_path / "audit.sqlite",
+        station="lima-t1-07",
+        requests_per_minute=1000,
+        warm=False,
+    )
+    keys = [Accounts(config.accounts).add_key(f"gate-{n}") for n in range(4)]
+    photo = cv2.imread(str(SAMPLES / "live_genuine.jpg"))
+    crops = [bytes(cv2.imencode(".png", photo[k : k + 32, k : k + 32])[1]) for k in range(0, 400, 4)]
+    statuses: list[int] = []
+
+    def client(key: str) -> None:
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as http:
+            for crop in crops:
+                reply = http.post("/api/v1/verify", files=files(crop, crop))
+                statuses.append(reply.status_code)
+
+    with running(create_app(config)) as url:
+        threads = [threading.Thread(target=client, args=(key,)) for key in keys]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses.count(200) == len(statuses) == 400
+    with AuditLog(config.audit_db) as log:
+        records = list(log.records())
+        assert len(records) == 400 and log.verify().ok
+        assert {record.operator for record in records} == {f"api:gate-{n}" for n in range(4)}
+        assert {record.decision for record in records} == {"REFER"}

@@ -39,7 +39,8 @@ def tls_problem(host: str, certfile: Path | None, keyfile: Path | None, insecure
         try:
             context.load_cert_chain(certfile, keyfile)
         except (OSError, ssl.SSLError) as error:
-            return f"cannot use {certfile} and {keyfile} for TLS: {getattr(error, 'strerror', None) or error}"
+            why = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+            return f"cannot use {certfile} and {keyfile} for TLS ({why}): give a PEM certificate and its key"
         return None
     if not is_loopback(host) and not insecure_http:
         return (

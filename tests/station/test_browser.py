@@ -97,10 +97,10 @@ def clips(faces_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     }
 
 
-@pytest.fixture(scope="module")
-def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
-    """``impostor station`` on a free loopback port: (address, audit log, scanner folder)."""
-    folder = tmp_path_factory.mktemp("station")
+@contextmanager
+def serving(folder: Path) -> Iterator[tuple[str, Path, Path]]:
+    """``impostor station`` on a free loopback port with its files in ``folder``: (address, audit
+    log, scanner folder)."""
     scans, audit = folder / "scans", folder / "audit.sqlite"
     scans.mkdir()
     Accounts(folder / "station.sqlite").add_operator(OPERATOR, PIN)
@@ -133,13 +133,19 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
         if server.poll() is not None or time.monotonic() > deadline:
             output = server.stdout.read() if server.stdout else ""
             server.kill()
-            pytest.fail(f"impostor station did not start: {output}")
+            raise RuntimeError(f"impostor station did not start: {output}")
         time.sleep(0.1)
     try:
         yield url, audit, scans
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    with serving(tmp_path_factory.mktemp("station")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ comparison audited under the caller's name."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,6 +98,27 @@ def test_an_oversize_upload_is_413_without_being_read_whole(station: tuple[str, 
         timeout=60,
     )
     assert reply.status_code == 413 and reply.json()["error"]["type"] == "TooLarge"
+
+
+def test_a_slow_upload_does_not_hold_up_another_comparison(station: tuple[str, str, StationConfig]) -> None:
+    url, key, _ = station
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as slow:
+        # a client on a bad line: its headers, then a trickle of its body, and then nothing
+        slow.sendall(
+            b"POST /api/v1/verify HTTP/1.1\r\nHost: station\r\nX-API-Key: "
+            + key.encode()
+            + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 500000\r\n\r\n--b\r\n"
+        )
+        started = time.monotonic()
+        reply = httpx.post(
+            f"{url}/api/v1/verify",
+            files=files(SAMPLES / "document.png", SAMPLES / "live_genuine.jpg"),
+            headers={"X-API-Key": key},
+            timeout=60,
+        )
+        assert reply.status_code == 200 and reply.json()["decision"] == "MATCH"
+        assert time.monotonic() - started < 10  # answered while the slow upload is still open
 
 
 def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, StationConfig]) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from impostor.audit import AuditLog
+from impostor.errors import AuditError
 from impostor.pipeline import FrameCheck, Verifier
 from impostor.quality import MEASURES
 from impostor.station.accounts import Accounts
@@ -231,3 +232,53 @@ def _grey_jpeg() -> bytes:
     ok, encoded = cv2.imencode(".jpg", np.full((480, 640, 3), 120, np.uint8))
     assert ok
     return bytes(encoded)
+
+
+def test_an_officer_past_the_rate_gets_429(tmp_path: Path) -> None:
+    config = StationConfig(
+        accounts=tmp_path / "s.sqlite",
+        audit_db=tmp_path / "a.sqlite",
+        operator_requests_per_minute=2,
+        frames_per_minute=3,
+        warm=False,
+    )
+    Accounts(config.accounts).add_operator("OFC-1", PIN)
+    with running(create_app(config)) as url:
+        client = signed_in(url, "OFC-1")
+        frames = [client.post("/counter/frame", files={"frame": ("f.jpg", _grey_jpeg())}) for _ in range(4)]
+        assert [reply.status_code for reply in frames] == [200, 200, 200, 429]
+        assert (
+            frames[-1].json()["error"]["code"] == "rate_limited"
+            and int(frames[-1].headers["retry-after"]) > 0
+        )
+        nexts = [client.post("/counter/next").status_code for _ in range(3)]
+        assert nexts == [204, 204, 429]  # the officer's own requests have their own count
+
+
+def test_kept_images_are_read_back_and_purged_after_their_days(
+    counter: tuple[str, StationConfig], tmp_path: Path
+) -> None:
+    from datetime import date, timedelta
+
+    from click.testing import CliRunner
+
+    from impostor.cli import main
+
+    _, config = counter
+    assert config.audit_db is not None
+    keeper = Keeper(kept_folder(config.audit_db), 30)
+    keeper.keep(999, b"\xff\xd8document", b"\x89PNGlive")
+    result = CliRunner().invoke(
+        main, ["audit", "kept", "999", "--out", str(tmp_path), "--db", str(config.audit_db)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "999-document.jpg").read_bytes() == b"\xff\xd8document"
+    assert (tmp_path / "999-live.png").stat().st_mode & 0o077 == 0
+    missing = CliRunner().invoke(
+        main, ["audit", "kept", "1000", "--out", str(tmp_path), "--db", str(config.audit_db)]
+    )
+    assert missing.exit_code == 14 and "no images of record 1000" in missing.output
+    assert keeper.purge(date.today() + timedelta(days=30)) == 0  # the last day is still kept
+    assert keeper.purge(date.today() + timedelta(days=31)) >= 1
+    with pytest.raises(AuditError, match="no images of record 999"):
+        keeper.read(999)

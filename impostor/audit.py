@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from impostor.db import immediate
+from impostor.db import immediate, private_file
 from impostor.errors import AuditError
 from impostor.types import Decision, Reason, Verdict
 
@@ -329,7 +329,7 @@ class AuditLog:
             raise AuditError(f"{self.path}: no such audit log; check --db or IMPOSTOR_AUDIT_DB")
         try:
             if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(self.path)
             # autocommit: every transaction is an explicit BEGIN IMMEDIATE … COMMIT
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
@@ -504,7 +504,11 @@ class AuditLog:
             seq = int(str(row["seq"]))
             if seq != expected_seq:
                 return len(rows), f"event {expected_seq} is missing (sequence gap)"
-            edited = row["purged"] is None and _event_personal(row) != row["personal"]
+            # a purged event holds no operator and no note: "purged" cannot hide an edit of them
+            if row["purged"] is None:
+                edited = _event_personal(row) != row["personal"]
+            else:
+                edited = any(row[name] != "" for name in _EVENT_PERSONAL)
             if edited or _event_digest(row) != row["hash"]:
                 return len(rows), f"event {seq} was edited"
             if row["prev_hash"] != prev_hash:
@@ -548,8 +552,11 @@ class AuditLog:
             seq = int(str(row["seq"]))
             if seq != expected_seq:
                 return _bad(len(rows), expected_seq, f"record {expected_seq} is missing (sequence gap)")
-            personal_kept = self.scheme >= 2 and row["purged"] is None
-            if personal_kept and _personal_digest(row) != row["personal"]:
+            if self.scheme >= 2 and row["purged"] is None:
+                edited = _personal_digest(row) != row["personal"]
+            else:  # a purged record holds no personal field: "purged" cannot hide an edit of them
+                edited = self.scheme >= 2 and any(row[name] != "" for name in PERSONAL)
+            if edited:
                 return _bad(len(rows), seq, f"record {seq} was edited")
             if _digest(row, self.scheme) != row["hash"]:
                 # content moved from elsewhere in the chain still hashes right at its old position

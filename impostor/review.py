@@ -82,8 +82,18 @@ def _latest(events: list[AuditEvent], kind: str) -> AuditEvent | None:
     return next((event for event in reversed(events) if event.kind == kind), None)
 
 
+def _first(events: list[AuditEvent], kind: str) -> AuditEvent | None:
+    """The first event of ``kind``: the officer's judgement made before the tool's was shown."""
+    return next((event for event in events if event.kind == kind), None)
+
+
+def _cell(text: str) -> str:
+    """Free text made safe for a spreadsheet: a cell starting with = + - @ would be a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _tidy(record: AuditRecord, events: list[AuditEvent]) -> dict[str, object]:
-    judgement, outcome = _latest(events, "judgement"), _latest(events, "outcome")
+    judgement, outcome = _first(events, "judgement"), _latest(events, "outcome")
     return {
         "seq": record.seq,
         "time": local_time(record.time).isoformat(timespec="seconds"),
@@ -97,7 +107,7 @@ def _tidy(record: AuditRecord, events: list[AuditEvent]) -> dict[str, object]:
         "profile": f"{record.profile_name} {record.profile_version}",
         "judgement": judgement.value if judgement else "",
         "outcome": outcome.value if outcome else "",
-        "outcome_note": outcome.note if outcome else "",
+        "outcome_note": _cell(outcome.note) if outcome else "",
         "purged": "" if record.purged is None else local_time(record.purged).isoformat(timespec="seconds"),
     }
 

@@ -315,9 +315,10 @@ def test_judgements_and_outcomes_are_chained_to_their_decision(tmp_path: Path) -
         log.append_event(2, "outcome", "retaken", operator="OFC-0042")
         log.append_event(2, "outcome", "other", operator="OFC-0042", note="pasaporte dañado")
         log.append_event(4, "outcome", "admitted", operator="OFC-0007")
+        log.append_event(5, "outcome", "other", operator="OFC-0007", note="=HYPERLINK(1)")
         assert [(e.record_seq, e.value) for e in log.events(2)] == [(2, "same"), (2, "retaken"), (2, "other")]
         report = log.verify()
-        assert report.ok and (report.count, report.events) == (5, 4)
+        assert report.ok and (report.count, report.events) == (5, 5)
         with pytest.raises(ValueError, match="'landed'"):
             log.append_event(2, "outcome", "landed", operator="OFC-0042")
         with pytest.raises(AuditError, match="no record 9"):
@@ -329,6 +330,7 @@ def test_judgements_and_outcomes_are_chained_to_their_decision(tmp_path: Path) -
     followed = (rows[2]["judgement"], rows[2]["outcome"], rows[2]["outcome_note"])
     assert followed == ("same", "other", "pasaporte dañado")
     assert (rows[4]["outcome"], rows[1]["outcome"]) == ("admitted", "")
+    assert rows[5]["outcome_note"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
 
 
 @pytest.mark.parametrize(
@@ -361,6 +363,23 @@ def test_an_edited_decision_breaks_its_events_link(tmp_path: Path) -> None:
         raw.execute("UPDATE records SET hash = 'f' || substr(hash, 2) WHERE seq = 3")
     with AuditLog(db) as log:
         assert not log.verify().ok
+
+
+def test_marking_a_record_purged_does_not_hide_an_edit(tmp_path: Path) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 3)
+    with AuditLog(db) as log:
+        log.append_event(2, "outcome", "other", operator="OFC-1", note="visa")
+    for tamper, problem in (
+        ("UPDATE records SET operator = 'OFC-0099', purged = 'x' WHERE seq = 2", "record 2 was edited"),
+        ("UPDATE events SET note = 'nada', purged = 'x' WHERE seq = 1", "event 1 was edited"),
+    ):
+        copy = tmp_path / f"copy-{len(problem)}.sqlite"
+        copy.write_bytes(db.read_bytes())
+        with sqlite3.connect(copy) as raw:
+            raw.execute(tamper)
+        with AuditLog(copy) as log:
+            report = log.verify()
+        assert not report.ok and problem in report.problem
 
 
 def test_purge_removes_the_operator_and_note_of_old_events(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import re
 import sqlite3
+import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from impostor import settings
-from impostor.db import immediate
+from impostor.db import immediate, private_file
 from impostor.errors import StationError
 from impostor.station.hashing import check_secret, hash_secret, new_key, split_key
 
@@ -78,8 +80,9 @@ class Accounts:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
         self._passed: dict[str, tuple[bytes, ...]] = {}  # name → digests of keys that passed
+        self._checking: dict[str, threading.Lock] = defaultdict(threading.Lock)  # operator → lock
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
             with self._db() as db, immediate(db):
                 tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if tables and "operators" not in tables:
@@ -92,9 +95,15 @@ class Accounts:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection for one piece of work; a locked or broken file is a ``StationError``."""
+        try:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StationError(f"cannot open the station database {self.path}: {error}") from None
         try:
             yield connection
+        except sqlite3.Error as error:
+            raise StationError(f"the station database {self.path} failed: {error}") from None
         finally:
             connection.close()
 
@@ -116,8 +125,15 @@ class Accounts:
             )
 
     def sign_in(self, operator: str, pin: str, *, now: datetime | None = None) -> Attempt:
-        """Check ``pin`` for ``operator``, counting wrong ones towards the lock-out."""
-        moment = now or _now()
+        """Check ``pin`` for ``operator``, counting wrong ones towards the lock-out.
+
+        Attempts on one ID are checked one at a time, so PINs sent at once still count one by one
+        towards the lock-out.
+        """
+        with self._checking[operator]:
+            return self._sign_in(operator, pin, now or _now())
+
+    def _sign_in(self, operator: str, pin: str, moment: datetime) -> Attempt:
         with self._db() as db:
             row = db.execute(
                 "SELECT pin, failures, locked_until FROM operators WHERE id = ?", (operator,)
@@ -161,6 +177,20 @@ class Accounts:
             )
         return key
 
+    def remembered_key(self, key: str) -> str | None:
+        """The system's name when ``key`` passed ``check_key`` in this process and is still the one
+        stored; None otherwise (then only ``check_key`` can tell). Costs no scrypt."""
+        parts = split_key(key)
+        if parts is None or parts[0] not in self._passed:
+            return None
+        name, secret = parts
+        with self._db() as db:
+            row = db.execute("SELECT hash FROM api_keys WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        seen = _remembered(str(row[0]), secret)
+        return name if any(hmac.compare_digest(seen, known) for known in self._passed[name]) else None
+
     def check_key(self, key: str) -> str | None:
         """The name of the system whose key ``key`` is, or None for a key the station never issued.
 
@@ -179,13 +209,18 @@ class Accounts:
             check_secret(secret, _dummy())
             return None
         stored = str(row[0])
-        seen = hashlib.sha256(f"{stored}\n{secret}".encode()).digest()
+        seen = _remembered(stored, secret)
         if any(hmac.compare_digest(seen, known) for known in self._passed.get(name, ())):
             return name
         if not check_secret(secret, stored):
             return None
         self._passed[name] = (seen,)
         return name
+
+
+def _remembered(stored: str, secret: str) -> bytes:
+    """What this process remembers of a key that passed: bound to its stored hash."""
+    return hashlib.sha256(f"{stored}\n{secret}".encode()).digest()
 
 
 def _check_name(name: str, what: str) -> None:

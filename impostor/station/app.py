@@ -122,7 +122,11 @@ def create_app(config: StationConfig) -> FastAPI:
         path: str = scope["path"]
         if path.startswith(GUARDED):
             key = header(scope, b"x-api-key")
-            name = await in_thread(lambda: station.accounts.check_key(key)) if key else None  # scrypt
+            name = await in_thread(lambda: station.accounts.remembered_key(key)) if key else None
+            if name is None and key:
+                # a key not seen yet costs scrypt: counted per address first, one check at a time
+                station.key_check_rate.check(_client(scope))
+                name = await in_thread(lambda: station.slowly(lambda: station.accounts.check_key(key)))
             if name is None:
                 message = "no X-API-Key header" if not key else "the X-API-Key is not one this station issued"
                 return Refusal(
@@ -139,8 +143,7 @@ def create_app(config: StationConfig) -> FastAPI:
         if scope["method"] == "POST" and not _same_origin(scope):
             return Refusal(403, "CrossOrigin", "a request from another site", "cross_origin")
         if path == "/counter/signin":
-            client = (scope.get("client") or ("unknown", 0))[0]
-            station.signin_rate.check(client)
+            station.signin_rate.check(_client(scope))
             return None
         if path in OPEN:
             return None
@@ -170,6 +173,10 @@ def create_app(config: StationConfig) -> FastAPI:
         return FileResponse(str(static / "index.html"), headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def _client(scope: Any) -> str:
+    return str((scope.get("client") or ("unknown", 0))[0])
 
 
 def _cookie(scope: Any) -> str:

@@ -133,7 +133,9 @@ def add_counter(app: FastAPI, station: Station) -> None:
 
     @app.post("/counter/signin", tags=["page"])
     async def sign_in(body: _SignInBody, request: Request, response: Response) -> dict[str, Any]:
-        attempt = await in_thread(lambda: station.accounts.sign_in(body.operator, body.pin))
+        attempt = await in_thread(
+            lambda: station.slowly(lambda: station.accounts.sign_in(body.operator, body.pin))
+        )
         if attempt.outcome is SignIn.LOCKED:
             assert attempt.locked_until is not None
             minutes = max(1, round((attempt.locked_until - datetime.now(UTC)).total_seconds() / 60))
@@ -245,6 +247,8 @@ def add_counter(app: FastAPI, station: Station) -> None:
 
         def judge() -> dict[str, Any]:
             with session.lock:
+                if session.traveller.judgement is not None:  # judged once, before the answer: final
+                    raise Refusal(409, "AlreadyJudged", "this comparison has its judgement", "already_judged")
                 traveller = record_event(session, "judgement", body.judgement)
                 traveller.judgement = body.judgement
                 return {"verdict": _verdict_view(traveller)}

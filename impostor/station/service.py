@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+SLOW_CHECKS_PER_MINUTE = 30  # PIN and uncached key checks from one address: a person types fewer
 
 # (HTTP status, catalogue code) of each library error; a subclass takes its nearest listed ancestor's
 STATUS: dict[type[errors.ImpostorError], tuple[int, str]] = {
@@ -191,12 +192,21 @@ class Station:
         self.key_rate = RateLimiter(config.requests_per_minute)
         self.operator_rate = RateLimiter(config.operator_requests_per_minute)
         self.frame_rate = RateLimiter(config.frames_per_minute, "camera frames")
-        self.signin_rate = RateLimiter(30, "sign-in attempts")  # per client address
+        self.signin_rate = RateLimiter(SLOW_CHECKS_PER_MINUTE, "sign-in attempts")  # per address
+        self.key_check_rate = RateLimiter(SLOW_CHECKS_PER_MINUTE, "key checks")  # per address
+        # scrypt takes 16 MB and ~50 ms a check: one at a time, so a flood of wrong PINs or keys
+        # costs the station one core at most and the officers' comparisons keep the other
+        self._slow = threading.BoundedSemaphore(1)
         self.sessions = Sessions(config.idle_minutes * 60)
         self.keeper: Keeper | None = None
         if config.keep_images_days is not None:
             self.keeper = Keeper(kept_folder(self.logs.log().path), config.keep_images_days)
             self.keeper.purge()
+
+    def slowly(self, check: Callable[[], _T]) -> _T:
+        """Run a scrypt ``check`` (a PIN, an API key) when no other is running."""
+        with self._slow:
+            return check()
 
     def warm(self) -> None:
         """Load every model now, so the first traveller does not wait for them."""

@@ -209,6 +209,8 @@ def test_the_judgement_comes_before_the_verdict_when_asked(tmp_path: Path) -> No
         assert client.post("/counter/outcome", json={"outcome": "secondary"}).status_code == 409
         verdict = client.post("/counter/judgement", json={"judgement": "different"}).json()["verdict"]
         assert verdict["decision"] == "NO_MATCH" and verdict["judgement"] == "different"
+        again = client.post("/counter/judgement", json={"judgement": "same"})  # after seeing the answer
+        assert again.status_code == 409 and again.json()["error"]["code"] == "already_judged"
         assert client.post("/counter/outcome", json={"outcome": "secondary"}).status_code == 200
     with AuditLog(config.audit_db) as log:
         assert [(e.kind, e.value) for e in log.events()] == [

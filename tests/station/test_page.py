@@ -46,6 +46,7 @@ ERRORS = (
     "no_scan",
     "no_scanner",
     "no_verdict",
+    "already_judged",
     "note_required",
     "cross_origin",
     "not_found",

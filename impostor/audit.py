@@ -537,6 +537,17 @@ class AuditLog:
         for row in cursor:
             yield _record(dict(zip(columns, row, strict=True)))
 
+    def record(self, seq: int) -> AuditRecord | None:
+        """Record ``seq``, or None when the log has no such record."""
+        columns = self._columns()
+        row = self._db.execute(f"SELECT {', '.join(columns)} FROM records WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else _record(dict(zip(columns, row, strict=True)))
+
+    def last_seq_before(self, moment: datetime) -> int:
+        """The sequence number of the last record made before ``moment`` (0 when none was)."""
+        row = self._db.execute("SELECT MAX(seq) FROM records WHERE time < ?", (_utc_text(moment),)).fetchone()
+        return int(row[0] or 0)
+
     def _columns(self) -> tuple[str, ...]:
         return (*_FIELDS, "hash", "personal", "purged") if self.scheme >= 2 else (*_FIELDS, "hash")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,13 +136,15 @@ def audit_purge(days: int, db: Path | None) -> None:
         with AuditLog(db, create=False) as log:
             before = datetime.now(UTC) - timedelta(days=days)
             count = log.purge(before)
+            # the images a station kept go with their records, and in any case after their days
+            keeper = Keeper(kept_folder(log.path), days=1)
+            kept = keeper.purge_records(log.last_seq_before(before)) + keeper.purge()
             report = log.verify()
         if not report.ok:
             raise AuditError(f"{log.path}: {report.problem}")
-        kept = Keeper(kept_folder(log.path), days=1).purge()
         click.echo(
             f"purged {count} records made before {local_time(before.isoformat()):%Y-%m-%d %H:%M %Z}"
-            + (f" and {kept} kept image pairs past their days" if kept else "")
+            + (f" and {kept} kept image pairs" if kept else "")
             + f"; {report.summary()}"
         )
 
@@ -168,32 +169,12 @@ def audit_kept(record: int, out: Path, db: Path | None) -> None:
 
     with reported():
         with AuditLog(db, create=False) as log:
-            path = log.path
-        kept = Keeper(kept_folder(path), days=1).read(record)
-        written = []
-        for side, data in (("document", kept.document), ("live", kept.live)):
-            target = out / f"{record}-{side}{_suffix(data)}"
-            try:
-                out.mkdir(parents=True, exist_ok=True)
-                # readable by this user only, as they were kept
-                with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-                    handle.write(data)
-            except OSError as error:
-                raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-            written.append(str(target))
+            found = log.record(record)
+        if found is None:
+            raise AuditError(f"{log.path} has no record {record}")
+        kept = Keeper(kept_folder(log.path), days=1).read(record, found.hash)
+        written = kept.write(out)
     click.echo(
-        f"wrote {' and '.join(written)} (kept until {kept.last_day:%Y-%m-%d}); handle them as personal data"
+        f"wrote {' and '.join(map(str, written))} (kept until {kept.last_day:%Y-%m-%d}); "
+        "handle them as personal data"
     )
-
-
-def _suffix(data: bytes) -> str:
-    """The file suffix of an image's bytes, from its first bytes (what the station received)."""
-    for magic, suffix in (
-        (b"\xff\xd8", ".jpg"),
-        (b"\x89PNG", ".png"),
-        (b"II*\x00", ".tif"),
-        (b"MM\x00*", ".tif"),
-    ):
-        if data.startswith(magic):
-            return suffix
-    return ".bin"

@@ -59,7 +59,8 @@ def add_api(app: FastAPI, station: Station) -> None:
             verdict = verifier.verify(
                 document_bytes, live_bytes, document_label="document", live_label="live"
             )
-            station.logs.append(verdict, station=config.station, operator=f"api:{system}")
+            record = station.logs.append(verdict, station=config.station, operator=f"api:{system}")
+            station.keep(record, document_bytes, live_bytes)
             return verdict
 
         return (await in_thread(compare)).to_dict()

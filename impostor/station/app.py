@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartParser
 
 from impostor import errors
 from impostor.asgi import BodyLimit
@@ -66,6 +67,12 @@ def create_app(config: StationConfig) -> FastAPI:
     Raises ``StationError``, ``AuditError`` or ``ProfileError`` when a file it needs is unusable.
     """
     station = Station(config)
+    # Starlette writes an uploaded file over 1 MB to a temporary file while it parses the form: a
+    # traveller's photo on disk, unencrypted. The body limit has already read the whole body into
+    # memory, so the parser keeps it there too.
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, body_limit_of(config, "/api/v1/verify")
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,11 +111,7 @@ def create_app(config: StationConfig) -> FastAPI:
         return catalogue_reply(Refusal(error.status_code, "BadRequest", str(error.detail), code))
 
     def body_limit(path: str) -> int:
-        if path == "/counter/frame":
-            return config.max_frame_bytes + 2**14
-        if path.startswith(("/api/v1/verify", "/api/v1/quality", "/counter/document", "/counter/live")):
-            return 2 * config.max_upload_bytes + 2**16  # two images and the form around them
-        return 2**14  # a sign-in, a judgement, an outcome: a few hundred bytes
+        return body_limit_of(config, path)
 
     too_large = {
         "type": "TooLarge",
@@ -173,6 +176,15 @@ def create_app(config: StationConfig) -> FastAPI:
         return FileResponse(str(static / "index.html"), headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def body_limit_of(config: StationConfig, path: str) -> int:
+    """The largest body a request to ``path`` may send, in bytes."""
+    if path == "/counter/frame":
+        return config.max_frame_bytes + 2**14
+    if path.startswith(("/api/v1/verify", "/api/v1/quality", "/counter/document", "/counter/live")):
+        return 2 * config.max_upload_bytes + 2**16  # two images and the form around them
+    return 2**14  # a sign-in, a judgement, an outcome: a few hundred bytes
 
 
 def _client(scope: Any) -> str:

@@ -204,25 +204,29 @@ def add_counter(app: FastAPI, station: Station) -> None:
         return (await in_thread(lambda: guide(verifier.check_frame(data, label="camera frame")))).to_dict()
 
     def compare(session: CounterSession, data: bytes, source: str) -> dict[str, Any]:
+        traveller = session.traveller  # the photo belongs to the traveller on screen when it was sent
+        if traveller.document is None:
+            raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
         live = verifier.locate(data, "live", label="live photo", search="upright")
         with session.lock:
-            traveller = session.traveller
-            if traveller.document is None:
-                raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
+            if session.traveller is not traveller or traveller.document is None:
+                # "next traveller" or a new document came first: this photo is not theirs
+                raise Refusal(
+                    409, "NoDocument", "the traveller changed while the photo was sent", "no_document"
+                )
             verdict = verifier.compare(traveller.document, live)
             record = station.logs.append(verdict, station=config.station, operator=session.operator)
-            if station.keeper is not None:
-                station.keeper.keep(record, traveller.document_bytes, data)
-            traveller.live, traveller.verdict, traveller.record = live, verdict, record
+            traveller.live, traveller.verdict, traveller.record = live, verdict, record.seq
             traveller.judgement, traveller.decided = None, datetime.now(UTC).astimezone()
             _show(traveller, "live", live)
             withheld = config.judgement_first
             return {
-                "record": record,
+                "record": record.seq,
                 "withheld": withheld,
                 "verdict": None if withheld else _verdict_view(traveller),
                 "live": {"face": live.landmarks is not None, "image": _face_url(traveller, "live")},
                 "source": source,
+                "kept": station.keep(record, traveller.document_bytes, data),
             }
 
     @app.post("/counter/live", tags=["page"])

@@ -7,6 +7,7 @@ catalogue text of ``code``, a system reads ``code``, and ``message`` says in Eng
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from fastapi.responses import JSONResponse
 
 from impostor import errors
-from impostor.audit import AuditLog
+from impostor.audit import AuditLog, AuditRecord
 from impostor.embed import PooledEmbedder
 from impostor.pipeline import Verifier
 from impostor.station.accounts import Accounts
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_log = logging.getLogger("impostor.station")
 SLOW_CHECKS_PER_MINUTE = 30  # PIN and uncached key checks from one address: a person types fewer
 
 # (HTTP status, catalogue code) of each library error; a subclass takes its nearest listed ancestor's
@@ -153,13 +155,13 @@ class ThreadLogs:
             self._local.log = AuditLog(self.path)
         return self._local.log
 
-    def append(self, verdict: Verdict, *, station: str, operator: str) -> int:
-        """Log ``verdict``; returns its record's sequence number."""
+    def append(self, verdict: Verdict, *, station: str, operator: str) -> AuditRecord:
+        """Log ``verdict``; returns its record."""
         quality = {
             side.name: side.quality.to_dict() if side.quality else None
             for side in (verdict.document, verdict.live)
         }
-        return self.log().append(verdict, station=station, operator=operator, quality=quality).seq
+        return self.log().append(verdict, station=station, operator=operator, quality=quality)
 
 
 async def in_thread(work: Callable[[], _T]) -> _T:
@@ -202,6 +204,21 @@ class Station:
         if config.keep_images_days is not None:
             self.keeper = Keeper(kept_folder(self.logs.log().path), config.keep_images_days)
             self.keeper.purge()
+
+    def keep(self, record: AuditRecord, document: bytes, live: bytes) -> bool:
+        """Keep both images of ``record`` when the station keeps images; whether they were kept.
+
+        A failure to keep them (a full disk) does not undo the decision already logged and owed
+        to the officer: it is reported on the station's console, without the images.
+        """
+        if self.keeper is None:
+            return False
+        try:
+            self.keeper.keep(record.seq, record.hash, document, live)
+        except errors.AuditError as error:
+            _log.error("record %d: images not kept: %s", record.seq, error)
+            return False
+        return True
 
     def slowly(self, check: Callable[[], _T]) -> _T:
         """Run a scrypt ``check`` (a PIN, an API key) when no other is running."""

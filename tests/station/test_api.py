@@ -121,6 +121,24 @@ def test_a_slow_upload_does_not_hold_up_another_comparison(station: tuple[str, s
         assert time.monotonic() - started < 10  # answered while the slow upload is still open
 
 
+def test_an_upload_never_touches_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    config = StationConfig(accounts=tmp_path / "s.sqlite", audit_db=tmp_path / "a.sqlite", warm=False)
+    key = Accounts(config.accounts).add_key("gate-1")
+    opened: list[object] = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: opened.append(a) or real(*a, **k))
+    # a real JPEG padded to 3 MB, over Starlette's 1 MB spool: still the same photo to a decoder
+    photo = (SAMPLES / "live_genuine.jpg").read_bytes() + bytes(3 * 2**20)
+    with running(create_app(config)) as url:
+        reply = httpx.post(
+            f"{url}/api/v1/verify", files=files(photo, photo), headers={"X-API-Key": key}, timeout=60
+        )
+    assert reply.status_code == 200, reply.text
+    assert not opened  # no traveller's photo went to a temporary file
+
+
 def test_a_non_image_gets_the_catalogue_error(station: tuple[str, str, StationConfig]) -> None:
     url, key, _ = station
     reply = httpx.post(

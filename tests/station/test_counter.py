@@ -266,21 +266,28 @@ def test_kept_images_are_read_back_and_purged_after_their_days(
 
     from impostor.cli import main
 
-    _, config = counter
+    url, config = counter
     assert config.audit_db is not None
-    keeper = Keeper(kept_folder(config.audit_db), 30)
-    keeper.keep(999, b"\xff\xd8document", b"\x89PNGlive")
-    result = CliRunner().invoke(
-        main, ["audit", "kept", "999", "--out", str(tmp_path), "--db", str(config.audit_db)]
+    client = signed_in(url, "OFC-0042")
+    client.post("/counter/document", files={"image": ("d.png", (SAMPLES / "document.png").read_bytes())})
+    live = client.post(
+        "/counter/live", files={"image": ("l.jpg", (SAMPLES / "live_impostor.jpg").read_bytes())}
     )
+    assert live.json()["kept"] is True
+    record = str(live.json()["record"])
+    db = ["--db", str(config.audit_db)]
+    result = CliRunner().invoke(main, ["audit", "kept", record, "--out", str(tmp_path), *db])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "999-document.jpg").read_bytes() == b"\xff\xd8document"
-    assert (tmp_path / "999-live.png").stat().st_mode & 0o077 == 0
-    missing = CliRunner().invoke(
-        main, ["audit", "kept", "1000", "--out", str(tmp_path), "--db", str(config.audit_db)]
-    )
-    assert missing.exit_code == 14 and "no images of record 1000" in missing.output
+    assert (tmp_path / f"{record}-document.png").read_bytes() == (SAMPLES / "document.png").read_bytes()
+    assert (tmp_path / f"{record}-live.jpg").read_bytes() == (SAMPLES / "live_impostor.jpg").read_bytes()
+    assert (tmp_path / f"{record}-live.jpg").stat().st_mode & 0o077 == 0
+    missing = CliRunner().invoke(main, ["audit", "kept", "999", "--out", str(tmp_path), *db])
+    assert missing.exit_code == 14 and "no record 999" in missing.output
+
+    keeper = Keeper(kept_folder(config.audit_db), 30)
+    with pytest.raises(AuditError, match="another log's record"):
+        keeper.read(int(record), "0" * 64)  # a record of the same number in a new log
     assert keeper.purge(date.today() + timedelta(days=30)) == 0  # the last day is still kept
     assert keeper.purge(date.today() + timedelta(days=31)) >= 1
-    with pytest.raises(AuditError, match="no images of record 999"):
-        keeper.read(999)
+    with pytest.raises(AuditError, match=f"no images of record {record}"):
+        keeper.read(int(record))

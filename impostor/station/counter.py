@@ -21,7 +21,9 @@ and, with ``--keep-images``, the encrypted kept images.
 """
 
 # no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -64,42 +66,68 @@ class _OutcomeBody(BaseModel):
     note: str = Field(default="", max_length=MAX_NOTE)
 
 
+@dataclass(frozen=True)
+class Scan:
+    """An image taken from the scanner's folder: its file name and its bytes."""
+
+    name: str
+    data: bytes
+
+
 class Scanner:
-    """The scanner's folder: the newest image not older than ``max_age`` seconds and newer than
-    the last one taken (one counter, one scanner: taken means taken for every session)."""
+    """The scanner's folder: the newest image newer than the last one taken and no older than
+    ``max_age`` seconds (one counter, one scanner: taken means taken for every session).
+
+    "Newer" is measured against the last one taken or the moment it was taken, whichever is
+    earlier, so one scan stamped in the future by a scanner PC with a fast clock does not block
+    the ones after it; a file taken once is never offered again.
+    """
 
     def __init__(self, folder: Path, max_age: float) -> None:
         self.folder, self.max_age = folder, max_age
         self._taken_ns = 0
+        self._taken: set[tuple[str, int, int]] = set()  # name, modification time, size
+        self._lock = threading.Lock()
 
-    def take(self) -> tuple[Path, bytes]:
-        floor = max(self._taken_ns, time.time_ns() - int(self.max_age * 1e9))
-        try:
-            candidates = [
-                (entry.stat().st_mtime_ns, entry)
-                for entry in self.folder.iterdir()
-                if entry.suffix.lower() in SCAN_SUFFIXES and entry.is_file()
-            ]
-        except OSError as error:
-            raise Refusal(
-                503, "ScannerUnavailable", f"cannot read {self.folder}: {error}", "no_scan"
-            ) from None
-        fresh = sorted((found for found in candidates if found[0] > floor), key=lambda found: found[0])
-        if not fresh:
-            minutes = self.max_age / 60
-            raise Refusal(
-                404,
-                "NoScan",
-                f"no new image in the scanner folder in the last {minutes:g} minutes",
-                "no_scan",
+    def take(self) -> Scan:
+        with self._lock:  # two officers pressing D at once get two scans, or one and a 404
+            now = time.time_ns()
+            floor = max(self._taken_ns, now - int(self.max_age * 1e9))
+            try:
+                candidates = [
+                    (stat.st_mtime_ns, entry, stat.st_size)
+                    for entry in self.folder.iterdir()
+                    if entry.suffix.lower() in SCAN_SUFFIXES and entry.is_file()
+                    for stat in (entry.stat(),)
+                ]
+            except OSError as error:
+                raise Refusal(
+                    503, "ScannerUnavailable", f"cannot read {self.folder}: {error}", "no_scan"
+                ) from None
+            fresh = sorted(
+                (
+                    found
+                    for found in candidates
+                    if found[0] > floor and (found[1].name, found[0], found[2]) not in self._taken
+                ),
+                key=lambda found: found[0],
             )
-        stamp, newest = fresh[-1]
-        try:
-            data = newest.read_bytes()
-        except OSError as error:
-            raise Refusal(422, "NoScan", f"{newest.name}: cannot be read ({error})", "no_scan") from None
-        self._taken_ns = stamp
-        return newest, data
+            if not fresh:
+                minutes = self.max_age / 60
+                raise Refusal(
+                    404,
+                    "NoScan",
+                    f"no new image in the scanner folder in the last {minutes:g} minutes",
+                    "no_scan",
+                )
+            stamp, newest, size = fresh[-1]
+            try:
+                data = newest.read_bytes()
+            except OSError as error:
+                raise Refusal(422, "NoScan", f"{newest.name}: cannot be read ({error})", "no_scan") from None
+            self._taken_ns = min(stamp, now)  # a stamp from the future counts as taken now
+            self._taken.add((newest.name, stamp, size))
+            return Scan(newest.name, data)
 
 
 def add_counter(app: FastAPI, station: Station) -> None:
@@ -195,8 +223,8 @@ def add_counter(app: FastAPI, station: Station) -> None:
         if scanner is None:
             message = "this station has no scanner folder (--scanner-dir)"
             raise Refusal(409, "NoScanner", message, "no_scanner")
-        path, data = await in_thread(scanner.take)
-        return await in_thread(lambda: take_document(session_of(request), data, "scanner", path.name))
+        scan = await in_thread(scanner.take)
+        return await in_thread(lambda: take_document(session_of(request), scan.data, "scanner", scan.name))
 
     @app.post("/counter/frame", tags=["page"])
     async def frame(frame: Annotated[UploadFile, File()]) -> dict[str, Any]:

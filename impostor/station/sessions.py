@@ -74,6 +74,7 @@ class Sessions:
         self._open: dict[str, CounterSession] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._swept = clock()
 
     def open(self, operator: str, language: str = "es") -> tuple[str, CounterSession]:
         """A new session for ``operator`` (ending any other of theirs); returns its token."""
@@ -91,6 +92,7 @@ class Sessions:
         key = _key(token)
         now = self._clock()
         with self._lock:
+            self._sweep(now)
             session = self._open.get(key)
             if session is None:
                 return Lookup.EXPIRED if key in self._ended else Lookup.SIGNED_OUT
@@ -100,6 +102,17 @@ class Sessions:
             if active:
                 session.last_active = now
             return session
+
+    def _sweep(self, now: float) -> None:
+        """End every session left idle too long, so a browser closed mid-traveller does not leave
+        that traveller's images in memory until its officer comes back (at most once a minute)."""
+        if now - self._swept < 60:
+            return
+        self._swept = now
+        for key in [
+            key for key, session in self._open.items() if now - session.last_active > self.idle_seconds
+        ]:
+            self._end(key, Lookup.EXPIRED)
 
     def close(self, token: str) -> None:
         """Sign out: the token is refused from now on."""

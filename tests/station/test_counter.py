@@ -291,3 +291,26 @@ def test_kept_images_are_read_back_and_purged_after_their_days(
     assert keeper.purge(date.today() + timedelta(days=31)) >= 1
     with pytest.raises(AuditError, match=f"no images of record {record}"):
         keeper.read(int(record))
+
+
+def test_the_scanner_offers_each_new_scan_once_whatever_its_clock(tmp_path: Path) -> None:
+    import os
+
+    from impostor.station.counter import Scanner
+    from impostor.station.service import Refusal
+
+    scanner = Scanner(tmp_path, max_age=600)
+    now = time.time()
+    for name, age in (("yesterday.jpg", 86_400), ("earlier.jpg", 60), ("newest.jpg", 5)):
+        (tmp_path / name).write_bytes(name.encode())
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / "notes.txt").write_text("not a scan")
+    assert scanner.take().name == "newest.jpg"
+    with pytest.raises(Refusal, match="no new image"):
+        scanner.take()  # "earlier" came before the scan already taken: another traveller's
+    future = tmp_path / "fast-clock.jpg"  # a scanner PC whose clock runs an hour ahead
+    future.write_bytes(b"ahead")
+    os.utime(future, (now + 3600, now + 3600))
+    assert scanner.take().name == "fast-clock.jpg"
+    (tmp_path / "next.jpg").write_bytes(b"next traveller")
+    assert scanner.take().name == "next.jpg"  # not blocked by the scan stamped in the future

@@ -23,10 +23,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
+from swagger_ui_bundle import swagger_ui_path
 
 from impostor import errors
 from impostor.asgi import BodyLimit
@@ -58,7 +60,7 @@ _HEADERS = [
     (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-_DOCS = ("/api/docs", "/api/openapi.json")  # the docs page loads its script from a CDN: its own policy
+_DOCS = ("/api/docs",)  # the docs page starts Swagger UI with an inline script: not the page's policy
 
 
 def create_app(config: StationConfig) -> FastAPI:
@@ -84,7 +86,7 @@ def create_app(config: StationConfig) -> FastAPI:
     app = FastAPI(
         title="impostor station",
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the swagger-ui-bundle package: a closed LAN has no CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -167,6 +169,18 @@ def create_app(config: StationConfig) -> FastAPI:
 
     add_api(app, station)
     add_counter(app, station)
+
+    app.mount("/api/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="impostor station API",
+            swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/static/swagger-ui.css",
+            swagger_favicon_url="/api/docs/static/favicon-32x32.png",
+        )
 
     static = resources.files("impostor.station") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -177,7 +177,11 @@ def test_quality_and_health(station: tuple[str, str, StationConfig]) -> None:
         "audit_log_writable": True,
     }
     assert "/api/v1/verify" in httpx.get(f"{url}/api/openapi.json").json()["paths"]
-    assert httpx.get(f"{url}/api/docs").status_code == 200
+    docs = httpx.get(f"{url}/api/docs")
+    assert docs.status_code == 200 and "http" not in docs.text  # a closed LAN reaches no CDN
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/api/docs/static/{asset}" in docs.text
+        assert httpx.get(f"{url}/api/docs/static/{asset}").status_code == 200
 
 
 def test_past_the_rate_a_key_gets_429(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def station(
     """
     if context.invoked_subcommand is not None:
         return
-    from impostor.station.serve import is_loopback, local_time_zone, serve
+    from impostor.station.serve import LOOPBACK_NAMES, is_loopback, local_time_zone, serve
     from impostor.station.service import StationConfig
 
     with reported():
@@ -118,6 +118,7 @@ def station(
             judgement_first=judgement_first,
             secure_cookies=certfile is not None,
             time_zone=local_time_zone(),
+            hosts=LOOPBACK_NAMES if is_loopback(host) else None,
         )
         if insecure_http and certfile is None and not is_loopback(host):
             click.secho(

@@ -67,6 +67,8 @@ class SignIn(enum.Enum):
 
 @dataclass(frozen=True)
 class Attempt:
+    """A sign-in's outcome and, when the ID is locked, until when (UTC)."""
+
     outcome: SignIn
     locked_until: datetime | None = None
 

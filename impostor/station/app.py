@@ -125,6 +125,8 @@ def create_app(config: StationConfig) -> FastAPI:
     async def gate(scope: Any) -> Refusal | None:
         """Who is calling, and whether they may now: decided before any body is read."""
         path: str = scope["path"]
+        if config.hosts is not None and _host_name(header(scope, b"host")) not in config.hosts:
+            return Refusal(400, "BadRequest", "this station does not answer to that host name", "bad_host")
         if path.startswith(GUARDED):
             key = header(scope, b"x-api-key")
             name = await in_thread(lambda: station.accounts.remembered_key(key)) if key else None
@@ -199,6 +201,13 @@ def body_limit_of(config: StationConfig, path: str) -> int:
     if path.startswith(("/api/v1/verify", "/api/v1/quality", "/counter/document", "/counter/live")):
         return 2 * config.max_upload_bytes + 2**16  # two images and the form around them
     return 2**14  # a sign-in, a judgement, an outcome: a few hundred bytes
+
+
+def _host_name(host: str) -> str:
+    """``127.0.0.1:8080`` → ``127.0.0.1``; ``[::1]:8080`` → ``::1``."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
 
 
 def _client(scope: Any) -> str:

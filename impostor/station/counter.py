@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from impostor.audit import MAX_NOTE
 from impostor.i18n import Catalogues
 from impostor.pipeline import Located
-from impostor.station.accounts import SignIn
+from impostor.station.accounts import LOCK_FOR, SignIn
 from impostor.station.api import read_upload
 from impostor.station.guidance import guide, portrait_jpeg
 from impostor.station.service import Refusal, Station, in_thread
@@ -165,8 +165,8 @@ def add_counter(app: FastAPI, station: Station) -> None:
             lambda: station.slowly(lambda: station.accounts.sign_in(body.operator, body.pin))
         )
         if attempt.outcome is SignIn.LOCKED:
-            assert attempt.locked_until is not None
-            minutes = max(1, round((attempt.locked_until - datetime.now(UTC)).total_seconds() / 60))
+            until = attempt.locked_until or datetime.now(UTC) + LOCK_FOR
+            minutes = max(1, round((until - datetime.now(UTC)).total_seconds() / 60))
             raise Refusal(
                 423,
                 "Locked",

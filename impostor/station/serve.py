@@ -17,7 +17,9 @@ from pathlib import Path
 from impostor.errors import ConfigError, StationError
 from impostor.station.service import StationConfig
 
-__all__ = ["is_loopback", "local_time_zone", "serve", "tls_problem"]
+__all__ = ["LOOPBACK_NAMES", "is_loopback", "local_time_zone", "serve", "tls_problem"]
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")  # the Host names a loopback station answers to
 
 
 def is_loopback(host: str) -> bool:

@@ -75,6 +75,9 @@ class StationConfig:
     judgement_first: bool = False  # the officer judges before the tool's answer is shown
     secure_cookies: bool = False  # served over TLS: cookies go over HTTPS only
     time_zone: str | None = None  # IANA name for the page's times (None: the browser's)
+    # the Host names requests may carry (None: any); a loopback station takes only loopback's, so
+    # a web page that points its own name at 127.0.0.1 (DNS rebinding) cannot reach it
+    hosts: tuple[str, ...] | None = None
     warm: bool = True  # load the models before the first request
 
     def __post_init__(self) -> None:
@@ -93,6 +96,7 @@ class Refusal(Exception):
 
 
 def catalogue_reply(refusal: Refusal) -> JSONResponse:
+    """The refusal as the error catalogue's JSON, never cached; a 429 says when to try again."""
     body = {"type": refusal.kind, "message": str(refusal), "code": refusal.code, **refusal.extra}
     headers = {"Cache-Control": "no-store"}
     if "retry_after_seconds" in refusal.extra:

@@ -54,6 +54,16 @@ def test_beyond_loopback_needs_tls_or_the_opt_out(tmp_path: Path) -> None:
     assert problem is not None and "PEM certificate" in problem
 
 
+@pytest.mark.parametrize(
+    ("host", "name"),
+    [("127.0.0.1:8080", "127.0.0.1"), ("[::1]:8080", "::1"), ("LOCALHOST", "localhost"), ("::1", "::1")],
+)
+def test_host_names_lose_their_port(host: str, name: str) -> None:
+    from impostor.station.app import _host_name
+
+    assert _host_name(host) == name
+
+
 def test_the_time_zone_is_an_iana_name_or_none() -> None:
     from zoneinfo import ZoneInfo
 
@@ -138,6 +148,10 @@ def test_over_tls_the_cookie_is_secure(tmp_path: Path) -> None:
         ) as client:
             reply = client.post("/counter/signin", json={"operator": "OFC-1", "pin": "482916"})
             assert reply.status_code == 200 and "Secure" in reply.headers["set-cookie"]
+            # a page that points its own name at 127.0.0.1 (DNS rebinding) is not answered
+            rebound = client.get("/api/v1/health", headers={"Host": f"evil.example:{port}"})
+            assert rebound.status_code == 400 and rebound.json()["error"]["code"] == "bad_host"
+            assert client.get("/api/v1/health", headers={"Host": f"localhost:{port}"}).status_code == 200
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)  # no plain HTTP on a TLS port
 

@@ -18,7 +18,8 @@ The hierarchy::
     ├── ClusterError              a Dask scheduler cannot be reached
     ├── AuditError                the audit log cannot be used, or its chain is broken
     ├── PracticeError             a practice set or results database cannot be used
-    └── StationError              the counter station's accounts or settings cannot be used
+    ├── StationError              the counter station's accounts or settings cannot be used
+    └── ModelFileError            a model file is not the network it should be, or cannot be built
 
 Decisions are not errors: a missing face during a comparison is a REFER with its reason, not
 an exception. Every message names the input it is about and says what to do. The exit code
@@ -37,6 +38,7 @@ __all__ = [
     "ImageTooLarge",
     "ImpostorError",
     "InputError",
+    "ModelFileError",
     "NoFaceFound",
     "NotAnImage",
     "OutputError",
@@ -115,6 +117,10 @@ class PracticeError(ImpostorError):
 
 class StationError(ImpostorError):
     """The counter station's accounts or settings cannot be used."""
+
+
+class ModelFileError(ImpostorError):
+    """A model file is not the network it should be, or its converted form cannot be built."""
 
 
 def quoted(value: object) -> str:

@@ -25,7 +25,7 @@ from impostor.audit import AuditLog
 from impostor.capture import ImageSource, load_image, open_stream
 from impostor.decide import decide
 from impostor.detect import DETECTORS, Detector, Effort, detect_faces
-from impostor.embed import DlibEmbedder, Embedder, PooledEmbedder
+from impostor.embed import Embedder, default_embedder, service_embedder
 from impostor.errors import CaptureError, NoFaceFound
 from impostor.profile import Profile, load_profile
 from impostor.quality import QualitySide, assess, frame_score
@@ -174,7 +174,7 @@ class Verifier:
         self.jitters = jitters
         self.flip = flip
         self.live_search: Search = live_search
-        self.embedder: Embedder = embedder or DlibEmbedder()
+        self.embedder: Embedder = embedder or default_embedder()
         self.detect_side = detect_side
         self._pool: ThreadPoolExecutor | None = None
         self.audit = audit
@@ -478,7 +478,7 @@ def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
 @functools.lru_cache(maxsize=8)
 def _cached_verifier(profile: str | None, detector: Detector, jitters: int) -> Verifier:
     # a process that calls verify() repeatedly gets the second core for the second chip
-    return Verifier(profile, detector=detector, jitters=jitters, embedder=PooledEmbedder())
+    return Verifier(profile, detector=detector, jitters=jitters, embedder=service_embedder())
 
 
 def verify(

@@ -17,7 +17,15 @@ from typing import Any
 
 from impostor.errors import ImpostorError
 
-__all__ = ["cnn_detector", "encoder", "encoder_loaded", "hog_detector", "model_path", "shape_predictor"]
+__all__ = [
+    "cnn_detector",
+    "encoder",
+    "encoder_loaded",
+    "hog_detector",
+    "model_path",
+    "onnx_encoder",
+    "shape_predictor",
+]
 
 _lock = threading.Lock()
 
@@ -95,6 +103,23 @@ def encoder() -> Any:
     return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
 
 
+@_once
+def onnx_encoder() -> Any:
+    """dlib's face network as an ONNX Runtime session (``impostor.resnet_onnx``), one thread a
+    call: callers run calls in parallel, since a call lets go of Python's lock."""
+    import onnxruntime
+
+    from impostor.resnet_onnx import RESNET_FILE, graph_file
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: its warnings would reach a counter's console
+    return onnxruntime.InferenceSession(
+        str(graph_file(model_path(RESNET_FILE))), options, providers=["CPUExecutionProvider"]
+    )
+
+
 def encoder_loaded() -> bool:
-    """Whether this process has loaded dlib's face network (a warm service has)."""
-    return bool(encoder.loaded())
+    """Whether this process has loaded dlib's face network, in either engine (a warm service has)."""
+    return bool(encoder.loaded() or onnx_encoder.loaded())

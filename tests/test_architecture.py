@@ -39,6 +39,8 @@ FOUNDATION = {
     "headers",
     "asgi",
     "i18n",
+    "resnet_dat",
+    "resnet_onnx",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}

@@ -56,6 +56,7 @@ EXIT_CODES: dict[type[errors.ImpostorError], int] = {
     errors.PracticeError: 15,
     errors.WeakProfile: 16,
     errors.StationError: 17,
+    errors.ModelFileError: 18,
 }
 
 

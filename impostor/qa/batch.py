@@ -34,7 +34,7 @@ from tqdm import tqdm
 from impostor import settings
 from impostor.capture import load_image
 from impostor.detect import DETECTORS, Detector
-from impostor.embed import DlibEmbedder
+from impostor.embed import default_embedder
 from impostor.errors import ClusterError, InputError
 from impostor.pipeline import PICKS, Pick, Verifier
 from impostor.profile import Profile, load_profile
@@ -232,7 +232,7 @@ def _verifier(job: _Job) -> Verifier:
                 flip=job.flip,
                 pick=job.pick,
                 detect_side=job.detect_side,
-                embedder=DlibEmbedder(),
+                embedder=default_embedder(),
             )
             _worker = (job, verifier)
         return _worker[1]

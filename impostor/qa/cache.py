@@ -97,7 +97,7 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) 
     floor = load_profile().limit("min_face_score")
     return (
         f"impostor {__version__} code {_code_fingerprint()}; dlib {_version('dlib')} "
-        f"opencv {_version('cv2')}; {EMBEDDING_MODEL}; "
+        f"opencv {_version('cv2')}; {EMBEDDING_MODEL} engine={settings.get('engine')}; "
         f"detector={detector} pick={pick} jitters={int(jitters)} flip={bool(flip)}; "
         f"analysis_side={settings.get('analysis_side')} detect_side={settings.get('detect_side')} "
         f"max_pixels={settings.get('max_pixels')} min_face_score={floor:g}"

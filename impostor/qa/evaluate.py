@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from impostor import settings
 from impostor._version import __version__
 from impostor.calibrate import Method, make_calibrator
 from impostor.embed import EMBEDDING_MODEL
@@ -87,6 +88,9 @@ class EvaluationConfig:
             "landmarks": "dlib 5-point",
             "chip": "150 px, padding 0.25",
             "embedding": EMBEDDING_MODEL,
+            # the engine that ran it: either gives the same embeddings (to 1e-6), so a profile
+            # fitted with one decides the same with the other
+            "engine": str(settings.get("engine")),
             "jitters": self.jitters,
             "flip": self.flip,
             "face_choice": self.pick,

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from impostor import errors
 from impostor.audit import AuditLog, AuditRecord
-from impostor.embed import PooledEmbedder
+from impostor.embed import service_embedder
 from impostor.pipeline import Verifier
 from impostor.station.accounts import Accounts
 from impostor.station.keep import Keeper, kept_folder
@@ -193,7 +193,7 @@ class Station:
         self.logs = ThreadLogs(config.audit_db)
         self.logs.log()  # a log that cannot be opened stops the start
         # the station's own camera is upright: an empty frame is answered without turning it
-        self.verifier = Verifier(config.profile, embedder=PooledEmbedder(), live_search="upright")
+        self.verifier = Verifier(config.profile, embedder=service_embedder(), live_search="upright")
         _ = self.verifier.profile
         self.key_rate = RateLimiter(config.requests_per_minute)
         self.operator_rate = RateLimiter(config.operator_requests_per_minute)

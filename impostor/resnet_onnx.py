@@ -1,0 +1,184 @@
+"""dlib's face network as an ONNX graph, built from dlib's own weights file, and run by ONNX Runtime.
+
+``build_graph`` turns the ``Network`` that ``impostor.resnet_dat`` read into an ONNX model:
+each convolution with the per-channel scale and shift after it folded into its weights, ReLUs,
+the max and average poolings, the residual sums and the last dense layer. Where a down-sampling
+block's two branches differ in size (its stride-2 convolution is not padded) or in channels,
+the smaller is padded with zeros at its end before the sum, as dlib does. The graph's input is a
+batch of chips already normalised as dlib's input layer does: ``(pixel - mean) / 256``, RGB
+planes, 150 × 150.
+
+``graph_file`` builds the graph on first use into the cache folder (``IMPOSTOR_CACHE``), named
+by the weights file's SHA-256 and ``CONVERTER_VERSION``, so a changed weights file or a new
+converter gets a new graph and a stale one is never used. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from impostor import settings
+from impostor.errors import ModelFileError
+from impostor.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read_network
+
+__all__ = ["CONVERTER_VERSION", "RESNET_FILE", "build_graph", "graph_file"]
+
+CONVERTER_VERSION = 1  # bump when the graph this module builds changes
+RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+_OPSET = 17
+_lock = threading.Lock()
+Shape = tuple[int, int, int]  # channels, rows, columns
+_L = TypeVar("_L", Conv, Affine, Pool, Marker, Dense)
+
+
+def build_graph(network: Network) -> bytes:
+    """The ONNX model (serialised) computing ``network``: input ``chips`` (N, 3, 150, 150) float32,
+    output ``embeddings`` (N, 128) float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[onnx.NodeProto] = []
+    weights: list[onnx.TensorProto] = []
+    counter = iter(range(1_000_000))
+
+    def name(prefix: str) -> str:
+        return f"{prefix}_{next(counter)}"
+
+    def constant(values: np.ndarray, prefix: str) -> str:
+        key = name(prefix)
+        weights.append(numpy_helper.from_array(np.ascontiguousarray(values), key))
+        return key
+
+    def node(kind: str, inputs: list[str], **attributes: Any) -> str:
+        out = name(kind.lower())
+        nodes.append(helper.make_node(kind, inputs, [out], **attributes))
+        return out
+
+    def conv(
+        x: str, shape: tuple[int, int, int], layer: Conv, scale: Affine
+    ) -> tuple[str, tuple[int, int, int]]:
+        gamma = scale.gamma.astype(np.float64)
+        folded = (layer.filters.astype(np.float64) * gamma[:, None, None, None]).astype(np.float32)
+        bias = (layer.bias.astype(np.float64) * gamma + scale.beta).astype(np.float32)
+        k, s, p = layer.filters.shape[2], layer.stride, layer.padding
+        out = node(
+            "Conv",
+            [x, constant(folded, "w"), constant(bias, "b")],
+            kernel_shape=[k, k],
+            strides=[s, s],
+            pads=[p, p, p, p],
+        )
+        return out, (layer.filters.shape[0], _out(shape[1], k, s, p), _out(shape[2], k, s, p))
+
+    def pool(x: str, shape: Shape, layer: Pool) -> tuple[str, Shape]:
+        if layer.size == 0:
+            return node("GlobalAveragePool", [x]), (shape[0], 1, 1)
+        k, s, p = layer.size, layer.stride, layer.padding
+        kind = "AveragePool" if layer.kind == "avg" else "MaxPool"
+        out = node(kind, [x], kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p])
+        return out, (shape[0], _out(shape[1], k, s, p), _out(shape[2], k, s, p))
+
+    def padded(x: str, shape: Shape, to: Shape) -> str:
+        if shape == to:
+            return x
+        ends = [0, to[0] - shape[0], to[1] - shape[1], to[2] - shape[2]]
+        return node("Pad", [x, constant(np.array([0, 0, 0, 0, *ends], np.int64), "pads")])
+
+    layers = iter(network.layers)
+    upcoming = list(network.layers)
+
+    def take(kind: type[_L]) -> _L:
+        layer = next(layers)
+        upcoming.pop(0)
+        if not isinstance(layer, kind):  # read_network checked the order: this is a bug
+            raise ModelFileError(f"the converter expected a {kind.__name__}, not {layer}")
+        return layer
+
+    def relu(x: str) -> str:
+        take(Marker)
+        return node("Relu", [x])
+
+    x, shape = conv("chips", (3, network.size, network.size), take(Conv), take(Affine))
+    x, shape = pool(relu(x), shape, take(Pool))
+    while isinstance(upcoming[0], Conv):  # a residual block
+        shortcut, short_shape = x, shape
+        x, shape = conv(x, shape, take(Conv), take(Affine))
+        x, shape = conv(relu(x), shape, take(Conv), take(Affine))
+        if isinstance(upcoming[0], Pool):  # a down-sampling block: its shortcut is pooled too
+            shortcut, short_shape = pool(shortcut, short_shape, take(Pool))
+        take(Marker)  # the sum, over the larger of the two shapes
+        total = (max(shape[0], short_shape[0]), max(shape[1], short_shape[1]), max(shape[2], short_shape[2]))
+        x, shape = relu(node("Add", [padded(x, shape, total), padded(shortcut, short_shape, total)])), total
+    x, shape = pool(x, shape, take(Pool))
+    dense = take(Dense)
+    x = node("Flatten", [x], axis=1)
+    nodes.append(helper.make_node("MatMul", [x, constant(dense.weights, "fc")], ["embeddings"]))
+    graph = helper.make_graph(
+        nodes,
+        "dlib_face_recognition_resnet_model_v1",
+        [helper.make_tensor_value_info("chips", TensorProto.FLOAT, ["n", 3, network.size, network.size])],
+        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["n", dense.weights.shape[1]])],
+        weights,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", _OPSET)],
+        producer_name="impostor",
+        producer_version=str(CONVERTER_VERSION),
+        doc_string=f"dlib's face ResNet converted from {network.source.name} (SHA-256 {network.sha256})",
+    )
+    model.ir_version = 8  # what every onnxruntime since 1.14 reads
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
+def _out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def graph_file(source: Path) -> Path:
+    """The ONNX graph of the weights file ``source``, built into the cache folder on first use.
+
+    Raises ``ModelFileError`` when ``source`` is not dlib's face network or the graph cannot be
+    written.
+    """
+    digest = _sha256(source)
+    folder = Path(str(settings.get("cache_dir"))).expanduser() / "models"
+    target = folder / f"resnet-{digest[:16]}-c{CONVERTER_VERSION}.onnx"
+    with _lock:
+        if target.is_file():
+            return target
+        network = read_network(source)
+        if network.sha256 != digest:
+            raise ModelFileError(f"{source} changed while it was read; try again")
+        data = build_graph(network)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".resnet-", suffix=".onnx", dir=folder)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, target)
+        except OSError as error:
+            raise ModelFileError(
+                f"cannot write the face network's ONNX graph to {folder}: {error.strerror or error}; "
+                "set IMPOSTOR_CACHE to a writable folder"
+            ) from None
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return digest.hexdigest()

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from impostor.errors import ModelFileError
 
 __all__ = [
+    "EXPECTED",
     "EXPECTED_LAYERS",
     "Affine",
     "Conv",
@@ -103,24 +104,41 @@ class Network:
     source: Path
 
 
-def _expected() -> tuple[str, ...]:
-    """The layer names of dlib's face ResNet, from input to output."""
-    stem = ("con_4", "affine_", "relu_", "max_pool_2")
+def _expected() -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """dlib's face ResNet from input to output: each layer's name and its geometry, (filters,
+    kernel, stride, padding) for a convolution and (size, stride, padding) for a pooling."""
+    stem = [("con_4", (32, 7, 2, 0)), ("affine_", ()), ("relu_", ()), ("max_pool_2", (3, 2, 0))]
 
-    def block(down: bool) -> tuple[str, ...]:
-        pool = ("avg_pool_2",) if down else ()
-        return ("con_4", "affine_", "relu_", "con_4", "affine_", *pool, "add_prev_", "relu_")
+    def block(filters: int, down: bool) -> list[tuple[str, tuple[int, ...]]]:
+        first = (filters, 3, 2, 0) if down else (filters, 3, 1, 1)  # dlib pads only stride 1
+        pool = [("avg_pool_2", (2, 2, 0))] if down else []
+        return [
+            ("con_4", first),
+            ("affine_", ()),
+            ("relu_", ()),
+            ("con_4", (filters, 3, 1, 1)),
+            ("affine_", ()),
+            *pool,
+            ("add_prev_", ()),
+            ("relu_", ()),
+        ]
 
-    levels = [(False, 3), (True, 4), (True, 3), (True, 3), (True, 1)]  # 32, 64, 128, 256, 256 filters
-    body: list[str] = []
-    for first_down, count in levels:
-        body += block(first_down)
+    body = []
+    for filters, down, count in (
+        (32, False, 3),
+        (64, True, 4),
+        (128, True, 3),
+        (256, True, 3),
+        (256, True, 1),
+    ):
+        body += block(filters, down)
         for _ in range(count - 1):
-            body += block(False)
-    return (*stem, *body, "avg_pool_2", "fc_2")
+            body += block(filters, False)
+    return (*stem, *body, ("avg_pool_2", (0, 1, 0)), ("fc_2", (128,)))  # size 0: the whole map
 
 
-EXPECTED_LAYERS = _expected()
+EXPECTED = _expected()
+EXPECTED_LAYERS = tuple(name for name, _ in EXPECTED)
 _VERSIONS = 129  # layers above the first (129 of 130: 108 with details, 18 tags, 4 skips); it says 3
 
 
@@ -233,9 +251,11 @@ def read_network(path: Path) -> Network:
         raise reader.fail(f"an input of {rows}×{columns} instead of 150×150")
     layers: list[Layer] = []
     channels = 3
-    for index, expected in enumerate(EXPECTED_LAYERS):
+    for index, (expected, geometry) in enumerate(EXPECTED):
         reader.expect(expected)
         layer, channels = _layer(reader, expected, channels)
+        if _geometry(layer) != geometry:
+            raise reader.fail(f"layer {index + 1} ({expected}) shaped {_geometry(layer)}, not {geometry}")
         reader.flags()
         if index == 0 and reader.integer() != 1:  # the first layer also keeps its input's expansion
             raise reader.fail("a first layer of another kind")
@@ -243,6 +263,16 @@ def read_network(path: Path) -> Network:
     if reader.at != len(data):
         raise reader.fail(f"{len(data) - reader.at:,} bytes after the last layer")
     return Network(mean, rows, tuple(layers), hashlib.sha256(data).hexdigest(), path)
+
+
+def _geometry(layer: Layer) -> tuple[int, ...]:
+    if isinstance(layer, Conv):
+        return (layer.filters.shape[0], layer.filters.shape[2], layer.stride, layer.padding)
+    if isinstance(layer, Pool):
+        return (layer.size, layer.stride, layer.padding)
+    if isinstance(layer, Dense):
+        return (layer.weights.shape[1],)
+    return ()
 
 
 def _layer(reader: _Reader, name: str, channels: int) -> tuple[Layer, int]:

@@ -143,8 +143,9 @@ def _out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def graph_file(source: Path) -> Path:
-    """The ONNX graph of the weights file ``source``, built into the cache folder on first use.
+def graph_file(source: Path, *, rebuild: bool = False) -> Path:
+    """The ONNX graph of the weights file ``source``, built into the cache folder on first use
+    (and again with ``rebuild``).
 
     Raises ``ModelFileError`` when ``source`` is not dlib's face network or the graph cannot be
     written.
@@ -153,7 +154,7 @@ def graph_file(source: Path) -> Path:
     folder = Path(str(settings.get("cache_dir"))).expanduser() / "models"
     target = folder / f"resnet-{digest[:16]}-c{CONVERTER_VERSION}.onnx"
     with _lock:
-        if target.is_file():
+        if target.is_file() and not rebuild:
             return target
         network = read_network(source)
         if network.sha256 != digest:

@@ -43,7 +43,16 @@ FOUNDATION = {
     "resnet_onnx",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
-COMPOSITION = {"profile", "pipeline", "composite", "review", "backoffice", "_embed_worker", "__init__"}
+COMPOSITION = {
+    "profile",
+    "pipeline",
+    "composite",
+    "review",
+    "backoffice",
+    "_embed_worker",
+    "engines",
+    "__init__",
+}
 CORE = FOUNDATION | STAGES | COMPOSITION
 SUBPACKAGES = {"qa", "practice", "station"}
 

@@ -39,6 +39,7 @@ from impostor._version import __version__
 from impostor.cli.audit import audit
 from impostor.cli.common import usage_error
 from impostor.cli.compare import compare, quality
+from impostor.cli.models import models
 from impostor.cli.practice import practice
 from impostor.cli.qa import benchmark, calibrate
 from impostor.cli.station import station
@@ -68,5 +69,5 @@ def main() -> None:
     """Facial comparison for border inspection: is the traveller the document's holder?"""
 
 
-for _command in (compare, quality, benchmark, calibrate, audit, practice, station):
+for _command in (compare, quality, benchmark, calibrate, audit, practice, station, models):
     main.add_command(_command)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -120,10 +122,22 @@ def serve(
         server_header=False,
         access_log=False,  # paths only, but a counter's log is no place for who came when
     )
-    try:
+    server = uvicorn.Server(config)
+    address = f"{scheme}://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/"
+
+    def announce() -> None:
+        # once uvicorn has started (its signal handlers in place, the app's start-up done), so
+        # that whoever reads the address and stops the server at once gets a clean stop
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.02)
         if ready is not None:
-            ready(f"{scheme}://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/")
-        uvicorn.Server(config).run(sockets=[listener])
+            ready(address)
+
+    try:
+        threading.Thread(target=announce, name="announce", daemon=True).start()
+        server.run(sockets=[listener])
     except KeyboardInterrupt:
         pass  # stopping is the normal end
     finally:

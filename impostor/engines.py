@@ -35,6 +35,7 @@ class EngineCheck:
     max_difference: float
     onnx_ms: float
     dlib_ms: float
+    provider: str  # where the onnx engine ran: ONNX Runtime's execution provider
 
     @property
     def agrees(self) -> bool:
@@ -48,6 +49,7 @@ class EngineCheck:
             "agrees": self.agrees,
             "onnx_ms_per_face": round(self.onnx_ms, 2),
             "dlib_ms_per_face": round(self.dlib_ms, 2),
+            "onnx_provider": self.provider,
         }
 
 
@@ -92,4 +94,7 @@ def compare_engines(images: Sequence[RGBImage] | None = None) -> EngineCheck:
     reference = dlib.embed(chips)
     dlib_ms = (time.perf_counter() - started) * 1000 / len(chips)
     difference = float(np.abs(ours - reference).max())
-    return EngineCheck(len(chips), difference, onnx_ms, dlib_ms)
+    from impostor import weights
+
+    provider = weights.onnx_encoder().get_providers()[0]
+    return EngineCheck(len(chips), difference, onnx_ms, dlib_ms, provider)

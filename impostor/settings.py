@@ -115,6 +115,13 @@ SETTINGS: dict[str, Setting] = {
             "about ten times faster) or dlib (the reference).",
         ),
         Setting(
+            "device",
+            "IMPOSTOR_DEVICE",
+            "auto",
+            "Where the onnx engine runs: cpu, cuda (needs the gpu extra and an NVIDIA GPU), or auto "
+            "(the GPU when ONNX Runtime has one, else the CPU).",
+        ),
+        Setting(
             "capture_seconds",
             "IMPOSTOR_CAPTURE_SECONDS",
             "2.0",

@@ -24,6 +24,7 @@ __all__ = [
     "hog_detector",
     "model_path",
     "onnx_encoder",
+    "providers",
     "shape_predictor",
 ]
 
@@ -116,8 +117,32 @@ def onnx_encoder() -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: its warnings would reach a counter's console
     return onnxruntime.InferenceSession(
-        str(graph_file(model_path(RESNET_FILE))), options, providers=["CPUExecutionProvider"]
+        str(graph_file(model_path(RESNET_FILE))), options, providers=providers()
     )
+
+
+def providers() -> list[str]:
+    """ONNX Runtime's execution providers for the ``device`` setting (``IMPOSTOR_DEVICE``).
+
+    Raises ``ConfigError`` for an unknown device, or ``cuda`` where ONNX Runtime has no CUDA.
+    """
+    import onnxruntime
+
+    from impostor import settings
+    from impostor.errors import ConfigError
+
+    device = str(settings.get("device")).strip().lower()
+    has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    if device == "cpu" or (device == "auto" and not has_cuda):
+        return ["CPUExecutionProvider"]
+    if device in ("cuda", "auto") and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "cuda":
+        raise ConfigError(
+            "IMPOSTOR_DEVICE=cuda, but ONNX Runtime has no CUDA here: install impostor[gpu] "
+            "(onnxruntime-gpu, CUDA 12) on a machine with an NVIDIA GPU, or use cpu"
+        )
+    raise ConfigError(f"IMPOSTOR_DEVICE={device!r} is not a device: give cpu, cuda or auto")
 
 
 def encoder_loaded() -> bool:

@@ -63,5 +63,6 @@ def models_check(as_json: bool) -> None:
         return
     click.echo(
         f"the engines agree on {check.faces} faces: largest difference {check.max_difference:.1e} "
-        f"(tolerance {TOLERANCE:g}); ONNX {check.onnx_ms:.1f} ms a face, dlib {check.dlib_ms:.1f} ms"
+        f"(tolerance {TOLERANCE:g}); ONNX {check.onnx_ms:.1f} ms a face on {check.provider}, "
+        f"dlib {check.dlib_ms:.1f} ms"
     )

@@ -132,9 +132,10 @@ class Verifier:
     rule) or ``"central"`` (for data sets cropped around their subject, such as LFW).
     ``live_search`` says how hard to look for the live face (``SEARCHES``): a station whose live
     photos come from its own camera looks ``"upright"`` only, and a frame without a face is
-    answered at once. ``jitters`` > 0 averages the embedding over that many perturbed copies, and ``flip``
-    averages it with its mirror image's (each slower, slightly more accurate; a profile must be
-    fitted with the same choice). Models are loaded on first use and shared by every verifier in the process.
+    answered at once. ``jitters`` > 0 averages the embedding over that many perturbed copies,
+    and ``flip`` averages it with its mirror image's (each slower, slightly more accurate; a
+    profile must be fitted with the same choice, so ``flip`` follows the profile unless given).
+    Models are loaded on first use and shared by every verifier in the process.
     Each face found is checked against the profile's quality limits (``impostor.quality``);
     a failed gate makes the decision REFER. With an ``audit`` log, every verdict ``verify`` and
     ``verify_stream`` return is appended to it under ``station`` and ``operator``.
@@ -149,7 +150,7 @@ class Verifier:
         embedder: Embedder | None = None,
         detect_side: int | None = None,
         pick: Pick = "largest",
-        flip: bool = False,
+        flip: bool | None = None,
         live_search: Search = "thorough",
         audit: AuditLog | None = None,
         station: str = "",
@@ -172,7 +173,7 @@ class Verifier:
         self.pick: Pick = pick
         self.detector: Detector = detector
         self.jitters = jitters
-        self.flip = flip
+        self._flip = flip
         self.live_search: Search = live_search
         self.embedder: Embedder = embedder or default_embedder()
         self.detect_side = detect_side
@@ -180,6 +181,14 @@ class Verifier:
         self.audit = audit
         self.station = station
         self.operator = operator
+
+    @property
+    def flip(self) -> bool:
+        """Whether embeddings average a face and its mirror image: as given, else as the profile
+        was fitted (a profile's thresholds hold only for the embeddings it was fitted on)."""
+        if self._flip is None:
+            return bool(self.profile.pipeline.get("flip", False))
+        return self._flip
 
     @property
     def profile(self) -> Profile:

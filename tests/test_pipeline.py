@@ -354,7 +354,9 @@ def test_decision_follows_the_distance_from_the_embedder(
         "above reject": profile.reject_distance + 0.05,
     }[where]
     fake = GapEmbedder(gap)
-    verdict = Verifier(profile, embedder=fake, jitters=3).verify(DOCUMENT, SAMPLES / "live_genuine.jpg")
+    verdict = Verifier(profile, embedder=fake, jitters=3, flip=False).verify(
+        DOCUMENT, SAMPLES / "live_genuine.jpg"
+    )
     assert fake.calls == [(2, 3)]  # both chips in one batch, jitters passed through
     assert verdict.distance == pytest.approx(gap)
     assert verdict.probability == pytest.approx(profile.probability(gap))
@@ -364,7 +366,7 @@ def test_decision_follows_the_distance_from_the_embedder(
 
 def test_fake_embedder_sees_only_the_faces_found(verifier: Verifier) -> None:
     fake = GapEmbedder(0.1)
-    verdict = Verifier(verifier.profile, embedder=fake).verify(DOCUMENT, gradient())
+    verdict = Verifier(verifier.profile, embedder=fake, flip=False).verify(DOCUMENT, gradient())
     assert fake.calls == [(1, 0)]
     assert verdict.decision is Decision.REFER and verdict.distance is None
     assert verdict.document.face is not None and verdict.document.face.embedding[0] == 0.0

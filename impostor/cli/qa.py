@@ -50,7 +50,10 @@ def _evaluation_options(command: Any) -> Any:
             help=settings.option_help("cache_dir", "Embedding cache file; a file in the folder"),
         ),
         click.option(
-            "--flip", is_flag=True, help="Average each embedding with its mirror image's (2× slower)."
+            "--flip/--no-flip",
+            default=None,
+            help="Average each embedding with its mirror image's (benchmark: as the profile was "
+            "fitted; calibrate: no flip unless asked).",
         ),
         click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
@@ -60,8 +63,14 @@ def _evaluation_options(command: Any) -> Any:
     return command
 
 
-def _config(options: dict[str, Any]) -> Any:
+def _config(options: dict[str, Any], profile: Path | None = None, *, follow_profile: bool = False) -> Any:
+    """The evaluation settings; ``flip`` unset follows the profile being benchmarked (its
+    thresholds hold only for the embeddings it was fitted on), and is off for a new fit."""
+    from impostor.profile import load_profile
     from impostor.qa import EvaluationConfig
+
+    if options["flip"] is None:
+        options["flip"] = bool(load_profile(profile).pipeline.get("flip")) if follow_profile else False
 
     return EvaluationConfig(
         detector=options["detector"],
@@ -112,7 +121,7 @@ def benchmark(
             out,
             pairs_file=options["pairs"],
             profile=profile,
-            config=_config(options),
+            config=_config(options, profile, follow_profile=True),
             title=title,
             command=command_line(),
         )

@@ -19,8 +19,9 @@ from impostor.types import FaceBox, RGBImage
 __all__ = ["DETECTORS", "EFFORTS", "MIN_DETECT_SIDE", "Detector", "Effort", "detect_faces", "resize_longest"]
 
 Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
-# how hard to look: "full" tries every copy below; "near" skips the larger copy (a face in front of
-# a camera is never that small); "glance" makes one cheap pass (live guidance, several times a second)
+# how hard to look: "full" tries every pass below; "near" only the grey ones at the search size (a
+# face in front of the station's camera is neither that small nor lost in grey); "glance" makes
+# one cheap pass (live guidance, several times a second)
 Effort = Literal["full", "near", "glance"]
 EFFORTS: tuple[Effort, ...] = ("full", "near", "glance")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
@@ -63,7 +64,7 @@ def detect_faces(
     attempts: list[tuple[RGBImage, float, int, bool]] = [(small, scale, 0, False)]
     if detector == "hog" or max(small.shape[:2]) <= _CNN_UPSAMPLE_SIDE:
         attempts.append((small, scale, 1, False))
-    if detector == "hog":  # the CNN always looks at colour: a colour pass would repeat the last
+    if detector == "hog" and effort == "full":  # the CNN always looks at colour: it would repeat
         attempts.append((small, scale, 1, True))
     if effort == "glance":
         attempts = attempts[:1]

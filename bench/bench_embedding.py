@@ -14,6 +14,10 @@ image, times:
   near 1).
 
 Goals: whole image at least 4×, embedding given the box at least 6×.
+
+Then the engine alone: faces per second of the ONNX graph on the CPU (one thread, as a station
+runs it) in batches of 1, 8 and 32 chips, and on the GPU with the same batches where ONNX
+Runtime has CUDA (the ``gpu`` extra).
 """
 
 from __future__ import annotations
@@ -114,10 +118,52 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n   no face found: plain {lost_plain}, impostor {lost_ours} of {len(paths)}")
     if gaps:
         print(f"   same photo, our embedding vs plain: median distance {figures['embedding_gap_median']:.3f}")
+    chips = [
+        align(side.image.pixels, find_landmarks(side.image.pixels, side.face.box))
+        for side in (verifier.analyse(path) for path in paths[:32])
+        if side.face is not None
+    ]
+    figures["engine"] = engine_rates(chips)
+    print("\n   the ONNX graph alone, faces per second by batch size")
+    for device, rows in figures["engine"].items():
+        cells = "  ".join(f"batch {batch}: {rate:6.1f}" for batch, rate in rows.items())
+        print(f"   {device:5} {cells}")
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"\nfigures written to {args.json_out}")
     return 0
+
+
+def engine_rates(
+    chips: list[np.ndarray], batches: tuple[int, ...] = (1, 8, 32)
+) -> dict[str, dict[int, float]]:
+    """Faces per second of the ONNX graph alone on each device ONNX Runtime has, by batch size."""
+    import onnxruntime
+
+    from impostor.resnet_onnx import RESNET_FILE, graph_file
+    from impostor.weights import model_path
+
+    graph = str(graph_file(model_path(RESNET_FILE)))
+    mean = np.array([122.782, 117.001, 104.298], np.float32)
+    planes = ((np.stack(chips).astype(np.float32) - mean) / 256.0).transpose(0, 3, 1, 2)
+    devices = {"cpu": ["CPUExecutionProvider"]}
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        devices["cuda"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    rates: dict[str, dict[int, float]] = {}
+    for device, providers in devices.items():
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = onnxruntime.InferenceSession(graph, options, providers=providers)
+        rates[device] = {}
+        for batch in batches:
+            block = np.ascontiguousarray(np.resize(planes, (batch, *planes.shape[1:])))
+            session.run(None, {"chips": block})  # warm
+            runs = max(1, 64 // batch)
+            started = time.perf_counter()
+            for _ in range(runs):
+                session.run(None, {"chips": block})
+            rates[device][batch] = round(runs * batch / (time.perf_counter() - started), 1)
+    return rates
 
 
 def first_images(root: Path, count: int) -> list[Path]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +120,22 @@ def test_the_models_commands(tmp_path: Path) -> None:
     assert built.exit_code == 0 and ".onnx" in built.output
     checked = runner.invoke(main, ["models", "check"])
     assert checked.exit_code == 0 and "the engines agree on 8 faces" in checked.output
+
+
+def test_a_device_without_cuda_is_one_line_and_cpu_says_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime
+
+    monkeypatch.setenv("IMPOSTOR_DEVICE", "auto")  # --device sets it for the process: restored after
+    runner = CliRunner()
+    checked = runner.invoke(main, ["models", "check", "--device", "cpu", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert '"onnx_provider": "CPUExecutionProvider"' in checked.output
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        refused = subprocess.run(
+            [str(Path(sys.executable).with_name("impostor")), "models", "check", "--device", "cuda"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+        assert "impostor[gpu]" in refused.stderr

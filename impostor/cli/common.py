@@ -84,6 +84,25 @@ jitters_option = click.option(
 )
 
 
+def _set_device(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    # the engine reads the ``device`` setting when it loads: the option is that setting, for
+    # this command's process only
+    if value is not None:
+        os.environ[settings.SETTINGS["device"].env] = value
+    return value
+
+
+device_option = click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda", "auto"]),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_device,
+    help=settings.option_help("device", "Where the ONNX engine runs"),
+)
+
+
 def debugging() -> bool:
     return bool(os.environ.get(settings.SETTINGS["debug"].env))
 

@@ -14,6 +14,7 @@ from impostor import settings
 from impostor.cli.common import (
     DECISION_EXIT_CODES,
     detector_option,
+    device_option,
     echo_json,
     jitters_option,
     login_name,
@@ -65,6 +66,7 @@ _profile_option = click.option(
 @_profile_option
 @detector_option
 @jitters_option
+@device_option
 @click.option(
     "--station", metavar="TEXT", help="Station named in the audit log (default: this machine's hostname)."
 )

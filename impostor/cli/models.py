@@ -6,7 +6,7 @@ import time
 
 import click
 
-from impostor.cli.common import echo_json, reported
+from impostor.cli.common import device_option, echo_json, reported
 
 __all__ = ["models"]
 
@@ -41,6 +41,7 @@ def models_build(force: bool) -> None:
 
 @models.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@device_option
 def models_check(as_json: bool) -> None:
     """Embed bundled faces with the ONNX engine and with dlib; fail unless they agree to 1e-5.
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from impostor import settings
-from impostor.cli.common import command_line, detector_option, jitters_option, reported
+from impostor.cli.common import command_line, detector_option, device_option, jitters_option, reported
 
 if TYPE_CHECKING:
     from impostor.profile import Profile
@@ -44,6 +44,7 @@ def _evaluation_options(command: Any) -> Any:
         ),
         detector_option,
         jitters_option,
+        device_option,
         click.option(
             "--cache",
             type=click.Path(dir_okay=False, path_type=Path),

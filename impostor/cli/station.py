@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from impostor import settings
-from impostor.cli.common import reported
+from impostor.cli.common import device_option, reported
 
 __all__ = ["station"]
 
@@ -71,6 +71,7 @@ _replace_option = click.option("--replace", is_flag=True, help="Replace an exist
     show_default=True,
     help="Largest image accepted.",
 )
+@device_option
 @click.pass_context
 def station(
     context: click.Context,

@@ -19,6 +19,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,9 +62,8 @@ def build_graph(network: Network) -> bytes:
         nodes.append(helper.make_node(kind, inputs, [out], **attributes))
         return out
 
-    def conv(
-        x: str, shape: tuple[int, int, int], layer: Conv, scale: Affine
-    ) -> tuple[str, tuple[int, int, int]]:
+    def conv(x: str, shape: Shape, layer: Conv, scale: Affine) -> tuple[str, Shape]:
+        # the scale and shift after a convolution folded into it: gamma·(W∗x + b) + beta
         gamma = scale.gamma.astype(np.float64)
         folded = (layer.filters.astype(np.float64) * gamma[:, None, None, None]).astype(np.float32)
         bias = (layer.bias.astype(np.float64) * gamma + scale.beta).astype(np.float32)
@@ -91,12 +91,10 @@ def build_graph(network: Network) -> bytes:
         ends = [0, to[0] - shape[0], to[1] - shape[1], to[2] - shape[2]]
         return node("Pad", [x, constant(np.array([0, 0, 0, 0, *ends], np.int64), "pads")])
 
-    layers = iter(network.layers)
-    upcoming = list(network.layers)
+    upcoming = deque(network.layers)
 
     def take(kind: type[_L]) -> _L:
-        layer = next(layers)
-        upcoming.pop(0)
+        layer = upcoming.popleft()
         if not isinstance(layer, kind):  # read_network checked the order: this is a bug
             raise ModelFileError(f"the converter expected a {kind.__name__}, not {layer}")
         return layer

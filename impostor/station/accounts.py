@@ -83,6 +83,7 @@ class Accounts:
         self.path = Path(path).expanduser() if path is not None else default_path()
         self._passed: dict[str, tuple[bytes, ...]] = {}  # name → digests of keys that passed
         self._checking: dict[str, threading.Lock] = defaultdict(threading.Lock)  # operator → lock
+        self._unknown: dict[str, tuple[int, datetime | None]] = {}  # unknown ID → failures, locked until
         try:
             private_file(self.path)
             with self._db() as db, immediate(db):
@@ -142,7 +143,7 @@ class Accounts:
             ).fetchone()
         if row is None:
             check_secret(pin, _dummy())  # as slow as a real check
-            return Attempt(SignIn.WRONG)
+            return self._unknown_attempt(operator, moment)
         stored, failures, locked = row
         if locked is not None and datetime.fromisoformat(locked) > moment:
             return Attempt(SignIn.LOCKED, datetime.fromisoformat(locked))
@@ -157,6 +158,19 @@ class Accounts:
                 "UPDATE operators SET failures = ?, locked_until = ? WHERE id = ?",
                 (0 if until else failures, None if until is None else until.isoformat(), operator),
             )
+        return Attempt(SignIn.LOCKED, until) if until else Attempt(SignIn.WRONG)
+
+    def _unknown_attempt(self, operator: str, moment: datetime) -> Attempt:
+        """An ID no one has is counted and locked like one that exists (in this process's memory),
+        so that the replies do not tell which IDs exist."""
+        failures, until = self._unknown.get(operator, (0, None))
+        if until is not None and until > moment:
+            return Attempt(SignIn.LOCKED, until)
+        failures = failures + 1 if until is None else 1
+        until = moment + LOCK_FOR if failures >= LOCK_AFTER else None
+        if len(self._unknown) > 10_000:  # a flood of invented IDs must not fill the memory
+            self._unknown.clear()
+        self._unknown[operator] = (0 if until else failures, until)
         return Attempt(SignIn.LOCKED, until) if until else Attempt(SignIn.WRONG)
 
     def operators(self) -> list[str]:

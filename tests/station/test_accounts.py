@@ -110,3 +110,9 @@ def test_the_commands_ask_for_the_pin_twice_and_show_a_key_once(tmp_path: Path) 
     again = CliRunner().invoke(main, ["station", "add-key", "gate-3", "--db", str(db)])
     assert again.exit_code == 17 and again.stderr.startswith("StationError: ")
     assert key.split(".", 1)[1] not in db.read_bytes().decode("latin-1")
+
+
+def test_an_unknown_id_locks_like_a_known_one(accounts: Accounts) -> None:
+    """The replies must not tell which IDs exist: five wrong PINs lock any ID for a while."""
+    outcomes = [accounts.sign_in("OFC-NOBODY", "0000").outcome for _ in range(LOCK_AFTER + 1)]
+    assert outcomes == [SignIn.WRONG] * (LOCK_AFTER - 1) + [SignIn.LOCKED, SignIn.LOCKED]

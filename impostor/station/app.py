@@ -15,6 +15,7 @@ traceback, never a 500 for a bad request. No image, PIN, key or cookie is logged
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http.cookies import CookieError, SimpleCookie
@@ -69,6 +70,8 @@ def create_app(config: StationConfig) -> FastAPI:
     Raises ``StationError``, ``AuditError`` or ``ProfileError`` when a file it needs is unusable.
     """
     station = Station(config)
+    # python-multipart logs each malformed body it meets: the catalogue reply already says it
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     # Starlette writes an uploaded file over 1 MB to a temporary file while it parses the form: a
     # traveller's photo on disk, unencrypted. The body limit has already read the whole body into
     # memory, so the parser keeps it there too.
@@ -103,8 +106,12 @@ def create_app(config: StationConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        missing = sorted({str(problem.get("loc", ("", "?"))[-1]) for problem in error.errors()})
-        message = f"missing or malformed: {', '.join(missing)}"
+        problems = error.errors()
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            message = "the body is not valid JSON"
+        else:
+            missing = sorted({str(problem.get("loc", ("", "?"))[-1]) for problem in problems})
+            message = f"missing or malformed: {', '.join(missing)}"
         return catalogue_reply(Refusal(422, "BadRequest", message, "bad_request"))
 
     @app.exception_handler(StarletteHTTPException)

@@ -190,6 +190,10 @@ def test_the_page_is_served_with_a_strict_policy(counter: tuple[str, StationConf
         headers={"Origin": "https://evil.example"},
     )
     assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "cross_origin"
+    broken = httpx.post(
+        f"{url}/counter/signin", content=b"{bad json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422 and broken.json()["error"]["message"] == "the body is not valid JSON"
     huge = httpx.post(f"{url}/counter/signin", content=b"{" + b" " * 100_000 + b"}")
     assert huge.status_code == 413
 

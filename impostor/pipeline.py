@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,6 +273,11 @@ class Verifier:
         """One image, located and embedded; ``Side.face`` is None when no face was found."""
         located = self.locate(source, name, label=label)
         return located.side(self._embed([located])[0])
+
+    def embed_located(self, located: Sequence[Located]) -> list[Side]:
+        """Sides already located, embedded together (one batch for the engine, so a data set's
+        chunk of images costs less a face than one at a time)."""
+        return [item.side(vector) for item, vector in zip(located, self._embed(list(located)), strict=True)]
 
     # -- comparisons -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import multiprocessing
 import os
@@ -36,11 +37,12 @@ from impostor.capture import load_image
 from impostor.detect import DETECTORS, Detector
 from impostor.embed import default_embedder
 from impostor.errors import ClusterError, InputError
-from impostor.pipeline import PICKS, Pick, Verifier
+from impostor.pipeline import PICKS, Located, Pick, Verifier
 from impostor.profile import Profile, load_profile
 from impostor.qa.cache import CachedFace, EmbeddingCache, file_digest, pipeline_key
 from impostor.qa.dataset import Dataset
 from impostor.quality import assess, unified_score, yaw_degrees
+from impostor.types import LoadedImage, Side
 
 __all__ = ["EmbeddingSet", "embed_dataset"]
 
@@ -238,19 +240,40 @@ def _verifier(job: _Job) -> Verifier:
         return _worker[1]
 
 
-def _embed_file(job: _Job, path: str, label: str) -> _Outcome:
-    """Embed one image file. Top level, so that worker processes can be sent it by name."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return _Outcome(None, CachedFace(None, f"cannot be read ({exc.strerror or exc})", None))
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        image = load_image(data, name=label, max_pixels=job.max_pixels, analysis_side=job.analysis_side)
-        side = _verifier(job).analyse(image)
-    except InputError as exc:
-        # the cache is keyed by content, so the reason must not carry this copy's name
-        return _Outcome(digest, CachedFace(None, str(exc).removeprefix(f"{label}: "), None))
+def _embed_files(job: _Job, items: Sequence[tuple[str, str]]) -> list[_Outcome]:
+    """Embed image files, as ``(path, label)`` pairs: each located on its own, then every face
+    found embedded in one batch. Top level, so that worker processes can be sent it by name."""
+    verifier = _verifier(job)
+    outcomes: list[_Outcome | None] = []
+    found: list[tuple[int, str, LoadedImage, Located]] = []
+    for path, label in items:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            outcomes.append(_Outcome(None, CachedFace(None, f"cannot be read ({exc.strerror or exc})", None)))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            image = load_image(data, name=label, max_pixels=job.max_pixels, analysis_side=job.analysis_side)
+            located = verifier.locate(image, "image")
+        except InputError as exc:
+            # the cache is keyed by content, so the reason must not carry this copy's name
+            outcomes.append(_Outcome(digest, CachedFace(None, str(exc).removeprefix(f"{label}: "), None)))
+            continue
+        found.append((len(outcomes), digest, image, located))
+        outcomes.append(None)
+    sides = verifier.embed_located([located for *_, located in found])
+    for (at, digest, image, _), side in zip(found, sides, strict=True):
+        outcomes[at] = _outcome(job, digest, image, side)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _embed_batch(items: Sequence[tuple[str, str]], job: _Job) -> list[_Outcome]:
+    """``_embed_files`` with the items first: one Dask task."""
+    return _embed_files(job, items)
+
+
+def _outcome(job: _Job, digest: str, image: LoadedImage, side: Side) -> _Outcome:
     if side.face is None:
         return _Outcome(digest, CachedFace(None, NO_FACE, None, side.faces_found))
     # landmarks are in the analysed pixels, which may be a reduced decode (possibly turned)
@@ -271,11 +294,6 @@ def _embed_file(job: _Job, path: str, label: str) -> _Outcome:
     return _Outcome(digest, face)
 
 
-def _embed_batch(items: Sequence[tuple[str, str]], job: _Job) -> list[_Outcome]:
-    """Embed several files (one Dask task), as ``(path, label)`` pairs."""
-    return [_embed_file(job, path, label) for path, label in items]
-
-
 def _run(
     job: _Job, work: Sequence[tuple[str, str]], workers: int | None, scheduler: str | None
 ) -> Iterator[tuple[int, _Outcome]]:
@@ -286,8 +304,17 @@ def _run(
         return _on_cluster(job, work, scheduler)
     processes = min(workers or os.cpu_count() or 1, len(work))
     if processes == 1:
-        return ((item, _embed_file(job, path, label)) for item, (path, label) in enumerate(work))
+        return enumerate(
+            itertools.chain.from_iterable(_embed_files(job, chunk) for chunk in _chunks(work, _CHUNK))
+        )
     return _on_local_processes(job, work, processes)
+
+
+_CHUNK = 16  # images a task: one batch for the engine, and progress that still moves
+
+
+def _chunks(work: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
+    return [work[start : start + size] for start in range(0, len(work), size)]
 
 
 def _on_local_processes(
@@ -295,12 +322,12 @@ def _on_local_processes(
 ) -> Iterator[tuple[int, _Outcome]]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    # chunks amortise the hand-over; several per process keep the cores even at the end
-    chunk = max(1, min(16, len(work) // (processes * 4)))
-    paths = [path for path, _ in work]
-    labels = [label for _, label in work]
+    # chunks amortise the hand-over and make one batch each; several per process keep the cores
+    # even at the end
+    size = max(1, min(_CHUNK, len(work) // (processes * 4)))
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        yield from enumerate(pool.map(functools.partial(_embed_file, job), paths, labels, chunksize=chunk))
+        outcomes = pool.map(functools.partial(_embed_files, job), _chunks(work, size))
+        yield from enumerate(itertools.chain.from_iterable(outcomes))
 
 
 def _on_cluster(job: _Job, work: Sequence[tuple[str, str]], scheduler: str) -> Iterator[tuple[int, _Outcome]]:

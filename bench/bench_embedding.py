@@ -144,8 +144,7 @@ def engine_rates(
     from impostor.weights import model_path
 
     graph = str(graph_file(model_path(RESNET_FILE)))
-    mean = np.array([122.782, 117.001, 104.298], np.float32)
-    planes = ((np.stack(chips).astype(np.float32) - mean) / 256.0).transpose(0, 3, 1, 2)
+    planes = np.stack(chips).astype(np.float32)
     devices = {"cpu": ["CPUExecutionProvider"]}
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         devices["cuda"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]

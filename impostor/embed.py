@@ -73,18 +73,12 @@ class OnnxEmbedder:
         if jitters:
             return DlibEmbedder().embed(chips, jitters)
         session = weights.onnx_encoder()
-        stacked = np.stack([np.asarray(chip, dtype=np.float32) for chip in chips])
-        # dlib's input layer: (pixel - the training set's mean colour) / 256, colour planes
-        planes = ((stacked - _MEAN) / 256.0).transpose(0, 3, 1, 2)
+        stacked = np.stack([np.asarray(chip, dtype=np.float32) for chip in chips])  # the graph normalises
         out = [
-            session.run(None, {"chips": np.ascontiguousarray(planes[start : start + _BATCH])})[0]
-            for start in range(0, len(planes), _BATCH)
+            session.run(None, {"chips": stacked[start : start + _BATCH]})[0]
+            for start in range(0, len(stacked), _BATCH)
         ]
         return np.concatenate(out).astype(np.float64)
-
-
-# dlib_face_recognition_resnet_model_v1's input layer; impostor.resnet_dat reads and checks it
-_MEAN = np.array([122.782, 117.001, 104.298], dtype=np.float32)
 
 
 def default_embedder() -> Embedder:

@@ -5,8 +5,9 @@ each convolution with the per-channel scale and shift after it folded into its w
 the max and average poolings, the residual sums and the last dense layer. Where a down-sampling
 block's two branches differ in size (its stride-2 convolution is not padded) or in channels,
 the smaller is padded with zeros at its end before the sum, as dlib does. The graph's input is a
-batch of chips already normalised as dlib's input layer does: ``(pixel - mean) / 256``, RGB
-planes, 150 × 150.
+batch of aligned chips as they are, 150 × 150 RGB pixels (0-255) as float32; it normalises them
+as dlib's input layer does, ``(pixel - mean) / 256`` in colour planes, with the mean read from
+the weights file.
 
 ``graph_file`` builds the graph on first use into the cache folder (``IMPOSTOR_CACHE``), named
 by the weights file's SHA-256 and ``CONVERTER_VERSION``, so a changed weights file or a new
@@ -31,7 +32,7 @@ from impostor.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read
 
 __all__ = ["CONVERTER_VERSION", "RESNET_FILE", "build_graph", "graph_file"]
 
-CONVERTER_VERSION = 1  # bump when the graph this module builds changes
+CONVERTER_VERSION = 2  # bump when the graph this module builds changes (2: it normalises its input)
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 _OPSET = 17
 _lock = threading.Lock()
@@ -40,8 +41,8 @@ _L = TypeVar("_L", Conv, Affine, Pool, Marker, Dense)
 
 
 def build_graph(network: Network) -> bytes:
-    """The ONNX model (serialised) computing ``network``: input ``chips`` (N, 3, 150, 150) float32,
-    output ``embeddings`` (N, 128) float32."""
+    """The ONNX model (serialised) computing ``network``: input ``chips`` (N, 150, 150, 3) float32
+    RGB pixels, output ``embeddings`` (N, 128) float32."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -103,7 +104,10 @@ def build_graph(network: Network) -> bytes:
         take(Marker)
         return node("Relu", [x])
 
-    x, shape = conv("chips", (3, network.size, network.size), take(Conv), take(Affine))
+    planes = node("Transpose", ["chips"], perm=[0, 3, 1, 2])
+    centred = node("Sub", [planes, constant(np.array(network.mean, np.float32).reshape(1, 3, 1, 1), "mean")])
+    x = node("Mul", [centred, constant(np.array(1 / 256, np.float32), "scale")])
+    x, shape = conv(x, (3, network.size, network.size), take(Conv), take(Affine))
     x, shape = pool(relu(x), shape, take(Pool))
     while isinstance(upcoming[0], Conv):  # a residual block
         shortcut, short_shape = x, shape
@@ -121,7 +125,7 @@ def build_graph(network: Network) -> bytes:
     graph = helper.make_graph(
         nodes,
         "dlib_face_recognition_resnet_model_v1",
-        [helper.make_tensor_value_info("chips", TensorProto.FLOAT, ["n", 3, network.size, network.size])],
+        [helper.make_tensor_value_info("chips", TensorProto.FLOAT, ["n", network.size, network.size, 3])],
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["n", dense.weights.shape[1]])],
         weights,
     )

@@ -4,7 +4,7 @@
 
 Starts ``impostor station`` on loopback with a scanner folder, feeds Debian's Chromium a fake
 webcam clip of ``samples/live_genuine.jpg`` (Grace Hopper; the document is ``samples/document.png``)
-and photographs each screen at 1366×768 (the counter screen), 1920×1080 and a phone's 390×844.
+and photographs each screen at 1366×768 (the counter screen), 1920×1080 and a phone's 360×740.
 The browser tests (tests/station/test_browser.py) make the same screens from real faces.
 """
 
@@ -32,7 +32,7 @@ from tests.station.test_browser import (  # noqa: E402
 )
 
 SAMPLES = ROOT / "samples"
-SIZES = {"counter": (1366, 768), "wide": (1920, 1080), "phone": (390, 844)}
+SIZES = {"counter": (1366, 768), "wide": (1920, 1080), "phone": (360, 740)}
 
 
 def main() -> None:

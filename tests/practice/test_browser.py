@@ -6,15 +6,9 @@ Chromium driven by Playwright (its own browser download is never used).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -23,6 +17,7 @@ from impostor.practice.scoring import score_trials
 from impostor.practice.sets import PracticeSet
 from impostor.practice.store import PracticeStore
 from impostor.qa.cache import EmbeddingCache
+from tests.servers import command, free_port
 
 # the machine's network is closed: without these Chromium keeps dialling Google's services
 _CHROMIUM_FLAGS = [
@@ -47,46 +42,11 @@ def ten(
 
 
 def _serve(set_file: Path, db: Path, mode: str) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = Path(sys.executable).with_name("impostor")
-    server = subprocess.Popen(
-        [
-            str(command),
-            "practice",
-            "serve",
-            str(set_file),
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--mode",
-            mode,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ},
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/set", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            output = server.stdout.read() if server.stdout else ""
-            server.kill()
-            pytest.fail(f"impostor practice serve did not start: {output}")
-        time.sleep(0.1)
-    try:
+    arguments = ["practice", "serve", str(set_file), "--port", str(port), "--db", str(db), "--mode", mode]
+    with command(arguments, f"{url}/api/set"):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

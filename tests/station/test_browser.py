@@ -12,10 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from impostor.audit import AuditLog
 from impostor.station.accounts import Accounts
 from impostor.station.counter import CATALOGUES
+from tests.servers import command, free_port
 
 PIN = "482916"
 OPERATOR = "OFC-0042"
@@ -104,42 +101,12 @@ def serving(folder: Path) -> Iterator[tuple[str, Path, Path]]:
     scans, audit = folder / "scans", folder / "audit.sqlite"
     scans.mkdir()
     Accounts(folder / "station.sqlite").add_operator(OPERATOR, PIN)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        str(Path(sys.executable).with_name("impostor")),
-        "station",
-        "--port",
-        str(port),
-        "--db",
-        str(folder / "station.sqlite"),
-        "--audit-db",
-        str(audit),
-        "--scanner-dir",
-        str(scans),
-        "--name",
-        "lim-t1-07",
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            output = server.stdout.read() if server.stdout else ""
-            server.kill()
-            raise RuntimeError(f"impostor station did not start: {output}")
-        time.sleep(0.1)
-    try:
+    arguments = ["station", "--port", str(port), "--db", str(folder / "station.sqlite")]
+    arguments += ["--audit-db", str(audit), "--scanner-dir", str(scans), "--name", "lim-t1-07"]
+    with command(arguments, f"{url}/api/v1/health"):
         yield url, audit, scans
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -21,6 +16,7 @@ from click.testing import CliRunner
 from impostor.cli import main
 from impostor.station.accounts import Accounts
 from impostor.station.serve import is_loopback, local_time_zone, tls_problem
+from tests.servers import IMPOSTOR, command, free_port
 
 
 @pytest.mark.parametrize(
@@ -104,45 +100,13 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-@contextmanager
-def _station(arguments: list[str], url: str) -> Iterator[subprocess.Popen[str]]:
-    command = [str(Path(sys.executable).with_name("impostor")), "station", *arguments]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1, verify=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, server.communicate()
-            time.sleep(0.1)
-        yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_over_tls_the_cookie_is_secure(tmp_path: Path) -> None:
     cert, key = _certificate(tmp_path)
     Accounts(tmp_path / "s.sqlite").add_operator("OFC-1", "482916")
-    port = _free_port()
-    arguments = [
-        "--port",
-        str(port),
-        "--db",
-        str(tmp_path / "s.sqlite"),
-        "--audit-db",
-        str(tmp_path / "a.sqlite"),
-    ]
-    with _station([*arguments, "--certfile", str(cert), "--keyfile", str(key)], f"https://127.0.0.1:{port}"):
+    port = free_port()
+    arguments = ["station", "--port", str(port), "--db", str(tmp_path / "s.sqlite")]
+    arguments += ["--audit-db", str(tmp_path / "a.sqlite"), "--certfile", str(cert), "--keyfile", str(key)]
+    with command(arguments, f"https://127.0.0.1:{port}/api/v1/health"):
         with httpx.Client(
             base_url=f"https://127.0.0.1:{port}", verify=ssl.create_default_context(cafile=cert)
         ) as client:
@@ -157,13 +121,12 @@ def test_over_tls_the_cookie_is_secure(tmp_path: Path) -> None:
 
 
 def test_plain_http_beyond_loopback_warns_at_start_and_a_busy_port_is_one_line(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     arguments = ["--db", str(tmp_path / "s.sqlite"), "--audit-db", str(tmp_path / "a.sqlite")]
-    with _station(
-        [*arguments, "--host", "0.0.0.0", "--port", str(port), "--insecure-http"], f"http://127.0.0.1:{port}"
-    ) as server:
+    plain = ["station", *arguments, "--host", "0.0.0.0", "--port", str(port), "--insecure-http"]
+    with command(plain, f"http://127.0.0.1:{port}/api/v1/health", merge_output=False) as server:
         busy = subprocess.run(
-            [str(Path(sys.executable).with_name("impostor")), "station", *arguments, "--port", str(port)],
+            [str(IMPOSTOR), "station", *arguments, "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=60,

@@ -508,8 +508,8 @@ def verify(
     Each image is a path, encoded bytes, or an RGB array. Returns a ``Verdict`` (MATCH,
     NO_MATCH or REFER, the calibrated probability, the distance, and reasons). Raises an
     ``InputError`` subclass for an image that cannot be used and ``ProfileError`` for a bad
-    profile. The first call loads the models (about a second); later calls reuse them, and
-    embed the two faces on two cores at once (see ``impostor.embed.PooledEmbedder``).
+    profile. The first call loads the models (about a second); later calls reuse them, with the
+    engine a long-running process wants (``impostor.embed.service_embedder``).
     """
     key = None if profile is None else str(Path(profile).resolve())
     return _cached_verifier(key, detector, jitters).verify(document, live)

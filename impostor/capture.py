@@ -118,12 +118,17 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
         longest = max(header.width, header.height)
         scale = next((s for s in (8, 4, 2) if longest // s >= side), 1)
     _check_memory(header, scale, label)
-    # the strict re-read that finds damage costs as much as the decoding; both release Python's
-    # lock, so it runs beside OpenCV's decode rather than after it
-    damage = _checker().submit(_jpeg_damage, data) if header.format == "JPEG" else None
-    decoded = _decode(data, header, scale, label)
-    bit_depth = 8 * decoded.dtype.itemsize
-    rgb = _to_rgb8(decoded, label, bgr=True)
+    damage = None
+    whole = _strict_jpeg(data, header, scale) if header.format == "JPEG" else None
+    if whole is not None:  # a whole JPEG, decoded once (the common case)
+        rgb, bit_depth = whole, 8
+    else:
+        # damaged, CMYK or otherwise unusual: OpenCV decodes whatever it can, and a strict
+        # re-read beside it (both release Python's lock) says what was lost
+        damage = _checker().submit(_jpeg_damage, data) if header.format == "JPEG" else None
+        decoded = _decode(data, header, scale, label)
+        bit_depth = 8 * decoded.dtype.itemsize
+        rgb = _to_rgb8(decoded, label, bgr=True)
     rgb = _apply_orientation(rgb, header.orientation)
     _check_usable(rgb, label)
     # report the size upright, as the pixels are: orientations 5-8 swap width and height
@@ -174,6 +179,30 @@ def _decode(data: bytes, header: Header, scale: int, label: str) -> NDArray[np.g
     if decoded.ndim == 3 and decoded.shape[2] not in (1, 2, 3, 4):
         raise UnsupportedImage(f"{label}: {decoded.shape[2]} colour channels are not supported")
     return decoded
+
+
+def _strict_jpeg(data: bytes, header: Header, scale: int) -> NDArray[np.uint8] | None:
+    """RGB pixels of a whole 8-bit JPEG at 1/``scale``, or None for anything else.
+
+    libjpeg-turbo in strict mode turns every warning into an error, so a picture it decodes is
+    known to be whole: one decoding instead of OpenCV's and a separate damage check (the same
+    pixels, exactly: both use libjpeg-turbo's accurate DCT and smooth upsampling). A damaged or
+    CMYK JPEG, or a size the decoder would round differently, returns None for the slow path.
+    """
+    import simplejpeg
+
+    if header.sample_bytes != 1 or header.mode not in ("rgb", "grey"):
+        return None
+    rows, columns = -(-header.height // scale), -(-header.width // scale)
+    try:
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace="RGB", strict=True, min_factor=scale, min_height=rows, min_width=columns
+        )
+    except Exception:  # damage, or a JPEG libjpeg-turbo's simple interface does not take
+        return None
+    if pixels.shape != (rows, columns, 3):
+        return None
+    return np.asarray(pixels, dtype=np.uint8)
 
 
 @functools.cache

@@ -292,12 +292,20 @@ class Verifier:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
-        (doc, doc_ms), (liv, live_ms) = self._both(
-            lambda: _timed(lambda: self.locate(document, "document", label=document_label)),
-            lambda: _timed(lambda: self.locate(live, "live", label=live_label, search=self.live_search)),
+        # each side is read, searched, measured and embedded in its own thread: decoding, the
+        # measures and the engine release Python's lock, so only the two HOG searches take turns
+        (document_side, doc_ms), (live_side, live_ms) = self._both(
+            lambda: _timed(
+                lambda: self._ready(self.locate(document, "document", label=document_label), "document")
+            ),
+            lambda: _timed(
+                lambda: self._ready(
+                    self.locate(live, "live", label=live_label, search=self.live_search), "live"
+                )
+            ),
         )
         return self._logged(
-            self._finish(doc, liv, started, {"document_locate": doc_ms, "live_locate": live_ms})
+            self._conclude(document_side, live_side, started, {"document": doc_ms, "live": live_ms})
         )
 
     def verify_stream(
@@ -319,7 +327,9 @@ class Verifier:
 
         def document_side() -> tuple[Located, float]:
             try:
-                return _timed(lambda: self.locate(document, "document", label=document_label))
+                return _timed(
+                    lambda: self.gates(self.locate(document, "document", label=document_label), "document")
+                )
             except BaseException:
                 stop.set()
                 raise
@@ -365,12 +375,23 @@ class Verifier:
             vectors = iter(self.embedder.embed(chips, self.jitters)) if chips else iter(())
         return [next(vectors) if item.chip is not None else None for item in located]
 
+    def _ready(self, located: Located, side: QualitySide) -> Side:
+        """One side gated and embedded (the engine on its own: the other side is in its thread)."""
+        gated = self.gates(located, side)
+        return gated.side(self._embed([gated])[0], gated.quality)
+
     def _finish(self, doc: Located, liv: Located, started: float, timings: dict[str, float]) -> Verdict:
+        """The verdict on two located sides, embedded together in one batch."""
         embed_started = time.perf_counter()
         doc_vector, live_vector = self._embed([doc, liv])
         timings["embed"] = (time.perf_counter() - embed_started) * 1000
         document = doc.side(doc_vector, doc.quality or self._assess(doc, "document"))
         live = liv.side(live_vector, liv.quality or self._assess(liv, "live"))
+        return self._conclude(document, live, started, timings)
+
+    def _conclude(self, document: Side, live: Side, started: float, timings: dict[str, float]) -> Verdict:
+        doc_vector = document.face.embedding if document.face is not None else None
+        live_vector = live.face.embedding if live.face is not None else None
         distance = probability = None
         if doc_vector is not None and live_vector is not None:
             distance = float(np.linalg.norm(doc_vector - live_vector))

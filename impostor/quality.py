@@ -219,8 +219,22 @@ def dynamic_range(rgb: RGBImage, box: FaceBox) -> float:
     luma = _face_luma(rgb, box)
     if luma.size == 0:
         return 0.0
-    low, high = np.percentile(luma, [5, 95])
-    return float(high - low)
+    low, high = _percentiles(luma, (5.0, 95.0))
+    return high - low
+
+
+def _percentiles(levels: NDArray[np.uint8], percents: tuple[float, ...]) -> list[float]:
+    """``np.percentile``'s linear interpolation, read off a 256-bin histogram: the same values
+    without sorting the face's pixels."""
+    rank_ends = np.cumsum(np.bincount(levels.ravel(), minlength=256))
+    values = []
+    for percent in percents:
+        position = percent / 100.0 * (levels.size - 1)
+        below = int(np.floor(position))
+        # the k-th smallest level is the first whose cumulative count exceeds k
+        low, high = np.searchsorted(rank_ends, [below, min(below + 1, levels.size - 1)], side="right")
+        values.append(float(low + (position - below) * (high - low)))
+    return values
 
 
 def illumination_uniformity(rgb: RGBImage, box: FaceBox, landmarks: Landmarks) -> float:
@@ -270,11 +284,11 @@ def blockiness(rgb: RGBImage, box: FaceBox, block: int = 8) -> float:
 def colour_spread(rgb: RGBImage, box: FaceBox) -> float:
     """Mean absolute difference between colour channels over the face, grey levels (0: grey)."""
     x0, y0, x1, y1 = _clipped(rgb, box)
-    face = rgb[y0:y1, x0:x1].astype(np.int16)
+    face = rgb[y0:y1, x0:x1]
     if face.size == 0:
         return 0.0
-    r, g, b = face[..., 0], face[..., 1], face[..., 2]
-    return float((np.abs(r - g).mean() + np.abs(g - b).mean() + np.abs(r - b).mean()) / 3)
+    r, g, b = cv2.split(np.ascontiguousarray(face))
+    return sum(float(cv2.mean(cv2.absdiff(one, other))[0]) for one, other in ((r, g), (g, b), (r, b))) / 3
 
 
 def palette_share(rgb: RGBImage, box: FaceBox) -> float:
@@ -288,9 +302,9 @@ def palette_share(rgb: RGBImage, box: FaceBox) -> float:
     if face.size == 0:
         return 0.0
     # 16 levels: coarse enough that JPEG's noise around a flat colour stays in its bin
-    levels = (face >> 4).reshape(-1, 3).astype(np.int32)
-    codes = (levels[:, 0] << 8) | (levels[:, 1] << 4) | levels[:, 2]
-    counts = np.bincount(codes, minlength=1 << 12)
+    levels = (face >> 4).astype(np.uint16)
+    codes = (levels[..., 0] << 8) | (levels[..., 1] << 4) | levels[..., 2]
+    counts = np.bincount(codes.ravel(), minlength=1 << 12)
     return float(np.partition(counts, -8)[-8:].sum() / codes.size)
 
 

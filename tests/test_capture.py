@@ -428,6 +428,25 @@ def test_large_jpeg_reduced_and_turned(tmp_path: Path, portrait: np.ndarray) -> 
     _assert_same_face(image.pixels, _best_match(portrait, FaceBox(130, 80, 220, 170)), tolerance=6.0)
 
 
+@pytest.mark.parametrize("scale", [1, 2, 4, 8])
+@pytest.mark.parametrize("kind", ["colour", "grey", "progressive", "cmyk", "odd size"])
+def test_every_jpeg_decodes_to_opencvs_pixels(
+    tmp_path: Path, astronaut: np.ndarray, kind: str, scale: int
+) -> None:
+    """Whole JPEGs take one strict decoding, the rest OpenCV's: both give OpenCV's pixels."""
+    picture = Image.fromarray(astronaut[:509, :381] if kind == "odd size" else astronaut)
+    if kind == "grey":
+        picture = picture.convert("L")
+    elif kind == "cmyk":
+        picture = picture.convert("CMYK")
+    data = _encode_pil(picture, "JPEG", quality=90, progressive=kind == "progressive")
+    image = load_image(_write(tmp_path / "picture.jpg", data), analysis_side=max(picture.size) // scale)
+    assert image.info.decode_scale == scale and image.info.damage == ""
+    flags = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}
+    expected = cv2.imdecode(np.frombuffer(data, np.uint8), flags.get(scale, cv2.IMREAD_REDUCED_COLOR_8))
+    np.testing.assert_array_equal(image.pixels, expected[:, :, ::-1])
+
+
 def test_real_large_photo_uses_the_default_analysis_side(faces_dev: Path) -> None:
     path = faces_dev / "Scarlett_Johansson" / "deepface_img49.jpg"  # 4352 × 2903
     image = load_image(path)

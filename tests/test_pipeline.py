@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -319,20 +320,24 @@ def test_verify_reuses_its_cached_verifier() -> None:
 
 
 class GapEmbedder:
-    """Stands in for dlib: the n-th chip of a batch lies ``n * gap`` from the first."""
+    """Stands in for the engine: the n-th chip it is given lies ``n * gap`` from the first (the
+    two sides of a verification are embedded in their own threads, in either order)."""
 
     name = "fake-gap"
 
     def __init__(self, gap: float) -> None:
         self.gap = gap
         self.calls: list[tuple[int, int]] = []  # (chips, jitters)
+        self._lock = threading.Lock()
 
     def embed(self, chips: Sequence[RGBImage], jitters: int = 0) -> NDArray[np.float64]:
         for chip in chips:
             assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
-        self.calls.append((len(chips), jitters))
+        with self._lock:
+            first = sum(count for count, _ in self.calls)
+            self.calls.append((len(chips), jitters))
         vectors = np.zeros((len(chips), 128))
-        vectors[:, 0] = self.gap * np.arange(len(chips))
+        vectors[:, 0] = self.gap * (first + np.arange(len(chips)))
         return vectors
 
 
@@ -357,7 +362,7 @@ def test_decision_follows_the_distance_from_the_embedder(
     verdict = Verifier(profile, embedder=fake, jitters=3, flip=False).verify(
         DOCUMENT, SAMPLES / "live_genuine.jpg"
     )
-    assert fake.calls == [(2, 3)]  # both chips in one batch, jitters passed through
+    assert fake.calls == [(1, 3), (1, 3)]  # each side in its thread, jitters passed through
     assert verdict.distance == pytest.approx(gap)
     assert verdict.probability == pytest.approx(profile.probability(gap))
     assert verdict.decision is decision

@@ -237,3 +237,25 @@ def test_cli_bad_file_uses_usual_exit_codes(tmp_path: Path) -> None:
 def test_loaded_image_from_grey_array_is_grey() -> None:
     image = load_image(np.zeros((64, 64), dtype=np.uint8))
     assert isinstance(image, LoadedImage) and image.info.is_grey
+
+
+def test_the_fast_measures_equal_their_plain_numpy_definitions() -> None:
+    """Dynamic range is read off a histogram and colour spread off OpenCV's absdiff: on faces
+    flat, noisy and tiny they equal numpy's percentile and mean of absolute differences."""
+    from impostor.quality import colour_spread, dynamic_range
+    from impostor.types import FaceBox
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        height, width = (int(n) for n in rng.integers(2, 80, 2))
+        face = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        if trial % 4 == 0:
+            face[:] = rng.integers(0, 256)
+        box = FaceBox(0, 0, width, height, 1.0)
+        luma = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+        low, high = np.percentile(luma, [5, 95])
+        assert dynamic_range(face, box) == pytest.approx(high - low, abs=1e-9)
+        wide = face.astype(np.int16)
+        pairs = [(0, 1), (1, 2), (0, 2)]
+        spread = sum(float(np.abs(wide[..., a] - wide[..., b]).mean()) for a, b in pairs) / 3
+        assert colour_spread(face, box) == pytest.approx(spread, abs=1e-9)

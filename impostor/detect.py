@@ -14,16 +14,21 @@ import cv2
 import numpy as np
 
 from impostor import settings, weights
+from impostor.mmod_onnx import find_faces
 from impostor.types import FaceBox, RGBImage
 
 __all__ = ["DETECTORS", "EFFORTS", "MIN_DETECT_SIDE", "Detector", "Effort", "detect_faces", "resize_longest"]
 
 Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HOG finds nothing
-# how hard to look: "full" tries every pass below; "near" only the grey ones at the search size (a
-# face in front of the station's camera is neither that small nor lost in grey); "glance" makes
-# one cheap pass (live guidance, several times a second)
-Effort = Literal["full", "near", "glance"]
-EFFORTS: tuple[Effort, ...] = ("full", "near", "glance")
+# Which passes to make, each only while nothing is found (a pass is a detector on one copy):
+# - "glance": one pass at the search size (live guidance; the first step of a thorough search);
+# - "near": then HOG on that copy upsampled (the station's camera: a face at arm's length is
+#   neither small nor lost, but may be a little under the window);
+# - "full": then, for HOG, a copy with twice the search size in real pixels (a small face in a
+#   large photo), and for the CNN, that copy upsampled when the image is small (LFW's crops);
+# - "small": only the twice-the-size HOG pass (the last step of a thorough search).
+Effort = Literal["full", "near", "glance", "small"]
+EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "small")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
 
 # No copy narrower than this on either side is handed to a detector: dlib's CNN crashes the
@@ -60,19 +65,20 @@ def detect_faces(
     """
     side = int(detect_side if detect_side is not None else settings.get("detect_side"))
     copies = _Copies(rgb)
-    # (longer side, upsampling, colour): cheap first, dearer only while nothing is found
-    attempts: list[tuple[int, int, bool]] = [(side, 0, False)]
-    if detector == "hog" or copies.longest(side) <= _CNN_UPSAMPLE_SIDE:
-        attempts.append((side, 1, False))
-    if detector == "hog" and effort == "full":  # the CNN always looks at colour: it would repeat
-        attempts.append((side, 1, True))
-    if effort == "glance":
-        attempts = attempts[:1]
-    if copies.longest(side) * 2 < max(rgb.shape[:2]) and detector == "hog" and effort == "full":
-        # not for the CNN: on a copy twice the size, upsampled, it takes gigabytes and a minute
-        attempts.append((side * 2, 1, False))
-    for copy_side, upsample, colour in attempts:
-        image, image_scale = copies.get(copy_side, colour or detector == "cnn")
+    # (longer side of the copy, upsampling): cheap first, dearer only while nothing is found
+    attempts: list[tuple[int, int]] = [(side, 0)]
+    if effort == "near" and detector == "hog":
+        attempts.append((side, 1))
+    if effort in ("full", "small") and detector == "hog" and copies.longest(side) < max(rgb.shape[:2]):
+        # four times the pixels of the first pass, so as dear as upsampling it, but real ones;
+        # an image under twice the search size is looked at whole
+        attempts.append((side * 2, 0))
+    if effort == "full" and detector == "cnn" and copies.longest(side) <= _CNN_UPSAMPLE_SIDE:
+        attempts.append((side, 1))
+    if effort == "small":
+        attempts = attempts[1:]
+    for copy_side, upsample in attempts:
+        image, image_scale = copies.get(copy_side, colour=detector == "cnn")
         if min(image.shape[:2]) < MIN_DETECT_SIDE:
             continue
         boxes = _run(image, detector, upsample)
@@ -109,11 +115,15 @@ class _Copies:
 
 def _run(image: np.ndarray, detector: Literal["hog", "cnn"], upsample: int) -> list[FaceBox]:
     if detector == "cnn":
-        found = weights.cnn_detector()(image, upsample)
-        return [_box(d.rect, float(d.confidence)) for d in found]
-    # HOG on grey finds the same faces as on colour on almost every image (all 83 dev photos
-    # and 600 sampled LFW images) in three quarters of the time, since dlib takes gradients
-    # per channel; the colour pass is kept as a fallback for the few it misses
+        if str(settings.get("engine")).strip().lower() == "dlib":  # the reference: ~20× slower
+            found = weights.cnn_detector()(image, upsample)
+            return [_box(d.rect, float(d.confidence)) for d in found]
+        session, network = weights.cnn_onnx()
+        rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        return find_faces(session, rgb, upsample, network)
+    # HOG looks at grey: on colour it finds the same faces (all 83 dev photos, 600 sampled LFW
+    # images) in a third more time, since dlib takes gradients per channel; the few faces that
+    # only colour showed are the CNN's to find (it found every one on LFW View 2)
     rects, scores, _ = weights.hog_detector().run(image, upsample, 0.0)
     return [_box(rect, float(score)) for rect, score in zip(rects, scores, strict=True)]
 

@@ -1,13 +1,8 @@
 """Reading dlib's face network (``dlib_face_recognition_resnet_model_v1.dat``) layer by layer.
 
 The file is dlib's own serialisation of the trained network, as shipped in
-``face_recognition_models``. Its grammar, as this reader understands it:
+``face_recognition_models``, in the grammar ``impostor.dlib_dat`` reads. Its layout:
 
-- an integer is a header byte (low four bits: how many bytes follow; ``0x80``: negative) and then
-  that many little-endian bytes; a float is two integers, a mantissa and a base-2 exponent; a
-  string is its length and its bytes; a boolean is the character ``0`` or ``1``;
-- a tensor is the integer 2, then its four sizes (samples, channels, rows, columns), then its
-  values as little-endian float32; an alias of a tensor is the integer 1 and four sizes;
 - the file opens with the loss layer (``loss_metric_2`` and its margin and distance threshold),
   then one version number per layer of the network from the output inwards (tags and skips
   included), then the input layer (``input_rgb_image_sized``: the mean of each colour, the chip
@@ -26,9 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from numpy.typing import NDArray
-
+from impostor.dlib_dat import Affine, Conv, DatReader, Floats
 from impostor.errors import ModelFileError
 
 __all__ = [
@@ -43,26 +36,6 @@ __all__ = [
     "Pool",
     "read_network",
 ]
-
-Floats = NDArray[np.float32]
-
-
-@dataclass(frozen=True, eq=False)
-class Conv:
-    """A convolution: ``filters`` shaped (out, in, rows, columns), one bias per filter."""
-
-    filters: Floats
-    bias: Floats
-    stride: int
-    padding: int
-
-
-@dataclass(frozen=True, eq=False)
-class Affine:
-    """dlib's per-channel scale and shift (batch normalisation frozen after training)."""
-
-    gamma: Floats
-    beta: Floats
 
 
 @dataclass(frozen=True)
@@ -142,101 +115,13 @@ EXPECTED_LAYERS = tuple(name for name, _ in EXPECTED)
 _VERSIONS = 129  # layers above the first (129 of 130: 108 with details, 18 tags, 4 skips); it says 3
 
 
-class _Reader:
-    def __init__(self, data: bytes, source: Path) -> None:
-        self.data, self.source, self.at = data, source, 0
-
-    def fail(self, what: str) -> ModelFileError:
-        return ModelFileError(
-            f"{self.source}: not dlib's face network ({what} at byte {self.at:,}); "
-            "reinstall face_recognition_models"
-        )
-
-    def integer(self) -> int:
-        if self.at >= len(self.data):
-            raise self.fail("the file ends early")
-        header = self.data[self.at]
-        size = header & 0x0F
-        if size > 8 or header & 0x70:
-            raise self.fail(f"a malformed number (header byte {header:#04x})")
-        end = self.at + 1 + size
-        if end > len(self.data):
-            raise self.fail("the file ends early")
-        value = int.from_bytes(self.data[self.at + 1 : end], "little")
-        self.at = end
-        return -value if header & 0x80 else value
-
-    def real(self) -> float:
-        mantissa, exponent = self.integer(), self.integer()
-        if not -1100 < exponent < 1100:
-            raise self.fail("a malformed number")
-        return float(mantissa * 2.0**exponent)
-
-    def text(self) -> str:
-        length = self.integer()
-        if not 0 < length < 64 or self.at + length > len(self.data):
-            raise self.fail("a malformed name")
-        raw = self.data[self.at : self.at + length]
-        self.at += length
-        try:
-            return raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise self.fail("a malformed name") from None
-
-    def expect(self, name: str) -> None:
-        found = self.text()
-        if found != name:
-            raise self.fail(f"{found!r} where {name!r} was expected")
-
-    def sizes(self) -> tuple[int, int, int, int]:
-        found = (self.integer(), self.integer(), self.integer(), self.integer())
-        if any(size < 0 or size > 1 << 20 for size in found):
-            raise self.fail("impossible tensor sizes")
-        return found
-
-    def tensor(self) -> tuple[tuple[int, int, int, int], Floats]:
-        if self.integer() != 2:
-            raise self.fail("a tensor of an unknown version")
-        shape = self.sizes()
-        count = int(np.prod(shape))
-        end = self.at + 4 * count
-        if end > len(self.data):
-            raise self.fail("the file ends inside a tensor")
-        values = np.frombuffer(self.data, "<f4", count, self.at).astype(np.float32)
-        self.at = end
-        return shape, values
-
-    def alias(self) -> tuple[int, int, int, int]:
-        if self.integer() != 1:
-            raise self.fail("a tensor alias of an unknown version")
-        return self.sizes()
-
-    def flags(self) -> None:
-        """A layer's three state flags and its three (empty) training tensors."""
-        for _ in range(3):
-            if self.at >= len(self.data) or self.data[self.at] not in b"01":
-                raise self.fail("malformed layer state")
-            self.at += 1
-        for _ in range(3):
-            shape, _ = self.tensor()
-            if any(shape):
-                raise self.fail("a trained network with training state left in it")
-
-    def window(self) -> tuple[int, int, int]:
-        """Rows, columns, strides and paddings: the square ones this network has."""
-        rows, columns, stride_y, stride_x, pad_y, pad_x = (self.integer() for _ in range(6))
-        if rows != columns or stride_y != stride_x or pad_y != pad_x:
-            raise self.fail("a window that is not square")
-        return rows, stride_y, pad_y
-
-
 def read_network(path: Path) -> Network:
     """The network in ``path``, checked to be dlib's face ResNet. Raises ``ModelFileError``."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    reader = _Reader(data, path)
+    reader = DatReader(data, path, "dlib's face network")
     if reader.integer() != 1:
         raise reader.fail("an unknown file version")
     reader.expect("loss_metric_2")
@@ -275,22 +160,11 @@ def _geometry(layer: Layer) -> tuple[int, ...]:
     return ()
 
 
-def _layer(reader: _Reader, name: str, channels: int) -> tuple[Layer, int]:
+def _layer(reader: DatReader, name: str, channels: int) -> tuple[Layer, int]:
     """One layer's details; returns it and the number of channels it puts out."""
     if name == "con_4":
-        shape, values = reader.tensor()
-        filters, size, _, stride, _, padding, _ = (reader.integer() for _ in range(7))
-        kernel = reader.alias()
-        biases = reader.alias()
-        for _ in range(4):
-            reader.real()  # learning-rate and weight-decay multipliers
-        weights = filters * channels * size * size
-        if kernel != (filters, channels, size, size) or biases != (1, filters, 1, 1):
-            raise reader.fail(f"a convolution of {kernel} after {channels} channels")
-        if shape[0] != weights + filters or shape[1:] != (1, 1, 1):
-            raise reader.fail("a convolution whose parameters do not fit its filters")
-        conv = Conv(values[:weights].reshape(kernel), values[weights:], stride, padding)
-        return conv, filters
+        conv = reader.conv(channels)
+        return conv, conv.filters.shape[0]
     if name == "affine_":
         shape, values = reader.tensor()
         gamma, beta = reader.alias(), reader.alias()

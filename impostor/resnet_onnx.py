@@ -16,26 +16,20 @@ converter gets a new graph and a stale one is never used. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-import threading
 from collections import deque
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from impostor import settings
 from impostor.errors import ModelFileError
+from impostor.graphs import OPSET, cached_graph
 from impostor.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read_network
 
 __all__ = ["CONVERTER_VERSION", "RESNET_FILE", "build_graph", "graph_file"]
 
 CONVERTER_VERSION = 2  # bump when the graph this module builds changes (2: it normalises its input)
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-_OPSET = 17
-_lock = threading.Lock()
 Shape = tuple[int, int, int]  # channels, rows, columns
 _L = TypeVar("_L", Conv, Affine, Pool, Marker, Dense)
 
@@ -131,7 +125,7 @@ def build_graph(network: Network) -> bytes:
     )
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", _OPSET)],
+        opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="impostor",
         producer_version=str(CONVERTER_VERSION),
         doc_string=f"dlib's face ResNet converted from {network.source.name} (SHA-256 {network.sha256})",
@@ -152,36 +146,11 @@ def graph_file(source: Path, *, rebuild: bool = False) -> Path:
     Raises ``ModelFileError`` when ``source`` is not dlib's face network or the graph cannot be
     written.
     """
-    digest = _sha256(source)
-    folder = Path(str(settings.get("cache_dir"))).expanduser() / "models"
-    target = folder / f"resnet-{digest[:16]}-c{CONVERTER_VERSION}.onnx"
-    with _lock:
-        if target.is_file() and not rebuild:
-            return target
+
+    def build(digest: str) -> bytes:
         network = read_network(source)
         if network.sha256 != digest:
             raise ModelFileError(f"{source} changed while it was read; try again")
-        data = build_graph(network)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".resnet-", suffix=".onnx", dir=folder)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, target)
-        except OSError as error:
-            raise ModelFileError(
-                f"cannot write the face network's ONNX graph to {folder}: {error.strerror or error}; "
-                "set IMPOSTOR_CACHE to a writable folder"
-            ) from None
-    return target
+        return build_graph(network)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as error:
-        raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    return digest.hexdigest()
+    return cached_graph(source, "resnet", CONVERTER_VERSION, build, rebuild=rebuild)

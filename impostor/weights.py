@@ -19,6 +19,7 @@ from impostor.errors import ImpostorError
 
 __all__ = [
     "cnn_detector",
+    "cnn_onnx",
     "encoder",
     "encoder_loaded",
     "hog_detector",
@@ -119,6 +120,26 @@ def onnx_encoder() -> Any:
     return onnxruntime.InferenceSession(
         str(graph_file(model_path(RESNET_FILE))), options, providers=providers()
     )
+
+
+@_once
+def cnn_onnx() -> tuple[Any, Any]:
+    """dlib's CNN face detector as an ONNX Runtime session (``impostor.mmod_onnx``), with the
+    detector read from its file (its window and suppression test). Each call may use both cores:
+    the CNN runs only where HOG found nothing, while the other side of a comparison is done."""
+    import onnxruntime
+
+    from impostor.mmod_dat import read_detector
+    from impostor.mmod_onnx import DETECTOR_FILE, graph_file
+
+    source = model_path(DETECTOR_FILE)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(graph_file(source)), options, providers=providers())
+    return session, read_detector(source)
 
 
 def providers() -> list[str]:

@@ -142,26 +142,32 @@ def test_files_over_the_size_limit_are_refused_before_reading(
         load_image(path)
 
 
-def test_the_cnn_never_repeats_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each CNN pass on a faceless image looks at something new (it ignores the colour flag)."""
-    from impostor import weights
-    from impostor.detect import detect_faces
+def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pass on a faceless image looks at something new, and the CNN's copies stay within
+    the search size (its memory grows with the pixels). The passes are the real ones, watched."""
+    from impostor import detect
 
-    seen: list[tuple[tuple[int, ...], int]] = []
+    seen: list[tuple[str, tuple[int, ...], int]] = []
+    real = detect._run
 
-    def fake_cnn() -> object:
-        def detector(image: np.ndarray, upsample: int) -> list[object]:
-            seen.append((image.shape, upsample))
-            return []
+    def watched(image: np.ndarray, detector: str, upsample: int) -> list[object]:
+        seen.append((detector, image.shape[:2], upsample))
+        return real(image, detector, upsample)  # type: ignore[arg-type]
 
-        return detector
-
-    monkeypatch.setattr(weights, "cnn_detector", fake_cnn)
+    monkeypatch.setattr(detect, "_run", watched)
     for shape in ((240, 320, 3), (3000, 4000, 3)):
-        seen.clear()
-        assert detect_faces(np.zeros(shape, np.uint8), detector="cnn") == []
-        assert len(seen) == len(set(seen)), seen
-        assert all(max(s[:2]) <= 640 for s, _ in seen), "the CNN is never given a copy over detect_side"
+        for detector in ("hog", "cnn"):
+            for effort in detect.EFFORTS:
+                seen.clear()
+                pixels = np.zeros(shape, np.uint8)
+                assert detect.detect_faces(pixels, detector=detector, effort=effort) == []  # type: ignore[arg-type]
+                assert len(seen) == len(set(seen)), (detector, effort, seen)
+                # only the small-face pass (HOG's) may have nothing to do: not for the CNN, nor on
+                # an image within the search size
+                idle = effort == "small" and (detector == "cnn" or max(shape[:2]) <= 640)
+                assert bool(seen) != idle, (detector, effort, seen)
+                if detector == "cnn":
+                    assert all(max(size) <= 640 for _, size, _ in seen), seen
 
 
 # -- silent nonsense -----------------------------------------------------------------------------

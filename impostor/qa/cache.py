@@ -106,7 +106,18 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) 
 
 # the modules whose code decides what an image file's entry is (quality: the yaw and quality
 # score it records; batch: how that score is formed)
-_STAGES = ("qa/batch", "capture", "detect", "align", "embed", "pipeline", "quality", "weights")
+_STAGES = (
+    "qa/batch",
+    "capture",
+    "detect",
+    "align",
+    "embed",
+    "pipeline",
+    "quality",
+    "weights",
+    "mmod_onnx",
+    "resnet_onnx",
+)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 

@@ -2,13 +2,17 @@
 
     uv run python bench/bench_pipeline.py [--data DIR] [--pairs faces-dev/pairs_all.csv] [--json OUT]
 
-Prints four figures, each beside the plain face_recognition pipeline measured in the same run
+Prints six figures, each beside the plain face_recognition pipeline measured in the same run
 (see bench/README.md for what each one means):
 
 1. speed: mean milliseconds per image, decode to embedding, on every image of the pair list;
 2. errors on every pair of the list at one accept distance (no face = an error), and FTA;
 3. a warm ``impostor.verify()`` of two phone-sized (4032 × 3024) JPEGs;
-4. a cold ``impostor compare`` command on the samples, against a cold plain script.
+4. a cold ``impostor compare`` command on the samples, against a cold plain script;
+5. a warm ``verify()`` whose live photo has no face, against one whose photo has, at phone size
+   and at webcam size (640 × 480);
+6. dlib's CNN face detector in ONNX Runtime against dlib's own (plain face_recognition's
+   ``model="cnn"``), on dev photos and on the LFW photos where HOG finds no face.
 """
 
 from __future__ import annotations
@@ -49,6 +53,16 @@ PHONE_SIZE = (4032, 3024)
 TARGET_SPEEDUP = 12.0
 TARGET_WARM_MS = 70.0
 TARGET_COLD_S = 2.5
+TARGET_NO_FACE = 1.5  # an empty live photo's verify(), as a multiple of one with a face
+# LFW View 2 photos where HOG finds no face and the CNN does
+HOG_MISSES = (
+    "Chan_Ho_Park/Chan_Ho_Park_0001.jpg",
+    "Jane_Fonda/Jane_Fonda_0002.jpg",
+    "Don_Hewitt/Don_Hewitt_0001.jpg",
+    "John_Thune/John_Thune_0001.jpg",
+    "Rob_Moore/Rob_Moore_0001.jpg",
+    "Lynne_Thigpen/Lynne_Thigpen_0001.jpg",
+)
 
 # the same comparison as `impostor compare`, written as a face_recognition user would
 PLAIN_SCRIPT = """
@@ -100,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     figures["errors"] = errors(pairs, ours, plain, verifier.profile)
     figures["warm_verify"] = warm_verify(folder, args.verify_runs)
     figures["cold_command"] = cold_command(args.cold_runs)
+    figures["no_face"] = no_face(folder, args.verify_runs)
+    figures["cnn_detector"] = cnn_detector(folder, args.data / "lfw" / "lfw")
 
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
@@ -291,20 +307,21 @@ def warm_verify(folder: Path, runs: int) -> dict[str, Any]:
     return result
 
 
-def phone_photo(source: Path, out: Path) -> Path:
-    """``source`` cropped to 4:3 about its centre and resized to phone size, saved as a JPEG."""
+def phone_photo(source: Path, out: Path, size: tuple[int, int] = PHONE_SIZE) -> Path:
+    """``source`` cropped to 4:3 about its centre and resized to ``size``, saved as a JPEG."""
     bgr = cv2.imread(str(source), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SystemExit(f"cannot read {source}")
     height, width = bgr.shape[:2]
-    target = PHONE_SIZE[0] / PHONE_SIZE[1]
+    target = size[0] / size[1]
     if width / height > target:
         keep = round(height * target)
         bgr = bgr[:, (width - keep) // 2 : (width - keep) // 2 + keep]
     else:
         keep = round(width / target)
         bgr = bgr[(height - keep) // 2 : (height - keep) // 2 + keep]
-    bgr = cv2.resize(bgr, PHONE_SIZE, interpolation=cv2.INTER_CUBIC)
+    enlarging = size[0] > bgr.shape[1]
+    bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA)
     cv2.imwrite(str(out), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
     return out
 
@@ -340,6 +357,91 @@ def cold_command(runs: int) -> dict[str, Any]:
         f"   plain script        {plain_s:6.2f} s  ({result['plain_output']})"
         f"  → impostor {result['ratio']:.1f}× faster"
     )
+    return result
+
+
+# -- 5. no face --------------------------------------------------------------------------------
+
+
+def no_face(folder: Path, runs: int) -> dict[str, Any]:
+    """Median warm ``verify()`` with an empty live photo (the live photo blurred until no face is
+    left in it) over the median with the face, at phone and at webcam size."""
+    result: dict[str, Any] = {"goal_ratio": TARGET_NO_FACE}
+    print(f"\n5. warm verify() with an empty live photo, against the same with a face (median of {runs})")
+    with tempfile.TemporaryDirectory(prefix="impostor-bench-") as scratch:
+        for label, size in (("phone", PHONE_SIZE), ("webcam", (640, 480))):
+            document, live = (
+                phone_photo(folder / name, Path(scratch) / f"{label}{i}.jpg", size)
+                for i, name in enumerate(PHONE_SOURCES)
+            )
+            empty = Path(scratch) / f"{label}-empty.jpg"
+            bgr = cv2.imread(str(live))
+            blurred = cv2.resize(
+                cv2.resize(bgr, (16, 12), interpolation=cv2.INTER_AREA), size, interpolation=cv2.INTER_CUBIC
+            )
+            cv2.imwrite(str(empty), blurred, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            with_face = statistics.median(_verify_ms(document, live, runs))
+            without = statistics.median(_verify_ms(document, empty, runs))
+            _, plain_ms = timed(_plain_faces, empty)
+            ratio = without / with_face
+            result[label] = {
+                "size": list(size),
+                "with_face_ms": round(with_face, 1),
+                "no_face_ms": round(without, 1),
+                "ratio": round(ratio, 2),
+                "plain_no_face_ms": round(plain_ms, 1),
+            }
+            goal = f"goal ≤ {TARGET_NO_FACE}× {verdict(ratio <= TARGET_NO_FACE)}" if label == "phone" else ""
+            print(
+                f"   {label:6} {size[0]}×{size[1]}: with a face {with_face:5.0f} ms, "
+                f"without {without:5.0f} ms = {ratio:.2f}×  {goal}"
+            )
+            print(f"          plain face_recognition finding no face in the empty photo: {plain_ms:5.0f} ms")
+    return result
+
+
+def _verify_ms(document: Path, live: Path, runs: int) -> list[float]:
+    verdict_ = impostor.verify(document, live)  # warm, and the same answer every run
+    times = [timed(impostor.verify, document, live)[1] for _ in range(runs)]
+    if live.stem.endswith("empty") and verdict_.live.face is not None:
+        raise SystemExit(f"{live.name} was meant to have no face, but one was found")
+    return times
+
+
+def _plain_faces(path: Path) -> list[Any]:
+    import face_recognition as fr
+
+    return list(fr.face_locations(fr.load_image_file(str(path))))
+
+
+# -- 6. the CNN detector -----------------------------------------------------------------------
+
+
+def cnn_detector(folder: Path, lfw: Path) -> dict[str, Any]:
+    """dlib's CNN face detector in ONNX Runtime against dlib's, on 320 px dev photos as they are
+    and on LFW photos HOG misses upsampled once (as the exhaustive search runs it there)."""
+    from impostor.capture import load_image
+    from impostor.engines import compare_detectors
+
+    dev = sorted(folder.glob("*/*.jpg"))[::4]
+    print("\n6. dlib's CNN face detector: ONNX Runtime against dlib (plain face_recognition's model='cnn')")
+    result: dict[str, Any] = {}
+    for label, paths, upsample in (
+        ("dev photos", dev, 0),
+        ("LFW HOG misses", [lfw / n for n in HOG_MISSES], 1),
+    ):
+        check = compare_detectors([load_image(path).pixels for path in paths], upsample=upsample)
+        result[label] = {
+            **check.to_dict(),
+            "upsample": upsample,
+            "speedup": round(check.dlib_ms / check.onnx_ms, 1),
+        }
+        print(
+            f"   {label:15} {check.images:3} photos, {check.faces} faces, upsample {upsample}: "
+            f"ONNX {check.onnx_ms:5.0f} ms, dlib {check.dlib_ms:5.0f} ms an image "
+            f"→ {check.dlib_ms / check.onnx_ms:.1f}×; boxes within {check.max_box_difference:g} px, "
+            f"confidences within {check.max_score_difference:.0e} {verdict(check.agrees)}"
+        )
     return result
 
 

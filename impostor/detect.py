@@ -26,9 +26,11 @@ Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HO
 #   neither small nor lost, but may be a little under the window);
 # - "full": then, for HOG, a copy with twice the search size in real pixels (a small face in a
 #   large photo), and for the CNN, that copy upsampled when the image is small (LFW's crops);
+# - "colour": only HOG on the colour copy at the search size (dlib takes each pixel's strongest
+#   gradient over the three channels: a face washed out in grey can still show in colour);
 # - "small": only the twice-the-size HOG pass (the last step of a thorough search).
-Effort = Literal["full", "near", "glance", "small"]
-EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "small")
+Effort = Literal["full", "near", "glance", "colour", "small"]
+EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "colour", "small")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
 
 # No copy narrower than this on either side is handed to a detector: dlib's CNN crashes the
@@ -65,20 +67,23 @@ def detect_faces(
     """
     side = int(detect_side if detect_side is not None else settings.get("detect_side"))
     copies = _Copies(rgb)
-    # (longer side of the copy, upsampling): cheap first, dearer only while nothing is found
-    attempts: list[tuple[int, int]] = [(side, 0)]
+    # (longer side of the copy, upsampling, colour): cheap first, dearer only while nothing is found
+    if effort == "colour":
+        attempts: list[tuple[int, int, bool]] = [(side, 0, True)] if detector == "hog" else []
+    else:
+        attempts = [(side, 0, detector == "cnn")]
     if effort == "near" and detector == "hog":
-        attempts.append((side, 1))
+        attempts.append((side, 1, False))
     if effort in ("full", "small") and detector == "hog" and copies.longest(side) < max(rgb.shape[:2]):
         # four times the pixels of the first pass, so as dear as upsampling it, but real ones;
         # an image under twice the search size is looked at whole
-        attempts.append((side * 2, 0))
+        attempts.append((side * 2, 0, False))
     if effort == "full" and detector == "cnn" and copies.longest(side) <= _CNN_UPSAMPLE_SIDE:
-        attempts.append((side, 1))
+        attempts.append((side, 1, True))
     if effort == "small":
         attempts = attempts[1:]
-    for copy_side, upsample in attempts:
-        image, image_scale = copies.get(copy_side, colour=detector == "cnn")
+    for copy_side, upsample, colour in attempts:
+        image, image_scale = copies.get(copy_side, colour)
         if min(image.shape[:2]) < MIN_DETECT_SIDE:
             continue
         boxes = _run(image, detector, upsample)
@@ -121,9 +126,8 @@ def _run(image: np.ndarray, detector: Literal["hog", "cnn"], upsample: int) -> l
         session, network = weights.cnn_onnx()
         rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
         return find_faces(session, rgb, upsample, network)
-    # HOG looks at grey: on colour it finds the same faces (all 83 dev photos, 600 sampled LFW
-    # images) in a third more time, since dlib takes gradients per channel; the few faces that
-    # only colour showed are the CNN's to find (it found every one on LFW View 2)
+    # HOG's first look is at grey: on colour it finds the same faces (all 83 dev photos, 600
+    # sampled LFW images) in a third more time; the colour pass is a rescue step of its own
     rects, scores, _ = weights.hog_detector().run(image, upsample, 0.0)
     return [_box(rect, float(score)) for rect, score in zip(rects, scores, strict=True)]
 

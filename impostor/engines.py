@@ -1,9 +1,11 @@
-"""The two engines side by side: do they give the same embeddings on real faces, and how fast?
+"""The two engines side by side: do they give the same answers on real faces, and how fast?
 
 ``compare_engines`` locates the faces in some photos (matplotlib's public-domain portrait of
 Grace Hopper by default, as it ships with every install), embeds them with ONNX Runtime and with
-dlib, and reports the largest difference and each engine's time a face. ``impostor models
-check`` prints it; the tests hold it to 1e-5 on faces-dev.
+dlib, and reports the largest difference and each engine's time a face; ``compare_detectors``
+runs dlib's CNN face detector both ways on the same photos and reports how far the boxes and
+confidences are apart. ``impostor models check`` prints both; the tests hold them to their
+tolerances on faces-dev.
 """
 
 from __future__ import annotations
@@ -21,9 +23,21 @@ from impostor.errors import NoFaceFound
 from impostor.pipeline import Verifier
 from impostor.types import RGBImage
 
-__all__ = ["TOLERANCE", "EngineCheck", "bundled_faces", "compare_engines"]
+__all__ = [
+    "BOX_TOLERANCE",
+    "SCORE_TOLERANCE",
+    "TOLERANCE",
+    "DetectorCheck",
+    "EngineCheck",
+    "bundled_faces",
+    "compare_detectors",
+    "compare_engines",
+]
 
 TOLERANCE = 1e-5  # the largest difference between the engines' embeddings we accept
+BOX_TOLERANCE = 1.0  # pixels between the detectors' box edges (dlib rounds to whole pixels)
+SCORE_TOLERANCE = 1e-3  # between their confidences (float32 sums in another order)
+_DETECTOR_SIDE = 320  # dlib's CNN takes ~0.4 s on an image this size: the check stays short
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,41 @@ class EngineCheck:
             "onnx_ms_per_face": round(self.onnx_ms, 2),
             "dlib_ms_per_face": round(self.dlib_ms, 2),
             "onnx_provider": self.provider,
+        }
+
+
+@dataclass(frozen=True)
+class DetectorCheck:
+    """How far the ONNX CNN detector's boxes (pixels) and confidences are from dlib's on
+    ``images`` photos holding ``faces`` faces, whether both found the same number of faces in
+    each, and the milliseconds an image each took."""
+
+    images: int
+    faces: int
+    same_count: bool
+    max_box_difference: float
+    max_score_difference: float
+    onnx_ms: float
+    dlib_ms: float
+
+    @property
+    def agrees(self) -> bool:
+        return (
+            self.same_count
+            and self.max_box_difference <= BOX_TOLERANCE
+            and self.max_score_difference <= SCORE_TOLERANCE
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "images": self.images,
+            "faces": self.faces,
+            "same_count": self.same_count,
+            "max_box_difference_px": self.max_box_difference,
+            "max_score_difference": self.max_score_difference,
+            "agrees": self.agrees,
+            "onnx_ms_per_image": round(self.onnx_ms, 1),
+            "dlib_ms_per_image": round(self.dlib_ms, 1),
         }
 
 
@@ -98,3 +147,39 @@ def compare_engines(images: Sequence[RGBImage] | None = None) -> EngineCheck:
 
     provider = weights.onnx_encoder().get_providers()[0]
     return EngineCheck(len(chips), difference, onnx_ms, dlib_ms, provider)
+
+
+def compare_detectors(images: Sequence[RGBImage] | None = None, upsample: int = 0) -> DetectorCheck:
+    """Run dlib's CNN face detector on each image (shrunk to 320 pixels at most) in ONNX Runtime
+    and in dlib, and compare what they find. Raises ``ModelFileError`` when the ONNX graph cannot
+    be built."""
+    from impostor import weights
+    from impostor.detect import resize_longest
+    from impostor.mmod_onnx import find_faces
+
+    session, detector = weights.cnn_onnx()
+    reference = weights.cnn_detector()
+    pictures = [resize_longest(image, _DETECTOR_SIDE)[0] for image in (images or bundled_faces())]
+    onnx_s = dlib_s = 0.0
+    faces, same_count, box_gap, score_gap = 0, True, 0.0, 0.0
+    for picture in pictures:
+        started = time.perf_counter()
+        ours = find_faces(session, picture, upsample, detector)
+        onnx_s += time.perf_counter() - started
+        started = time.perf_counter()
+        theirs = sorted(reference(picture, upsample), key=lambda found: -found.confidence)
+        dlib_s += time.perf_counter() - started
+        same_count = same_count and len(ours) == len(theirs)
+        for box, found in zip(ours, theirs, strict=False):
+            rect = found.rect
+            edges = (rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
+            box_gap = max(
+                box_gap,
+                *(abs(a - b) for a, b in zip((box.left, box.top, box.right, box.bottom), edges, strict=True)),
+            )
+            score_gap = max(score_gap, abs(box.score - found.confidence))
+        faces += len(theirs)
+    count = max(1, len(pictures))
+    return DetectorCheck(
+        len(pictures), faces, same_count, box_gap, score_gap, onnx_s * 1000 / count, dlib_s * 1000 / count
+    )

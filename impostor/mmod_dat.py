@@ -31,7 +31,9 @@ import numpy as np
 from impostor.dlib_dat import Affine, Conv, DatReader
 from impostor.errors import ModelFileError
 
-__all__ = ["EXPECTED", "Detector", "Overlap", "read_detector"]
+__all__ = ["EXPECTED", "WINDOW", "Detector", "Overlap", "read_detector"]
+
+WINDOW = (80, 80)  # the detection window, width and height in pixels
 
 # (filters, kernel, stride, padding) of each convolution, input to output; a ReLU and a frozen
 # batch normalisation follow every one but the last
@@ -83,8 +85,8 @@ def read_detector(path: Path) -> Detector:
     if reader.integer() != 1:
         raise reader.fail("detection options of an unknown version")
     window = (reader.integer(), reader.integer())
-    if not 8 <= min(window) <= max(window) <= 512:
-        raise reader.fail(f"a detection window of {window[0]}×{window[1]}")
+    if window != WINDOW:  # the boxes this network was trained to score
+        raise reader.fail(f"a detection window of {window[0]}×{window[1]}, not {WINDOW[0]}×{WINDOW[1]}")
     for _ in range(3):
         reader.real()  # the training losses and the match threshold: not used to detect
     suppression = Overlap(reader.real(), reader.real())

@@ -39,8 +39,12 @@ FOUNDATION = {
     "headers",
     "asgi",
     "i18n",
+    "dlib_dat",
     "resnet_dat",
     "resnet_onnx",
+    "mmod_dat",
+    "mmod_onnx",
+    "graphs",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {

@@ -1,6 +1,6 @@
 """The ONNX engine against dlib itself: the same embeddings on real faces, the same decisions on
-every faces-dev pair, a weights file that is not dlib's face network refused in one line, and a
-cached graph rebuilt when its weights file changes."""
+every faces-dev pair, the CNN face detector's same boxes and confidences, a weights file that is
+not the network expected refused in one line, and a cached graph rebuilt when its file changes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 from impostor import weights
+from impostor.capture import load_image
 from impostor.cli import main
 from impostor.embed import DlibEmbedder, OnnxEmbedder
+from impostor.engines import compare_detectors
 from impostor.errors import ModelFileError
+from impostor.mmod_dat import read_detector
+from impostor.mmod_onnx import DETECTOR_FILE
+from impostor.mmod_onnx import graph_file as detector_graph
 from impostor.pipeline import Verifier
 from impostor.profile import load_profile
 from impostor.resnet_dat import read_network
@@ -67,9 +72,36 @@ def test_every_faces_dev_pair_gets_the_same_decision_with_either_engine(
             assert onnx == [decision(d) for d in distances]
 
 
-def _copy(tmp_path: Path) -> tuple[Path, bytes]:
-    source = weights.model_path(RESNET_FILE)
-    copy = tmp_path / RESNET_FILE
+# LFW View 2 photos on which HOG finds no face and the CNN does (shadowed, turned, blurred)
+HOG_MISSES = ("Chan_Ho_Park/Chan_Ho_Park_0001.jpg", "Jane_Fonda/Jane_Fonda_0002.jpg")
+
+
+def test_the_onnx_cnn_detector_finds_what_dlibs_finds(faces_dev: Path, data_dir: Path) -> None:
+    """The same boxes to the pixel and confidences to 1e-3 on real photos, searched as they
+    are and upsampled once (a different pyramid, and dlib's rounding back down)."""
+    photos = sorted(faces_dev.glob("*/*.jpg"))[::11]
+    upright = compare_detectors([load_image(path).pixels for path in photos])
+    assert upright.images >= 8 and upright.faces >= upright.images - 1, upright
+    assert upright.agrees, upright
+    lfw = data_dir / "lfw" / "lfw"
+    enlarged = compare_detectors([load_image(lfw / name).pixels for name in HOG_MISSES], upsample=1)
+    assert enlarged.faces >= 2 and enlarged.agrees, enlarged
+    assert upright.onnx_ms * 5 < upright.dlib_ms, upright
+
+
+def test_the_cnn_finds_the_faces_hog_misses_in_every_search(data_dir: Path) -> None:
+    verifier = Verifier(flip=False)
+    for name in HOG_MISSES:
+        image = load_image(data_dir / "lfw" / "lfw" / name)
+        assert not Verifier(detector="hog").locate(image, "face").boxes, name
+        for search in ("exhaustive", "thorough"):
+            located = verifier.locate(image, "live", search=search)  # type: ignore[arg-type]
+            assert located.detector == "cnn" and located.chip is not None, (name, search)
+
+
+def _copy(tmp_path: Path, name: str = RESNET_FILE) -> tuple[Path, bytes]:
+    source = weights.model_path(name)
+    copy = tmp_path / name
     shutil.copy(source, copy)
     return copy, copy.read_bytes()
 
@@ -102,6 +134,41 @@ def test_a_file_that_is_not_the_network_is_refused_in_one_line(tmp_path: Path) -
             read_network(weights.model_path(foreign))
 
 
+def test_a_file_that_is_not_the_detector_is_refused_in_one_line(tmp_path: Path) -> None:
+    copy, data = _copy(tmp_path, DETECTOR_FILE)
+    broken = {
+        "truncated": (data[:-100], "ends"),
+        "trailing bytes": (data + b"\x00", "bytes after the last layer"),
+        "renamed layer": (
+            data.replace(b"\x01\x07bn_con2", b"\x01\x07bn_conX", 1),
+            "'bn_conX' where 'bn_con2'",
+        ),
+        # the detection window, 80 × 80 → 80 × 81: every layer would still parse
+        "another window": (data.replace(b"\x01\x01\x01P\x01P", b"\x01\x01\x01P\x01Q", 1), "80×81, not 80×80"),
+        "empty": (b"", "ends early"),
+    }
+    for what, (content, message) in broken.items():
+        copy.write_bytes(content)
+        with pytest.raises(ModelFileError, match=re.escape(message)) as raised:
+            read_detector(copy)
+        assert "\n" not in str(raised.value), what
+    for foreign in ("shape_predictor_5_face_landmarks.dat", RESNET_FILE):
+        with pytest.raises(ModelFileError, match="not dlib's CNN face detector"):
+            read_detector(weights.model_path(foreign))
+    network = read_detector(weights.model_path(DETECTOR_FILE))
+    assert network.window == (80, 80) and len(network.layers) == 7
+
+
+def test_a_cached_detector_graph_is_rebuilt_when_its_file_changes(tmp_path: Path) -> None:
+    copy, data = _copy(tmp_path, DETECTOR_FILE)
+    first = detector_graph(copy)
+    assert detector_graph(copy) == first
+    changed = bytearray(data)
+    changed[-2000] ^= 0x01  # a weight of the last convolution
+    copy.write_bytes(bytes(changed))
+    assert detector_graph(copy) != first
+
+
 def test_a_cached_graph_is_rebuilt_when_its_weights_file_changes(tmp_path: Path) -> None:
     copy, data = _copy(tmp_path)
     first = graph_file(copy)
@@ -120,6 +187,7 @@ def test_the_models_commands(tmp_path: Path) -> None:
     assert built.exit_code == 0 and ".onnx" in built.output
     checked = runner.invoke(main, ["models", "check"])
     assert checked.exit_code == 0 and "the engines agree on 8 faces" in checked.output
+    assert "the CNN face detectors agree on 8 photos" in checked.output
 
 
 def test_a_device_without_cuda_is_one_line_and_cpu_says_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,6 +158,49 @@ def test_live_without_a_face_refers(verifier: Verifier) -> None:
     assert verdict.document.face is not None
 
 
+def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passes each search makes when there is no face (watched, not replaced): a live photo's
+    rescue looks at a quarter of the pixels, and only a document's search looks for a small face."""
+    from impostor import detect
+
+    seen: list[tuple[str, tuple[int, ...], int]] = []
+    real = detect._run
+
+    def watched(image: np.ndarray, detector: str, upsample: int) -> list[object]:
+        seen.append((detector, image.shape[:2], upsample))
+        return real(image, detector, upsample)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detect, "_run", watched)
+    empty = cv2.resize(gradient(), (1600, 1200))
+    expected = {
+        "upright": [("hog", (480, 640), 0), ("hog", (480, 640), 1)],
+        "thorough": [
+            ("hog", (480, 640), 0),
+            ("hog", (480, 640), 0),  # the colour pass
+            ("hog", (320, 240), 0),
+            ("hog", (320, 240), 0),
+            ("hog", (240, 320), 0),
+            ("cnn", (240, 320), 0),
+        ],
+        "exhaustive": [
+            ("hog", (480, 640), 0),
+            ("hog", (480, 640), 0),
+            ("hog", (640, 480), 0),
+            ("hog", (640, 480), 0),
+            ("hog", (480, 640), 0),
+            ("cnn", (480, 640), 0),
+            ("hog", (960, 1280), 0),  # a small face in a large photo
+        ],
+    }
+    for search, passes in expected.items():
+        seen.clear()
+        located = verifier.locate(empty, "live", search=search)  # type: ignore[arg-type]
+        assert located.chip is None
+        assert seen == passes, (search, seen)
+
+
 def test_an_upright_live_search_neither_turns_nor_calls_the_cnn(verifier: Verifier, tmp_path: Path) -> None:
     station = Verifier(live_search="upright", embedder=verifier.embedder)
     sideways = tmp_path / "sideways.png"

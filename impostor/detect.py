@@ -1,9 +1,11 @@
 """Detect: find faces with dlib's HOG detector (or its CNN detector) on a downscaled copy.
 
 HOG time grows with the pixel count, so the search runs on a copy whose longer side is at most
-``detect_side`` pixels and the boxes are mapped back. The HOG detector needs a face of about
-80 px, so when nothing is found we look again with one level of upsampling, and then on a
-larger copy: small faces cost more, large ones stay cheap.
+``detect_side`` pixels and the boxes are mapped back. A pass is one detector on one copy; the
+``Effort`` says which passes to make, each only while nothing is found (the HOG detector needs a
+face of about 80 px: upsampling, or a copy twice the size, finds smaller ones at four times the
+cost). ``impostor.pipeline`` orders the passes into its searches. The CNN runs in ONNX Runtime
+(``impostor.mmod_onnx``), or in dlib itself when the ``engine`` setting says ``dlib``.
 """
 
 from __future__ import annotations

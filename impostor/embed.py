@@ -40,6 +40,7 @@ __all__ = [
     "OnnxEmbedder",
     "PooledEmbedder",
     "default_embedder",
+    "jittered",
     "service_embedder",
 ]
 
@@ -48,6 +49,9 @@ CHIP_BYTES = 150 * 150 * 3
 
 
 class Embedder(Protocol):
+    """``name`` says the model; an embedder may also say ``parallel = True`` when calls from
+    several threads run at once (it lets go of Python's lock), and is then called per face."""
+
     name: str
 
     def embed(self, chips: Sequence[RGBImage], jitters: int = 0) -> NDArray[np.float64]:
@@ -61,17 +65,19 @@ _BATCH = 32  # chips a run: larger batches gain nothing on a CPU and cost memory
 
 class OnnxEmbedder:
     """dlib's ResNet run by ONNX Runtime; the graph is built (once, into the cache) and loaded on
-    the first call and kept. ``jitters`` > 0 is handed to dlib, whose random perturbations are
-    its own."""
+    the first call and kept. ``jitters`` > 1 averages each chip's embedding over that many
+    perturbed copies (``jittered``), all in batches."""
 
     name = EMBEDDING_MODEL
     engine = "onnx"
+    parallel = True  # lets go of Python's lock: callers' threads embed at once
 
     def embed(self, chips: Sequence[RGBImage], jitters: int = 0) -> NDArray[np.float64]:
         if not chips:
             return np.empty((0, 128))
-        if jitters:
-            return DlibEmbedder().embed(chips, jitters)
+        if jitters > 1:  # as dlib: 0 and 1 both mean the chip as it is
+            copies = [copy for chip in chips for copy in jittered(chip, jitters)]
+            return self.embed(copies).reshape(len(chips), jitters, -1).mean(axis=1)
         session = weights.onnx_encoder()
         stacked = np.stack([np.asarray(chip, dtype=np.float32) for chip in chips])  # the graph normalises
         out = [
@@ -79,6 +85,40 @@ class OnnxEmbedder:
             for start in range(0, len(stacked), _BATCH)
         ]
         return np.concatenate(out).astype(np.float64)
+
+
+def jittered(chip: RGBImage, count: int) -> list[RGBImage]:
+    """``count`` perturbed copies of an aligned chip, drawn as dlib's ``jitter_image`` draws them:
+    the face's square (the chip less 3 pixels a side) moved by up to 2% of its size, enlarged by
+    up to 3%, turned by up to 3 degrees, and mirrored half the time. The draws are the same for
+    every chip (a fresh generator with one seed, as dlib makes a fresh one per call), so both
+    sides of a comparison are perturbed alike and a result can be repeated."""
+    import cv2
+
+    size = chip.shape[0]
+    rng = np.random.default_rng(0)
+    inner = size - 6  # dlib's shrink_rect(chip, 3)
+    centre = (size - 1) / 2
+    copies = []
+    for _ in range(count):
+        shift = rng.uniform(-0.02, 0.02, 2) * inner
+        box = int(inner / rng.uniform(0.97, 0.99999))
+        angle = rng.uniform(-3.0, 3.0)
+        scale = box / size  # input pixels per chip pixel
+        # the chip's centre goes to the moved centre; the chip is the box turned by ``angle``
+        turn = cv2.getRotationMatrix2D((centre, centre), angle, scale)
+        turn[:, 2] += np.round(shift)
+        crop = cv2.warpAffine(
+            chip,
+            turn,
+            (size, size),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        if rng.random() > 0.5:
+            crop = np.ascontiguousarray(crop[:, ::-1])
+        copies.append(crop)
+    return copies
 
 
 def default_embedder() -> Embedder:

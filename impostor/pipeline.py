@@ -338,8 +338,22 @@ class Verifier:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
-        # each side is read, searched, measured and embedded in its own thread: decoding, the
-        # measures and the engine release Python's lock, so only the two HOG searches take turns
+        # each side is read, searched and measured in its own thread (decoding, HOG and the
+        # measures let go of Python's lock); an engine that does too embeds it there as well,
+        # and one that does not (dlib's) gets both faces in one batch, its helper taking one
+        if not getattr(self.embedder, "parallel", False):
+            (doc, doc_ms), (liv, live_ms) = self._both(
+                lambda: _timed(
+                    lambda: self.gates(self.locate(document, "document", label=document_label), "document")
+                ),
+                lambda: _timed(
+                    lambda: self.gates(
+                        self.locate(live, "live", label=live_label, search=self.live_search), "live"
+                    )
+                ),
+            )
+            timings = {"document": doc_ms, "live": live_ms}
+            return self._logged(self._finish(doc, liv, started, timings))
         (document_side, doc_ms), (live_side, live_ms) = self._both(
             lambda: _timed(
                 lambda: self._ready(self.locate(document, "document", label=document_label), "document")

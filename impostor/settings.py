@@ -104,15 +104,15 @@ SETTINGS: dict[str, Setting] = {
             "cache_dir",
             "IMPOSTOR_CACHE",
             "~/.cache/impostor",
-            "Folder of the embedding cache used by benchmark and calibrate, and of the face "
-            "network's ONNX graph (built there on first use).",
+            "Folder of the embedding cache used by benchmark and calibrate, and of the ONNX graphs "
+            "of the face network and the CNN face detector (built there on first use).",
         ),
         Setting(
             "engine",
             "IMPOSTOR_ENGINE",
             "onnx",
-            "What runs dlib's face network: onnx (ONNX Runtime, a graph built from dlib's own weights; "
-            "about ten times faster) or dlib (the reference).",
+            "What runs dlib's face network and CNN face detector: onnx (ONNX Runtime, graphs built "
+            "from dlib's own weights files; ten to twenty times faster) or dlib (the reference).",
         ),
         Setting(
             "device",

@@ -207,3 +207,22 @@ def test_a_device_without_cuda_is_one_line_and_cpu_says_its_provider(monkeypatch
         )
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1
         assert "impostor[gpu]" in refused.stderr
+
+
+def test_jitters_run_in_the_onnx_engine_the_same_every_time(faces_dev: Path) -> None:
+    """Jittered copies are drawn alike for every chip and every call, the mean of their
+    embeddings stays near the chip's own, and 0 and 1 mean the chip as it is (as in dlib)."""
+    from impostor.embed import jittered
+
+    chip = Verifier(detector="hog").locate(faces_dev / "Barack_Obama" / "fr_obama.jpg", "face").chip
+    assert chip is not None
+    copies = jittered(chip, 5)
+    assert len(copies) == 5 and all(c.shape == chip.shape and c.dtype == np.uint8 for c in copies)
+    assert all(np.array_equal(a, b) for a, b in zip(copies, jittered(chip, 5), strict=True))
+    assert len({c.tobytes() for c in copies}) == 5
+    engine = OnnxEmbedder()
+    plain = engine.embed([chip])
+    assert np.array_equal(engine.embed([chip], 1), plain) and np.array_equal(engine.embed([chip], 0), plain)
+    mean = engine.embed([chip, chip], 5)
+    assert np.array_equal(mean[0], mean[1])
+    assert 0.0 < float(np.linalg.norm(mean[0] - plain[0])) < 0.25

@@ -27,10 +27,11 @@ Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HO
 # - "near": then HOG on that copy upsampled (the station's camera: a face at arm's length is
 #   neither small nor lost, but may be a little under the window);
 # - "full": then, for HOG, a copy with twice the search size in real pixels (a small face in a
-#   large photo), and for the CNN, that copy upsampled when the image is small (LFW's crops);
+#   large photo), or the image upsampled when it has no more pixels than the search size; for
+#   the CNN, the copy upsampled when the image is small (LFW's crops);
 # - "colour": only HOG on the colour copy at the search size (dlib takes each pixel's strongest
 #   gradient over the three channels: a face washed out in grey can still show in colour);
-# - "small": only the twice-the-size HOG pass (the last step of a thorough search).
+# - "small": only HOG's small-face pass of "full" (the last step of an exhaustive search).
 Effort = Literal["full", "near", "glance", "colour", "small"]
 EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "colour", "small")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
@@ -76,10 +77,13 @@ def detect_faces(
         attempts = [(side, 0, detector == "cnn")]
     if effort == "near" and detector == "hog":
         attempts.append((side, 1, False))
-    if effort in ("full", "small") and detector == "hog" and copies.longest(side) < max(rgb.shape[:2]):
-        # four times the pixels of the first pass, so as dear as upsampling it, but real ones;
-        # an image under twice the search size is looked at whole
-        attempts.append((side * 2, 0, False))
+    if effort in ("full", "small") and detector == "hog":
+        if copies.longest(side) < max(rgb.shape[:2]):
+            # four times the pixels of the first pass, so as dear as upsampling it, but real
+            # ones; an image under twice the search size is looked at whole
+            attempts.append((side * 2, 0, False))
+        else:  # no finer pixels to look at: upsample
+            attempts.append((side, 1, False))
     if effort == "full" and detector == "cnn" and copies.longest(side) <= _CNN_UPSAMPLE_SIDE:
         attempts.append((side, 1, True))
     if effort == "small":

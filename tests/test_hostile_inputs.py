@@ -162,11 +162,8 @@ def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: py
                 pixels = np.zeros(shape, np.uint8)
                 assert detect.detect_faces(pixels, detector=detector, effort=effort) == []  # type: ignore[arg-type]
                 assert len(seen) == len(set(seen)), (detector, effort, seen)
-                # HOG's own passes have nothing to do for the CNN (which always looks at colour),
-                # and the small-face pass nothing on an image within the search size
-                idle = (effort == "colour" and detector == "cnn") or (
-                    effort == "small" and (detector == "cnn" or max(shape[:2]) <= 640)
-                )
+                # HOG's own passes have nothing to do for the CNN (which always looks at colour)
+                idle = effort in ("colour", "small") and detector == "cnn"
                 assert bool(seen) != idle, (detector, effort, seen)
                 if detector == "cnn":
                     assert all(max(size) <= 640 for _, size, _ in seen), seen

@@ -199,6 +199,9 @@ def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
         located = verifier.locate(empty, "live", search=search)  # type: ignore[arg-type]
         assert located.chip is None
         assert seen == passes, (search, seen)
+    seen.clear()  # an image with no finer pixels than the search size is upsampled instead
+    verifier.locate(cv2.resize(empty, (400, 300)), "document")
+    assert seen[-2:] == [("cnn", (300, 400), 0), ("hog", (300, 400), 1)], seen
 
 
 def test_an_upright_live_search_neither_turns_nor_calls_the_cnn(verifier: Verifier, tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ FOUNDATION = {
     "mmod_dat",
     "mmod_onnx",
     "graphs",
+    "printing",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {

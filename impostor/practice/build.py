@@ -19,7 +19,6 @@ import numpy as np
 from impostor._version import __version__
 from impostor.errors import OutputError
 from impostor.pipeline import Verifier
-from impostor.practice.document import choose_style, render_document
 from impostor.practice.selection import (
     SAME_PERSON_CEILING,
     STRANGERS_FLOOR,
@@ -28,6 +27,7 @@ from impostor.practice.selection import (
     name_key,
 )
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
+from impostor.printing import choose_style, render_document
 from impostor.profile import Profile, load_profile
 from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from impostor.pipeline import Located, Verifier
-from impostor.practice.document import (
+from impostor.printing import (
     EYE_LINE,
     HEAD_FRACTION,
     HEAD_PER_EYE_DISTANCE,

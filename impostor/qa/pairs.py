@@ -271,12 +271,13 @@ def _resolver(file: Path, dataset: Dataset, index: dict[str, int]) -> Callable[[
     CSV's folder first, then to the data set's root."""
     base = str(file.resolve().parent)
     root = str(dataset.root)
+    prefix = root if root.endswith(os.sep) else root + os.sep  # the root may be "/" itself
 
     def resolve(name: str) -> str | None:
         name = name.replace("\\", "/")
         full = os.path.normpath(os.path.join(base, name))
-        if full.startswith(root + os.sep):
-            relative = full[len(root) + 1 :].replace(os.sep, "/")
+        if full.startswith(prefix):
+            relative = full[len(prefix) :].replace(os.sep, "/")
             if relative in index:
                 return relative
         relative = os.path.normpath(name).replace(os.sep, "/")

@@ -46,6 +46,20 @@ def site(faces_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def test_a_pair_list_may_name_images_anywhere_by_absolute_paths(site: Path, faces_dev: Path) -> None:
+    """Rendered documents in a scratch folder against live photos left where they are: the
+    images' common folder is then the file system's root, and every pair must still be read."""
+    live = sorted((faces_dev / "Barack_Obama").glob("*.jpg"))[:2]
+    listed = site / "anywhere.csv"
+    with listed.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["a", "b", "same"])
+        for number, photo in enumerate(live):
+            writer.writerow([f"docs/passport-{number}.jpg", photo.resolve().as_posix(), 0])
+    dataset, pairs = read_pair_list(listed)
+    assert str(dataset.root) == "/" and len(pairs) == 2 and not pairs.skipped
+
+
 def test_a_pair_list_is_its_own_data_set(site: Path) -> None:
     dataset, pairs = read_pair_list(site / "pairs.csv")
     assert dataset.root == site.resolve()

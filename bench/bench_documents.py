@@ -201,7 +201,7 @@ def summarise(
     return {
         "wear": wear,
         "hog_missed": round(missed, 4),
-        "lost_pairs": counts["fta_genuine"] + counts["fta_impostor"],
+        "lost_pairs": counts["lost_genuine"] + counts["lost_impostor"],
         "pairs": counts["genuine_pairs"] + counts["impostor_pairs"],
         "accuracy": folds["mean"],
         "accuracy_std": folds["std"],

@@ -85,6 +85,14 @@ SETTINGS: dict[str, Setting] = {
             high=100000,
         ),
         Setting(
+            "rescue",
+            "IMPOSTOR_RESCUE",
+            "restored,tilted",
+            "The extra steps of an exhaustive search (documents, data sets) after the CNN: "
+            "restored (HOG, then the CNN, on a copy blurred to hide security lines), tilted (HOG "
+            "on copies turned 10, 20 and 30 degrees each way); a comma-separated list, or none.",
+        ),
+        Setting(
             "detect_side",
             "IMPOSTOR_DETECT_SIDE",
             "640",

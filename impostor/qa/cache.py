@@ -100,6 +100,7 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) 
         f"opencv {_version('cv2')}; {EMBEDDING_MODEL} engine={settings.get('engine')}; "
         f"detector={detector} pick={pick} jitters={int(jitters)} flip={bool(flip)}; "
         f"analysis_side={settings.get('analysis_side')} detect_side={settings.get('detect_side')} "
+        f"rescue={settings.get('rescue')} "
         f"max_pixels={settings.get('max_pixels')} min_face_score={floor:g}"
     )
 

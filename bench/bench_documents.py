@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plain-pairs", type=int, default=100, help="pairs of each wear the plain pipeline runs"
     )
+    parser.add_argument(
+        "--grey-match", action="store_true", help="compare a colour face with a grey one in grey"
+    )
+    parser.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     lfw = args.data / "lfw"
@@ -82,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 root / f"report-{wear}",
                 pairs_file=pair_list,
-                config=EvaluationConfig(pick="central", cache="", progress=False),
+                config=EvaluationConfig(
+                    pick="central", cache="", progress=False, grey_match=args.grey_match, flip=args.flip
+                ),
                 title=f"documents, {wear}",
             )
             data = report.to_dict()

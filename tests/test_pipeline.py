@@ -194,14 +194,21 @@ def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
             ("hog", (960, 1280), 0),  # a small face in a large photo
         ],
     }
+    monkeypatch.setenv("IMPOSTOR_RESCUE", "none")  # a document's own rescue steps: below
     for search, passes in expected.items():
         seen.clear()
         located = verifier.locate(empty, "live", search=search)  # type: ignore[arg-type]
         assert located.chip is None
         assert seen == passes, (search, seen)
+    monkeypatch.delenv("IMPOSTOR_RESCUE")
+    seen.clear()  # the restored copy (HOG, then the CNN) and six tilted copies, before the last
+    verifier.locate(empty, "document")
+    rescue = seen[len(expected["exhaustive"]) - 1 : -1]
+    assert [detector for detector, _, _ in rescue] == ["hog", "cnn"] + ["hog"] * 6, seen
+    assert all(max(size) < 800 for _, size, _ in rescue) and seen[-1] == expected["exhaustive"][-1]
     seen.clear()  # an image with no finer pixels than the search size is upsampled instead
     verifier.locate(cv2.resize(empty, (400, 300)), "document")
-    assert seen[-2:] == [("cnn", (300, 400), 0), ("hog", (300, 400), 1)], seen
+    assert ("cnn", (300, 400), 0) in seen and seen[-1] == ("hog", (300, 400), 1), seen
 
 
 def test_an_upright_live_search_neither_turns_nor_calls_the_cnn(verifier: Verifier, tmp_path: Path) -> None:

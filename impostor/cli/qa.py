@@ -56,6 +56,12 @@ def _evaluation_options(command: Any) -> Any:
             help="Average each embedding with its mirror image's (benchmark: as the profile was "
             "fitted; calibrate: no flip unless asked).",
         ),
+        click.option(
+            "--grey-match/--no-grey-match",
+            default=None,
+            help="Compare a colour face with a grey one in grey (benchmark: as the profile was "
+            "fitted; calibrate: off unless asked). Embeds every image twice.",
+        ),
         click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -70,14 +76,16 @@ def _config(options: dict[str, Any], profile: Path | None = None, *, follow_prof
     from impostor.profile import load_profile
     from impostor.qa import EvaluationConfig
 
-    if options["flip"] is None:
-        options["flip"] = bool(load_profile(profile).pipeline.get("flip")) if follow_profile else False
+    for name in ("flip", "grey_match"):
+        if options[name] is None:
+            options[name] = bool(load_profile(profile).pipeline.get(name)) if follow_profile else False
 
     return EvaluationConfig(
         detector=options["detector"],
         pick=options["face"],
         jitters=options["jitters"],
         flip=options["flip"],
+        grey_match=options["grey_match"],
         workers=options["workers"],
         scheduler=options["scheduler"],
         cache="" if options["no_cache"] else options["cache"],

@@ -98,6 +98,7 @@ def embed_dataset(
     pick: str = "largest",
     jitters: int = 0,
     flip: bool = False,
+    grey: bool = False,
     progress: bool = True,
 ) -> EmbeddingSet:
     """Embed every image of ``dataset`` (each distinct file once) with the verification pipeline.
@@ -121,8 +122,12 @@ def embed_dataset(
         raise ValueError(f"workers must be a whole number >= 1 or None, not {workers!r}")
     if workers is not None and scheduler is not None:
         raise ValueError(f"give workers or scheduler, not both (workers={workers}, scheduler={scheduler!r})")
-    job = _job(detector, pick, jitters, flip)
-    key = pipeline_key(detector=detector, pick=pick, jitters=jitters, flip=flip) if cache is not None else ""
+    job = _job(detector, pick, jitters, flip, grey)
+    key = (
+        pipeline_key(detector=detector, pick=pick, jitters=jitters, flip=flip, grey=grey)
+        if cache is not None
+        else ""
+    )
     paths = [str(dataset.root / name) for name in dataset.images]
     digests, faces = _digest_all(paths)
     from_cache = 0
@@ -185,6 +190,7 @@ class _Job:
     pick: Pick
     jitters: int
     flip: bool
+    grey: bool  # every chip embedded in grey (the second pass of comparing like with like)
     analysis_side: int
     detect_side: int
     max_pixels: int
@@ -200,7 +206,7 @@ class _Outcome:
     face: CachedFace
 
 
-def _job(detector: str, pick: str, jitters: int, flip: bool) -> _Job:
+def _job(detector: str, pick: str, jitters: int, flip: bool, grey: bool) -> _Job:
     if isinstance(jitters, bool) or not isinstance(jitters, int) or jitters < 0:
         raise ValueError(f"jitters must be a whole number >= 0, not {jitters!r}")
     if detector not in DETECTORS:
@@ -212,6 +218,7 @@ def _job(detector: str, pick: str, jitters: int, flip: bool) -> _Job:
         pick=cast(Pick, pick),
         jitters=jitters,
         flip=flip,
+        grey=grey,
         analysis_side=int(settings.get("analysis_side")),
         detect_side=int(settings.get("detect_side")),
         max_pixels=int(settings.get("max_pixels")),
@@ -232,6 +239,7 @@ def _verifier(job: _Job) -> Verifier:
                 detector=job.detector,
                 jitters=job.jitters,
                 flip=job.flip,
+                grey_chips=job.grey,
                 pick=job.pick,
                 detect_side=job.detect_side,
                 embedder=default_embedder(),

@@ -84,7 +84,7 @@ class CachedFace:
             raise ValueError("a CachedFace has either a vector or a failure, not both or neither")
 
 
-def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) -> str:
+def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False, grey: bool = False) -> str:
     """A text naming everything that decides an image's embedding, for cache lookups.
 
     It covers impostor's version and a fingerprint of the code of the stages that make an
@@ -98,7 +98,7 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False) 
     return (
         f"impostor {__version__} code {_code_fingerprint()}; dlib {_version('dlib')} "
         f"opencv {_version('cv2')}; {EMBEDDING_MODEL} engine={settings.get('engine')}; "
-        f"detector={detector} pick={pick} jitters={int(jitters)} flip={bool(flip)}; "
+        f"detector={detector} pick={pick} jitters={int(jitters)} flip={bool(flip)} grey={bool(grey)}; "
         f"analysis_side={settings.get('analysis_side')} detect_side={settings.get('detect_side')} "
         f"rescue={settings.get('rescue')} "
         f"max_pixels={settings.get('max_pixels')} min_face_score={floor:g}"

@@ -55,6 +55,7 @@ class EvaluationConfig:
     pick: Literal["largest", "central"] = "largest"
     jitters: int = 0
     flip: bool = False
+    grey_match: bool = False  # a pair with a grey side is compared in grey (two passes)
     workers: int | None = None
     scheduler: str | None = None
     cache: str | Path | None = None  # SQLite file; None for the cache_dir setting; "" for none
@@ -93,6 +94,7 @@ class EvaluationConfig:
             "engine": str(settings.get("engine")),
             "jitters": self.jitters,
             "flip": self.flip,
+            "grey_match": self.grey_match,
             "face_choice": self.pick,
         }
 
@@ -131,21 +133,33 @@ def _score(
     pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
     cache = open_cache(config.cache)
     try:
-        embeddings = embed_dataset(
-            dataset,
-            workers=config.workers,
-            scheduler=config.scheduler,
-            cache=cache,
-            detector=config.detector,
-            pick=config.pick,
-            jitters=config.jitters,
-            flip=config.flip,
-            progress=config.progress,
-        )
+
+        def embedded(grey: bool) -> EmbeddingSet:
+            return embed_dataset(
+                dataset,
+                workers=config.workers,
+                scheduler=config.scheduler,
+                cache=cache,
+                detector=config.detector,
+                pick=config.pick,
+                jitters=config.jitters,
+                flip=config.flip,
+                grey=grey,
+                progress=config.progress,
+            )
+
+        embeddings = embedded(False)
+        distance = pair_distances(embeddings.vectors, pairs.a, pairs.b)
+        if config.grey_match:
+            # a grey face's chip is the same in grey, so its two embeddings are equal: a pair
+            # with such a side is scored on both sides' grey embeddings
+            in_grey = embedded(True)
+            grey = np.all(embeddings.vectors == in_grey.vectors, axis=1) & embeddings.found
+            matched = grey[pairs.a] | grey[pairs.b]
+            distance = np.where(matched, pair_distances(in_grey.vectors, pairs.a, pairs.b), distance)
     finally:
         if cache is not None:
             cache.close()
-    distance = pair_distances(embeddings.vectors, pairs.a, pairs.b)
     return _Scored(full, dataset, pairs, heldout, embeddings, distance)
 
 
@@ -225,7 +239,11 @@ def run_benchmark(
         pipeline=config.pipeline()
         | {
             "cache_key": pipeline_key(
-                detector=config.detector, pick=config.pick, jitters=config.jitters, flip=config.flip
+                detector=config.detector,
+                pick=config.pick,
+                jitters=config.jitters,
+                flip=config.flip,
+                grey=config.grey_match,
             )
         },
         command=command,

@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--fit-profile",
+        type=Path,
+        help="instead, fit a document-against-live profile on LFW View 1 printed (wears in turn); "
+        "write it here",
+    )
     args = parser.parse_args(argv)
     lfw = args.data / "lfw"
     if not (lfw / "pairs_folds.csv").is_file():
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown wear {unknown[0]!r}: give some of {', '.join(WEARS)}", file=sys.stderr)
         return 2
+    if args.fit_profile:
+        return fit_profile(lfw, args.fit_profile, args.grey_match, args.flip)
     pairs = choose_pairs(lfw / "pairs_folds.csv", args.pairs_per_fold)
     print(
         f"LFW View 2, {len(pairs)} pairs ({args.pairs_per_fold} a fold, half genuine), "
@@ -106,6 +114,60 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def fit_profile(lfw: Path, out: Path, grey_match: bool, flip: bool) -> int:
+    """A document-against-live profile fitted on View 1's training pairs with the left photo
+    printed (clean, card and worn in turn, by the photo's name), held out on its test pairs."""
+    from impostor.qa import run_calibration
+
+    wears = ("clean", "card", "worn")
+    verifier = Verifier(detector="auto", pick="central")
+    with tempfile.TemporaryDirectory(prefix="impostor-document-profile-") as scratch:
+        root = Path(scratch) / "people"
+        lists = {}
+        for part in ("devtrain", "devtest"):
+            with (lfw / f"pairs_{part}.csv").open(newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            listed = []
+            for row in rows:
+                left, right = Path(row["a"].removeprefix("lfw/")), Path(row["b"].removeprefix("lfw/"))
+                wear = wears[int.from_bytes(hashlib.sha256(str(left).encode()).digest()[:2], "little") % 3]
+                document = root / left.parent / f"{left.stem}-{wear}.png"
+                if not document.exists():
+                    document.parent.mkdir(parents=True, exist_ok=True)
+                    portrait = print_portrait(verifier, lfw / "lfw" / left, wear, str(left))
+                    cv2.imwrite(str(document), cv2.cvtColor(portrait, cv2.COLOR_RGB2BGR))
+                live = root / right
+                if not live.exists():
+                    live.parent.mkdir(parents=True, exist_ok=True)
+                    live.symlink_to((lfw / "lfw" / right).resolve())
+                listed.append([document.relative_to(root).as_posix(), right.as_posix(), row["same"]])
+            lists[part] = Path(scratch) / f"{part}.csv"
+            with lists[part].open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["a", "b", "same"])
+                writer.writerows(listed)
+        profile = run_calibration(
+            root,
+            out,
+            pairs_file=lists["devtrain"],
+            heldout_pairs_file=lists["devtest"],
+            name="document",
+            config=EvaluationConfig(
+                pick="central",
+                cache="",
+                progress=False,
+                comparison="document",
+                grey_match=grey_match,
+                flip=flip,
+            ),
+            command="python bench/bench_documents.py " + " ".join(sys.argv[1:]),
+        )
+    held = profile.provenance.get("heldout", {})
+    print(f"wrote {out}: accept {profile.accept_distance}, reject {profile.reject_distance}")
+    print(json.dumps(held, indent=2))
     return 0
 
 

@@ -27,13 +27,18 @@ from impostor.files import FileTooLarge, NotARegularFile, read_bounded
 from impostor.quality import default_limits, limit_names
 from impostor.types import ProfileRef, Thresholds
 
-__all__ = ["SCHEMA", "Profile", "default_profile_path", "load_profile"]
+__all__ = ["COMPARISONS", "SCHEMA", "SHIPPED", "Profile", "default_profile_path", "load_profile"]
 
 SCHEMA = "impostor.profile/1"
 # dlib's embeddings have a length of about 1, so two of them lie at most about 2 apart; a
 # threshold beyond this would accept every face in the world
 MAX_DISTANCE = 4.0
-_SHIPPED = "default_profile.json"
+# the shipped profiles, by the name --profile takes: "default" compares two photos (fitted on
+# LFW), "document" a document portrait with a live photo (fitted on LFW View 1 with the left
+# photo printed, bench/bench_documents.py); a file of such a name is given as ./document
+SHIPPED = {"default": "default_profile.json", "document": "document_profile.json"}
+# what a profile was fitted to compare (its pipeline's "comparison"; "photo" when not said)
+COMPARISONS = ("photo", "document")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,12 +66,18 @@ class Profile:
         return default_limits()[name]
 
     @property
+    def comparison(self) -> str:
+        """What the profile was fitted to compare: ``photo`` (photo against photo) or
+        ``document`` (a document portrait against a live photo)."""
+        return str(self.pipeline.get("comparison", "photo"))
+
+    @property
     def thresholds(self) -> Thresholds:
         return Thresholds(self.accept_distance, self.reject_distance)
 
     @property
     def ref(self) -> ProfileRef:
-        return ProfileRef(self.name, self.version, self.path)
+        return ProfileRef(self.name, self.version, self.path, self.comparison)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +128,11 @@ class Profile:
         pipeline = data.get("pipeline", {})
         if not isinstance(pipeline, dict):
             raise ProfileError(f"{where}: pipeline must be an object")
+        if pipeline.get("comparison", "photo") not in COMPARISONS:
+            raise ProfileError(
+                f"{where}: pipeline: comparison is {quoted(pipeline.get('comparison'))}; "
+                f"give one of {', '.join(COMPARISONS)}"
+            )
         weak = data.get("weak", [])
         if not isinstance(weak, list) or not all(isinstance(item, str) for item in weak):
             raise ProfileError(f"{where}: weak must be a list of reasons, found {quoted(weak)}")
@@ -180,10 +196,11 @@ def default_profile_path() -> Path | None:
 
 
 def load_profile(path: str | Path | None = None) -> Profile:
-    """Read and validate a profile: ``path``, else the IMPOSTOR_PROFILE setting, else the shipped one."""
+    """Read and validate a profile: ``path`` (a file, or a shipped profile's name: ``SHIPPED``),
+    else the IMPOSTOR_PROFILE setting, else the shipped default."""
     target = Path(path) if path is not None else default_profile_path()
-    if target is None:
-        shipped = resources.data_file(_SHIPPED)
+    if target is None or str(target) in SHIPPED:
+        shipped = resources.data_file(SHIPPED[str(target) if target is not None else "default"])
         try:
             return Profile.from_dict(json.loads(shipped.read_text(encoding="utf-8")), str(shipped))
         except (OSError, ValueError) as exc:

@@ -297,6 +297,7 @@ class ProfileRef:
     name: str
     version: str
     path: str
+    comparison: str = "photo"  # what it was fitted to compare: "photo", or "document" (a portrait)
 
 
 @dataclass(frozen=True, eq=False)
@@ -336,6 +337,7 @@ class Verdict:
                 "name": self.profile.name,
                 "version": self.profile.version,
                 "path": self.profile.path,
+                "comparison": self.profile.comparison,
             },
             "timings_ms": {name: round(ms, 1) for name, ms in self.timings_ms.items()},
         }

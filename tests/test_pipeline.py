@@ -201,10 +201,10 @@ def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
         assert located.chip is None
         assert seen == passes, (search, seen)
     monkeypatch.delenv("IMPOSTOR_RESCUE")
-    seen.clear()  # the restored copy (HOG, then the CNN) and six tilted copies, before the last
+    seen.clear()  # two restored copies (HOG, then the CNN, each) and six tilted ones, before the last
     verifier.locate(empty, "document")
     rescue = seen[len(expected["exhaustive"]) - 1 : -1]
-    assert [detector for detector, _, _ in rescue] == ["hog", "cnn"] + ["hog"] * 6, seen
+    assert [detector for detector, _, _ in rescue] == ["hog", "cnn"] * 2 + ["hog"] * 6, seen
     assert all(max(size) < 800 for _, size, _ in rescue) and seen[-1] == expected["exhaustive"][-1]
     seen.clear()  # an image with no finer pixels than the search size is upsampled instead
     verifier.locate(cv2.resize(empty, (400, 300)), "document")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,14 @@ def benchmark(
     is_flag=True,
     help="Write a profile fitted on too few pairs, marked weak (compare then says so), instead of exit 16.",
 )
+@click.option(
+    "--comparison",
+    type=click.Choice(["photo", "document"]),
+    default="photo",
+    show_default=True,
+    help="What the pairs compare: two photos, or a document portrait with a live photo (recorded "
+    "in the profile and named in each verdict).",
+)
 @_evaluation_options
 def calibrate(
     dataset: Path | None,
@@ -193,6 +202,7 @@ def calibrate(
     heldout_pairs: Path | None,
     heldout_share: float,
     allow_weak: bool,
+    comparison: str,
     **options: Any,
 ) -> None:
     """Fit a calibration profile on DATASET (or a --pairs CSV of its own images) and write it as JSON.
@@ -215,7 +225,7 @@ def calibrate(
             reject_fnmr=reject_fnmr,
             method=method,  # type: ignore[arg-type]
             heldout_share=heldout_share,
-            config=_config(options),
+            config=dataclasses.replace(_config(options), comparison=comparison),
             command=command_line(),
             allow_weak=allow_weak,
         )

@@ -7,6 +7,7 @@ a genuine traveller is referred at the shipped thresholds, with confidence inter
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, replace
@@ -56,6 +57,7 @@ class EvaluationConfig:
     jitters: int = 0
     flip: bool = False
     grey_match: bool = False  # a pair with a grey side is compared in grey (two passes)
+    comparison: str = "photo"  # what the pairs compare: "photo" or "document" (a portrait's side)
     workers: int | None = None
     scheduler: str | None = None
     cache: str | Path | None = None  # SQLite file; None for the cache_dir setting; "" for none
@@ -96,6 +98,7 @@ class EvaluationConfig:
             "flip": self.flip,
             "grey_match": self.grey_match,
             "face_choice": self.pick,
+            "comparison": self.comparison,
         }
 
 
@@ -107,6 +110,31 @@ class _Scored:
     heldout: Pairs | None
     embeddings: EmbeddingSet
     distance: NDArray[np.float64]
+    # with grey matching: every image's embedding in grey, and which images are grey pictures
+    in_grey: NDArray[np.float64] | None = None
+    grey: NDArray[np.bool_] | None = None
+
+    def distances(self, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The distances of pairs of image indices, a pair with a grey side scored in grey."""
+        distance = pair_distances(self.embeddings.vectors, a, b)
+        if self.in_grey is None or self.grey is None:
+            return distance
+        return np.where(self.grey[a] | self.grey[b], pair_distances(self.in_grey, a, b), distance)
+
+    def cross(self, documents: NDArray[np.int64], lives: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Every document image against every live image, ``(documents, lives)`` distances."""
+        vectors = self.embeddings.vectors
+
+        def between(table: NDArray[np.float64]) -> NDArray[np.float64]:
+            left, right = table[documents], table[lives]
+            squared = (left**2).sum(1)[:, None] + (right**2).sum(1)[None, :] - 2 * left @ right.T
+            return np.sqrt(np.maximum(squared, 0.0))
+
+        distance = between(vectors)
+        if self.in_grey is None or self.grey is None:
+            return distance
+        either = self.grey[documents][:, None] | self.grey[lives][None, :]
+        return np.where(either, between(self.in_grey), distance)
 
 
 def _score(
@@ -149,18 +177,17 @@ def _score(
             )
 
         embeddings = embedded(False)
-        distance = pair_distances(embeddings.vectors, pairs.a, pairs.b)
+        in_grey = grey = None
         if config.grey_match:
             # a grey face's chip is the same in grey, so its two embeddings are equal: a pair
             # with such a side is scored on both sides' grey embeddings
-            in_grey = embedded(True)
-            grey = np.all(embeddings.vectors == in_grey.vectors, axis=1) & embeddings.found
-            matched = grey[pairs.a] | grey[pairs.b]
-            distance = np.where(matched, pair_distances(in_grey.vectors, pairs.a, pairs.b), distance)
+            in_grey = embedded(True).vectors
+            grey = np.all(embeddings.vectors == in_grey, axis=1) & embeddings.found
     finally:
         if cache is not None:
             cache.close()
-    return _Scored(full, dataset, pairs, heldout, embeddings, distance)
+    scored = _Scored(full, dataset, pairs, heldout, embeddings, np.empty(0), in_grey, grey)
+    return dataclasses.replace(scored, distance=scored.distances(pairs.a, pairs.b))
 
 
 def _used_images(dataset: Dataset, lists: list[Pairs]) -> tuple[Dataset, list[Pairs]]:
@@ -306,7 +333,7 @@ def run_calibration(
 
     if scored.heldout is not None:
         heldout = scored.heldout
-        held_distance = pair_distances(embeddings.vectors, heldout.a, heldout.b)
+        held_distance = scored.distances(heldout.a, heldout.b)
         held_same = heldout.same
         train_pairs = usable
         # thresholds come from the training list's images, never from a held-out image
@@ -336,7 +363,18 @@ def run_calibration(
     calibration = make_calibrator(method).fit(genuine, impostor)
 
     in_training = train_image & embeddings.found
-    g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
+    if config.comparison == "document":
+        # documents are compared with live photos only: every training document (an image on
+        # the pairs' left) against every training live photo (on their right)
+        sides = np.zeros((2, len(dataset.images)), dtype=bool)
+        sides[0, pairs.a], sides[1, pairs.b] = True, True
+        documents = np.flatnonzero(sides[0] & in_training)
+        lives = np.flatnonzero(sides[1] & in_training & ~sides[0])
+        table = scored.cross(documents, lives)
+        same = codes[documents][:, None] == codes[lives][None, :]
+        g_all, i_all = table[same], table[~same]
+    else:
+        g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
     # the profile keeps four decimals, rounded to the safe side: never a higher FMR at accept,
     # never a higher FNMR at reject than the targets' thresholds give on these pairs
     accept = math.floor(threshold_at_fmr(i_all, target_fmr) * 1e4) / 1e4

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         "--grey-match", action="store_true", help="compare a colour face with a grey one in grey"
     )
     parser.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
+    parser.add_argument(
+        "--profile", help="profile whose thresholds are measured (default: the shipped photo one)"
+    )
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures here")
     parser.add_argument(
         "--fit-profile",
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 root / f"report-{wear}",
                 pairs_file=pair_list,
+                profile=args.profile,
                 config=EvaluationConfig(
                     pick="central", cache="", progress=False, grey_match=args.grey_match, flip=args.flip
                 ),

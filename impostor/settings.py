@@ -89,8 +89,9 @@ SETTINGS: dict[str, Setting] = {
             "IMPOSTOR_RESCUE",
             "restored,tilted",
             "The extra steps of an exhaustive search (documents, data sets) after the CNN: "
-            "restored (HOG, then the CNN, on a copy blurred to hide security lines), tilted (HOG "
-            "on copies turned 10, 20 and 30 degrees each way); a comma-separated list, or none.",
+            "restored (HOG, then the CNN, on a copy blurred to hide security lines, then on one "
+            "enlarged and equalised), tilted (HOG on copies turned 10, 20 and 30 degrees each "
+            "way); a comma-separated list, or none.",
         ),
         Setting(
             "detect_side",

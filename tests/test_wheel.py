@@ -53,6 +53,7 @@ def test_the_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
     assert tops == {"impostor", next(t for t in tops if t.endswith(".dist-info"))}, tops
     for data in (
         "impostor/data/default_profile.json",
+        "impostor/data/document_profile.json",
         "impostor/data/limits.json",
         "impostor/practice/locales/es.json",
         "impostor/practice/static/index.html",

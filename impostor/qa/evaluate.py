@@ -415,7 +415,9 @@ def run_calibration(
                 "impostor": int(impostor.size),
                 "lost_to_no_face": int((~usable).sum()),
             },
-            "threshold_data": "every pair among the training images",
+            "threshold_data": "every training document against every training live photo"
+            if config.comparison == "document"
+            else "every pair among the training images",
             "threshold_pairs": {"genuine": int(g_all.size), "impostor": int(i_all.size)},
             "enough_impostors_for_target": bool(i_all.size >= impostors_needed(target_fmr)),
             "heldout_data": held_desc,

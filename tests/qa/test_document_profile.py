@@ -85,6 +85,9 @@ def test_the_verdict_names_the_profile_and_what_it_compares(verifier: Verifier) 
     )
     assert verdict.to_dict()["profile"]["comparison"] == "photo"
     assert load_profile("default").name == "default"
+    shipped = load_profile("document")
+    assert shipped.comparison == "document" and shipped.pipeline["grey_match"] is True
+    assert shipped.provenance["heldout"]["at_accept"]["threshold"] == shipped.accept_distance
     with pytest.raises(Exception, match="comparison"):
         from impostor.profile import Profile
 

@@ -210,7 +210,9 @@ def load_profile(path: str | Path | None = None) -> Profile:
     try:
         text = read_bounded(target, int(float(settings.get("max_file_mb")) * 2**20)).decode("utf-8")
     except FileNotFoundError:
-        raise ProfileError(f"{target}: no such profile file") from None
+        raise ProfileError(
+            f"{target}: no such profile file (the shipped profiles are named {' and '.join(SHIPPED)})"
+        ) from None
     except (NotARegularFile, IsADirectoryError):
         raise ProfileError(f"{target}: is not a profile file (a folder, a pipe or a device)") from None
     except FileTooLarge as exc:

@@ -14,6 +14,7 @@ expect.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,24 @@ class DatReader:
 
     def __init__(self, data: bytes, source: Path, kind: str) -> None:
         self.data, self.source, self.kind, self.at = data, source, kind, 0
+
+    @classmethod
+    def open(cls, path: Path, kind: str, loss: str) -> DatReader:
+        """A reader over the file at ``path``, past its opening: the file's version and the name
+        of the loss layer ``loss`` that every network of dlib's begins with."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+        reader = cls(data, path, kind)
+        if reader.integer() != 1:
+            raise reader.fail("an unknown file version")
+        reader.expect(loss)
+        return reader
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
 
     def fail(self, what: str) -> ModelFileError:
         return ModelFileError(

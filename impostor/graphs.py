@@ -15,24 +15,41 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from impostor import settings
 from impostor.errors import ModelFileError
 
-__all__ = ["OPSET", "cached_graph", "file_sha256"]
+__all__ = ["OPSET", "cached_graph", "file_sha256", "finished_model"]
 
 OPSET = 17  # every onnxruntime since 1.14 runs it
 _lock = threading.Lock()
 
 
-def cached_graph(
-    source: Path, kind: str, version: int, build: Callable[[str], bytes], *, rebuild: bool = False
-) -> Path:
-    """The graph of ``kind`` for the weights file ``source``: from the cache, or made by
-    ``build`` (given the file's SHA-256) and stored there; ``rebuild`` makes it again.
+class _Read(Protocol):
+    """What a reader makes of a weights file: at least the file's SHA-256."""
 
-    Raises ``ModelFileError`` when ``source`` cannot be read, ``build`` refuses it, or the graph
-    cannot be written.
+    @property
+    def sha256(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Read)
+
+
+def cached_graph(
+    source: Path,
+    kind: str,
+    version: int,
+    read: Callable[[Path], _N],
+    build: Callable[[_N], bytes],
+    *,
+    rebuild: bool = False,
+) -> Path:
+    """The graph of ``kind`` for the weights file ``source``: from the cache, or ``build`` of
+    what ``read`` makes of the file, stored there; ``rebuild`` makes it again.
+
+    Raises ``ModelFileError`` when ``source`` cannot be read, ``read`` refuses it, it changes
+    while it is read, or the graph cannot be written.
     """
     digest = file_sha256(source)
     folder = Path(str(settings.get("cache_dir"))).expanduser() / "models"
@@ -40,7 +57,10 @@ def cached_graph(
     with _lock:
         if target.is_file() and not rebuild:
             return target
-        data = build(digest)
+        network = read(source)
+        if network.sha256 != digest:
+            raise ModelFileError(f"{source} changed while it was read; try again")
+        data = build(network)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=f".{kind}-", suffix=".onnx", dir=folder)
@@ -65,3 +85,20 @@ def file_sha256(path: Path) -> str:
     except OSError as error:
         raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
     return digest.hexdigest()
+
+
+def finished_model(graph: Any, version: int, doc: str) -> bytes:
+    """An ONNX graph made into a checked model of this project's opset, serialised."""
+    import onnx
+    from onnx import helper
+
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="impostor",
+        producer_version=str(version),
+        doc_string=doc,
+    )
+    model.ir_version = 8  # what every onnxruntime since 1.14 reads
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())

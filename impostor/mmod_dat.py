@@ -22,14 +22,12 @@ anything else is a ``ModelFileError`` naming the file, the byte and what was exp
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from impostor.dlib_dat import Affine, Conv, DatReader
-from impostor.errors import ModelFileError
 
 __all__ = ["EXPECTED", "WINDOW", "Detector", "Overlap", "read_detector"]
 
@@ -74,14 +72,7 @@ class Detector:
 
 def read_detector(path: Path) -> Detector:
     """The detector in ``path``, checked to be dlib's CNN face detector. Raises ``ModelFileError``."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    reader = DatReader(data, path, "dlib's CNN face detector")
-    if reader.integer() != 1:
-        raise reader.fail("an unknown file version")
-    reader.expect("loss_mmod_")
+    reader = DatReader.open(path, "dlib's CNN face detector", "loss_mmod_")
     if reader.integer() != 1:
         raise reader.fail("detection options of an unknown version")
     window = (reader.integer(), reader.integer())
@@ -116,11 +107,11 @@ def read_detector(path: Path) -> Detector:
             reader.expect("relu_")
             reader.flags()
         layers.append((conv, scale))
-    if reader.at != len(data):
-        raise reader.fail(f"{len(data) - reader.at:,} bytes after the last layer")
+    if reader.at != len(reader.data):
+        raise reader.fail(f"{len(reader.data) - reader.at:,} bytes after the last layer")
     if not all(np.isfinite(conv.filters).all() for conv, _ in layers):
         raise reader.fail("weights that are not numbers")
-    return Detector(window, suppression, mean, tuple(layers), hashlib.sha256(data).hexdigest(), path)
+    return Detector(window, suppression, mean, tuple(layers), reader.sha256, path)
 
 
 def _frozen_batch_norm(reader: DatReader, channels: int) -> Affine:

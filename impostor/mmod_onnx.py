@@ -24,8 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from impostor.errors import ModelFileError
-from impostor.graphs import OPSET, cached_graph
+from impostor.graphs import cached_graph, finished_model
 from impostor.mmod_dat import Detector, Overlap, read_detector
 from impostor.types import FaceBox, RGBImage
 
@@ -85,28 +84,17 @@ def build_graph(detector: Detector) -> bytes:
         [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, None, None])],
         weights,
     )
-    model = helper.make_model(
+    return finished_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="impostor",
-        producer_version=str(CONVERTER_VERSION),
-        doc_string=f"dlib's CNN face detector from {detector.source.name} (SHA-256 {detector.sha256})",
+        CONVERTER_VERSION,
+        f"dlib's CNN face detector from {detector.source.name} (SHA-256 {detector.sha256})",
     )
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return bytes(model.SerializeToString())
 
 
 def graph_file(source: Path, *, rebuild: bool = False) -> Path:
     """The detector's ONNX graph, from the cache folder or built there. Raises ``ModelFileError``."""
 
-    def build(digest: str) -> bytes:
-        detector = read_detector(source)
-        if detector.sha256 != digest:
-            raise ModelFileError(f"{source} changed while it was read; try again")
-        return build_graph(detector)
-
-    return cached_graph(source, "mmod", CONVERTER_VERSION, build, rebuild=rebuild)
+    return cached_graph(source, "mmod", CONVERTER_VERSION, read_detector, build_graph, rebuild=rebuild)
 
 
 def find_faces(session: Any, rgb: RGBImage, upsample: int, detector: Detector) -> list[FaceBox]:

@@ -17,12 +17,10 @@ network, layer by layer, and ends exactly after its last byte. Anything else is 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from impostor.dlib_dat import Affine, Conv, DatReader, Floats
-from impostor.errors import ModelFileError
 
 __all__ = [
     "EXPECTED",
@@ -117,14 +115,7 @@ _VERSIONS = 129  # layers above the first (129 of 130: 108 with details, 18 tags
 
 def read_network(path: Path) -> Network:
     """The network in ``path``, checked to be dlib's face ResNet. Raises ``ModelFileError``."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    reader = DatReader(data, path, "dlib's face network")
-    if reader.integer() != 1:
-        raise reader.fail("an unknown file version")
-    reader.expect("loss_metric_2")
+    reader = DatReader.open(path, "dlib's face network", "loss_metric_2")
     reader.real(), reader.real()  # the training margin and distance threshold: not used here
     versions = [reader.integer() for _ in range(_VERSIONS)]
     if any(version not in (1, 2) for version in versions) or reader.integer() != 3:
@@ -145,9 +136,9 @@ def read_network(path: Path) -> Network:
         if index == 0 and reader.integer() != 1:  # the first layer also keeps its input's expansion
             raise reader.fail("a first layer of another kind")
         layers.append(layer)
-    if reader.at != len(data):
-        raise reader.fail(f"{len(data) - reader.at:,} bytes after the last layer")
-    return Network(mean, rows, tuple(layers), hashlib.sha256(data).hexdigest(), path)
+    if reader.at != len(reader.data):
+        raise reader.fail(f"{len(reader.data) - reader.at:,} bytes after the last layer")
+    return Network(mean, rows, tuple(layers), reader.sha256, path)
 
 
 def _geometry(layer: Layer) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from impostor.errors import ModelFileError
-from impostor.graphs import OPSET, cached_graph
+from impostor.graphs import cached_graph, finished_model
 from impostor.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read_network
 
 __all__ = ["CONVERTER_VERSION", "RESNET_FILE", "build_graph", "graph_file"]
@@ -123,16 +123,11 @@ def build_graph(network: Network) -> bytes:
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["n", dense.weights.shape[1]])],
         weights,
     )
-    model = helper.make_model(
+    return finished_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="impostor",
-        producer_version=str(CONVERTER_VERSION),
-        doc_string=f"dlib's face ResNet converted from {network.source.name} (SHA-256 {network.sha256})",
+        CONVERTER_VERSION,
+        f"dlib's face ResNet converted from {network.source.name} (SHA-256 {network.sha256})",
     )
-    model.ir_version = 8  # what every onnxruntime since 1.14 reads
-    onnx.checker.check_model(model)
-    return bytes(model.SerializeToString())
 
 
 def _out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -147,10 +142,4 @@ def graph_file(source: Path, *, rebuild: bool = False) -> Path:
     written.
     """
 
-    def build(digest: str) -> bytes:
-        network = read_network(source)
-        if network.sha256 != digest:
-            raise ModelFileError(f"{source} changed while it was read; try again")
-        return build_graph(network)
-
-    return cached_graph(source, "resnet", CONVERTER_VERSION, build, rebuild=rebuild)
+    return cached_graph(source, "resnet", CONVERTER_VERSION, read_network, build_graph, rebuild=rebuild)

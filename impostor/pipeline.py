@@ -144,6 +144,18 @@ def _restored(grey: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
     yield cv2.cvtColor(_EQUALISE.apply(blurred), cv2.COLOR_GRAY2RGB), enlarged
 
 
+def rescue_steps() -> set[str]:
+    """The steps the ``rescue`` setting names. Raises ``ConfigError`` for one it does not know."""
+    steps = {step.strip() for step in str(settings.get("rescue")).split(",") if step.strip()} - {"none"}
+    unknown = steps - set(RESCUES)
+    if unknown:
+        raise ConfigError(
+            f"IMPOSTOR_RESCUE: {sorted(unknown)[0]!r} is not a step; "
+            f"give some of {', '.join(RESCUES)}, or none"
+        )
+    return steps
+
+
 def _tilt(shape: tuple[int, ...], degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
     """The affine matrix turning an image of ``shape`` by ``degrees`` about its centre onto a
     canvas that holds all of it, and that canvas's (width, height)."""
@@ -288,6 +300,7 @@ class Verifier:
             raise ValueError(f"pick must be 'largest' or 'central', not {pick!r}")
         if live_search not in SEARCHES:
             raise ValueError(f"live_search must be one of {', '.join(SEARCHES)}, not {live_search!r}")
+        rescue_steps()  # a mistyped setting is told when the verifier is made, not at the first worn page
         if audit is not None and not (station and operator):
             raise ValueError(
                 f"an audited verifier needs a station and an operator, not {station!r} and {operator!r}"
@@ -391,13 +404,7 @@ class Verifier:
         """A worn document's face, found on a copy made to show it (the ``rescue`` setting):
         contrast restored, or turned a little (a portrait tilted on the scanner). The face is
         found and its landmarks placed on the copy; the chip is cut from the original image."""
-        steps = {step.strip() for step in str(settings.get("rescue")).split(",") if step.strip()} - {"none"}
-        unknown = steps - set(RESCUES)
-        if unknown:
-            raise ConfigError(
-                f"IMPOSTOR_RESCUE: {sorted(unknown)[0]!r} is not a step; give some of "
-                f"{', '.join(RESCUES)}, or none"
-            )
+        steps = rescue_steps()
         if "restored" in steps:
             for restored, enlarged in _restored(cv2.cvtColor(copy, cv2.COLOR_RGB2GRAY)):
                 for detector in ("hog", "cnn") if self.detector == "auto" else ("hog",):

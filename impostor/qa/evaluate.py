@@ -102,6 +102,9 @@ class EvaluationConfig:
         }
 
 
+_CROSS_BLOCK = 256  # documents a block when every document is compared with every live photo
+
+
 @dataclass(frozen=True, eq=False)
 class _Scored:
     full: Dataset  # everything scanned
@@ -121,20 +124,31 @@ class _Scored:
             return distance
         return np.where(self.grey[a] | self.grey[b], pair_distances(self.in_grey, a, b), distance)
 
-    def cross(self, documents: NDArray[np.int64], lives: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Every document image against every live image, ``(documents, lives)`` distances."""
-        vectors = self.embeddings.vectors
+    def cross(
+        self, documents: NDArray[np.int64], lives: NDArray[np.int64], codes: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Every document image against every live image: the genuine distances (same person)
+        and the impostor ones, computed a block of documents at a time so that no temporary
+        grows beyond a block (the results are what they are)."""
+        vectors, genuine, impostor = self.embeddings.vectors, [], []
 
-        def between(table: NDArray[np.float64]) -> NDArray[np.float64]:
-            left, right = table[documents], table[lives]
+        def between(table: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+            left, right = table[rows], table[lives]
             squared = (left**2).sum(1)[:, None] + (right**2).sum(1)[None, :] - 2 * left @ right.T
             return np.sqrt(np.maximum(squared, 0.0))
 
-        distance = between(vectors)
-        if self.in_grey is None or self.grey is None:
-            return distance
-        either = self.grey[documents][:, None] | self.grey[lives][None, :]
-        return np.where(either, between(self.in_grey), distance)
+        for start in range(0, len(documents), _CROSS_BLOCK):
+            rows = documents[start : start + _CROSS_BLOCK]
+            distance = between(vectors, rows)
+            if self.in_grey is not None and self.grey is not None:
+                either = self.grey[rows][:, None] | self.grey[lives][None, :]
+                distance = np.where(either, between(self.in_grey, rows), distance)
+            same = codes[rows][:, None] == codes[lives][None, :]
+            genuine.append(distance[same])
+            impostor.append(distance[~same])
+        if not genuine:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(genuine), np.concatenate(impostor)
 
 
 def _score(
@@ -363,6 +377,8 @@ def run_calibration(
     calibration = make_calibrator(method).fit(genuine, impostor)
 
     in_training = train_image & embeddings.found
+    g_all: NDArray[np.floating[Any]]
+    i_all: NDArray[np.floating[Any]]
     if config.comparison == "document":
         # documents are compared with live photos only: every training document (an image on
         # the pairs' left) against every training live photo (on their right)
@@ -370,9 +386,7 @@ def run_calibration(
         sides[0, pairs.a], sides[1, pairs.b] = True, True
         documents = np.flatnonzero(sides[0] & in_training)
         lives = np.flatnonzero(sides[1] & in_training & ~sides[0])
-        table = scored.cross(documents, lives)
-        same = codes[documents][:, None] == codes[lives][None, :]
-        g_all, i_all = table[same], table[~same]
+        g_all, i_all = scored.cross(documents, lives, codes)
     else:
         g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
     # the profile keeps four decimals, rounded to the safe side: never a higher FMR at accept,

@@ -19,7 +19,8 @@ The hierarchy::
     ├── AuditError                the audit log cannot be used, or its chain is broken
     ├── PracticeError             a practice set or results database cannot be used
     ├── StationError              the counter station's accounts or settings cannot be used
-    └── ModelFileError            a model file is not the network it should be, or cannot be built
+    ├── ModelFileError            a model file is not the network it should be, or cannot be built
+    └── DocumentError             a travel document's MRZ, chip file or page cannot be read
 
 Decisions are not errors: a missing face during a comparison is a REFER with its reason, not
 an exception. Every message names the input it is about and says what to do. The exit code
@@ -34,6 +35,7 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "DatasetError",
+    "DocumentError",
     "ImageNotFound",
     "ImageTooLarge",
     "ImpostorError",
@@ -121,6 +123,10 @@ class StationError(ImpostorError):
 
 class ModelFileError(ImpostorError):
     """A model file is not the network it should be, or its converted form cannot be built."""
+
+
+class DocumentError(ImpostorError):
+    """A travel document's MRZ text, chip file or page scan cannot be read as one."""
 
 
 def quoted(value: object) -> str:

@@ -59,7 +59,7 @@ COMPOSITION = {
     "__init__",
 }
 CORE = FOUNDATION | STAGES | COMPOSITION
-SUBPACKAGES = {"qa", "practice", "station"}
+SUBPACKAGES = {"qa", "practice", "station", "document"}
 
 
 def _module_name(path: Path) -> str:

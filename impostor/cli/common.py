@@ -57,6 +57,7 @@ EXIT_CODES: dict[type[errors.ImpostorError], int] = {
     errors.WeakProfile: 16,
     errors.StationError: 17,
     errors.ModelFileError: 18,
+    errors.DocumentError: 19,
 }
 
 

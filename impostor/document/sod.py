@@ -1,0 +1,326 @@
+"""Passive authentication (ICAO 9303 part 11 §5): are the chip's files the ones the issuer signed?
+
+EF.SOD (tag ``77``) is a CMS SignedData whose content is the LDS security object: a hash of
+each data group. Three steps, each reported as passed, failed or not done:
+
+1. **hashes**: each data group given is hashed and compared with EF.SOD's value;
+2. **signature**: the signed attributes' message digest is the content's hash, and the
+   document signer's signature over them verifies with the certificate inside EF.SOD;
+3. **chain**: that certificate is signed by a country signing CA (CSCA) the user trusts, given
+   as certificates (PEM or DER) or an ICAO master list; without one this step is not done.
+
+Certificate validity dates are reported, not enforced: test documents are signed by long-expired
+test CAs, and a genuine passport outlives its signer's certificate by design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ecdsa
+from asn1crypto import algos, cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from impostor.document import tlv
+from impostor.errors import DocumentError
+
+__all__ = ["Authentication", "SecurityObject", "Step", "authenticate", "load_csca", "read_sod"]
+
+LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+MASTER_LIST = "2.23.136.1.1.2"
+PASSED, FAILED, NOT_DONE = "passed", "failed", "not done"
+MAX_CSCA_BYTES = 16 << 20  # a master list of every country is about 1 MB
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+class _DataGroupHash(core.Sequence):
+    _fields = [("number", core.Integer), ("value", core.OctetString)]
+
+
+class _DataGroupHashes(core.SequenceOf):
+    _child_spec = _DataGroupHash
+
+
+class _LdsSecurityObject(core.Sequence):
+    _fields = [
+        ("version", core.Integer),
+        ("hash_algorithm", algos.DigestAlgorithm),
+        ("hashes", _DataGroupHashes),
+        ("lds_version_info", core.Any, {"optional": True}),
+    ]
+
+
+class _CertificateSet(core.SetOf):
+    _child_spec = asn1_x509.Certificate
+
+
+class _MasterList(core.Sequence):
+    _fields = [("version", core.Integer), ("certificates", _CertificateSet)]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of passive authentication: ``passed``, ``failed`` or ``not done``, and why."""
+
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SecurityObject:
+    """What EF.SOD holds: the hash algorithm, each data group's hash, the signed content."""
+
+    hash_algorithm: str
+    hashes: dict[int, bytes]
+    signed_data: cms.SignedData
+    signer: x509.Certificate | None
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """The outcome of passive authentication, step by step."""
+
+    hash_algorithm: str
+    steps: tuple[Step, ...]
+    signer: str  # the document signer's subject, "" when EF.SOD carries no certificate
+    signer_valid: str  # its certificate's validity period, for the record
+
+    @property
+    def passed(self) -> bool:
+        """True when no step failed (steps not done do not count against it)."""
+        return all(step.status != FAILED for step in self.steps)
+
+    def step(self, name: str) -> Step:
+        return next(step for step in self.steps if step.name == name)
+
+
+def _signed_data(data: bytes, label: str, content_type: str) -> cms.SignedData:
+    try:
+        info = cms.ContentInfo.load(data)
+        if info["content_type"].native != "signed_data":
+            raise DocumentError(f"{label}: not a CMS SignedData")
+        signed = info["content"]
+        found = signed["encap_content_info"]["content_type"].dotted
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DocumentError(f"{label}: not a CMS SignedData ({_first_line(exc)})") from None
+    if found != content_type:
+        raise DocumentError(f"{label}: signs content of type {found}, not {content_type}")
+    return signed
+
+
+def read_sod(data: bytes, label: str = "EF.SOD") -> SecurityObject:
+    """Parse EF.SOD: its data group hashes and the signed structure they came in.
+
+    Raises :class:`DocumentError` for a file that is not an EF.SOD (wrong tag, not CMS, not a
+    security object, a hash algorithm this machine does not know).
+    """
+    signed = _signed_data(tlv.one(data, 0x77, label).value, label, LDS_SECURITY_OBJECT)
+    try:
+        security = _LdsSecurityObject.load(bytes(signed["encap_content_info"]["content"].native))
+        algorithm = security["hash_algorithm"]["algorithm"].native
+        found = {int(entry["number"].native): bytes(entry["value"].native) for entry in security["hashes"]}
+        certificates = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DocumentError(f"{label}: the security object cannot be read ({_first_line(exc)})") from None
+    if algorithm not in hashlib.algorithms_available:
+        raise DocumentError(f"{label}: hashes with {algorithm}, which this machine cannot compute")
+    signer = x509.load_der_x509_certificate(certificates[0].dump()) if certificates else None
+    return SecurityObject(algorithm, found, signed, signer)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _hash_step(security: SecurityObject, groups: dict[int, bytes]) -> Step:
+    if not groups:
+        return Step("hashes", NOT_DONE, "no data group was given")
+    failed, missing, matched = [], [], []
+    for number, data in sorted(groups.items()):
+        expected = security.hashes.get(number)
+        if expected is None:
+            missing.append(f"DG{number}")
+        elif hashlib.new(security.hash_algorithm, data).digest() == expected:
+            matched.append(f"DG{number}")
+        else:
+            failed.append(f"DG{number}")
+    if failed or missing:
+        what = [f"{', '.join(failed)} differ from what was signed"] if failed else []
+        what += [f"{', '.join(missing)} not listed in EF.SOD"] if missing else []
+        return Step("hashes", FAILED, "; ".join(what))
+    return Step("hashes", PASSED, f"{', '.join(matched)} match EF.SOD ({security.hash_algorithm})")
+
+
+def _verify(
+    certificate: x509.Certificate,
+    signature: bytes,
+    message: bytes,
+    algorithm: algos.SignedDigestAlgorithm,
+    digest: str,
+) -> None:
+    """Raise InvalidSignature unless ``signature`` over ``message`` verifies with the
+    certificate's key (RSA PKCS #1 v1.5, RSA-PSS or ECDSA).
+
+    Early signers (BSI's of 2008) give their elliptic curve by its explicit parameters, which
+    cryptography refuses; python-ecdsa verifies those.
+    """
+    try:
+        public_key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        _verify_explicit_curve(certificate, signature, message, digest)
+        return
+    hashing = _HASHES[digest]()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        scheme: padding.AsymmetricPadding = padding.PKCS1v15()
+        if algorithm.signature_algo == "rsassa_pss":
+            parameters = algorithm["parameters"]
+            hashing = _HASHES[parameters["hash_algorithm"]["algorithm"].native]()
+            scheme = padding.PSS(padding.MGF1(hashing), parameters["salt_length"].native)
+        public_key.verify(signature, message, scheme, hashing)
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, message, ec.ECDSA(hashing))
+    else:
+        raise UnsupportedAlgorithm(f"{type(public_key).__name__} keys")
+
+
+def _verify_explicit_curve(
+    certificate: x509.Certificate, signature: bytes, message: bytes, digest: str
+) -> None:
+    key = certificate.public_bytes(serialization.Encoding.DER)
+    spki = asn1_x509.Certificate.load(key)["tbs_certificate"]["subject_public_key_info"].dump()
+    try:
+        verifying = ecdsa.VerifyingKey.from_der(spki, hashfunc=getattr(hashlib, digest))
+        verifying.verify(signature, message, sigdecode=ecdsa.util.sigdecode_der)
+    except ecdsa.BadSignatureError:
+        raise InvalidSignature from None
+    except (ecdsa.der.UnexpectedDER, ecdsa.MalformedPointError) as exc:
+        raise ValueError(f"the signer's key cannot be read: {exc}") from None
+
+
+def _signature_step(security: SecurityObject) -> Step:
+    signed = security.signed_data
+    if security.signer is None:
+        return Step("signature", FAILED, "EF.SOD carries no document signer certificate")
+    try:
+        signer_info = signed["signer_infos"][0]
+        digest = signer_info["digest_algorithm"]["algorithm"].native
+        content = bytes(signed["encap_content_info"]["content"].native)
+        attributes = signer_info["signed_attrs"]
+        if attributes:
+            message_digest = next(
+                a["values"][0].native for a in attributes if a["type"].native == "message_digest"
+            )
+            if message_digest != hashlib.new(digest, content).digest():
+                return Step(
+                    "signature", FAILED, "the signed message digest is not the security object's hash"
+                )
+            message = b"\x31" + attributes.dump()[1:]  # signed as a SET, stored as [0] IMPLICIT
+        else:
+            message = content
+        _verify(security.signer, bytes(signer_info["signature"].native), message,
+                signer_info["signature_algorithm"], digest)  # fmt: skip
+    except InvalidSignature:
+        return Step(
+            "signature",
+            FAILED,
+            "the document signer's signature does not verify: the files were not signed as they are",
+        )
+    except (UnsupportedAlgorithm, ValueError, TypeError, KeyError, StopIteration, AttributeError) as exc:
+        return Step("signature", FAILED, f"the signature cannot be checked ({exc})")
+    return Step("signature", PASSED, f"signed by {security.signer.subject.rfc4514_string()}")
+
+
+def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -> Step:
+    if csca is None:
+        return Step("chain", NOT_DONE, "no CSCA certificate or master list was given (--csca)")
+    if security.signer is None:
+        return Step("chain", FAILED, "EF.SOD carries no document signer certificate")
+    issuers = [ca for ca in csca if ca.subject == security.signer.issuer]
+    signed = asn1_x509.Certificate.load(security.signer.public_bytes(serialization.Encoding.DER))
+    algorithm = signed["signature_algorithm"]
+    for issuer in issuers:
+        try:
+            _verify(
+                issuer,
+                security.signer.signature,
+                security.signer.tbs_certificate_bytes,
+                algorithm,
+                algorithm.hash_algo,
+            )
+        except (InvalidSignature, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
+            continue
+        return Step("chain", PASSED, f"issued by {issuer.subject.rfc4514_string()}")
+    issuer_name = security.signer.issuer.rfc4514_string()
+    if issuers:
+        return Step("chain", FAILED, f"the signer's certificate does not verify with {issuer_name}'s key")
+    return Step("chain", FAILED, f"no trusted CSCA is {issuer_name}")
+
+
+def authenticate(
+    sod: bytes, groups: dict[int, bytes], *, csca: list[x509.Certificate] | None = None
+) -> Authentication:
+    """Passive authentication of the data groups ``groups`` (number → file bytes) with EF.SOD.
+
+    Raises :class:`DocumentError` only for an EF.SOD that cannot be read at all; a hash that
+    differs or a signature that fails is a failed step, not an error.
+    """
+    security = read_sod(sod)
+    signer = security.signer
+    steps = (_hash_step(security, groups), _signature_step(security), _chain_step(security, csca))
+    valid = ""
+    if signer is not None:
+        valid = f"{signer.not_valid_before_utc:%Y-%m-%d} to {signer.not_valid_after_utc:%Y-%m-%d}"
+    return Authentication(
+        security.hash_algorithm, steps, signer.subject.rfc4514_string() if signer else "", valid
+    )
+
+
+def _certificates(data: bytes, label: str) -> list[x509.Certificate]:
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            return x509.load_pem_x509_certificates(data)
+        except ValueError as exc:
+            raise DocumentError(f"{label}: a PEM certificate cannot be read ({exc})") from None
+    try:
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        pass
+    try:  # an ICAO master list: a SignedData whose content is a set of CSCA certificates
+        signed = _signed_data(data, label, MASTER_LIST)
+        listed = _MasterList.load(bytes(signed["encap_content_info"]["content"].native))
+        return [x509.load_der_x509_certificate(c.dump()) for c in listed["certificates"]]
+    except (DocumentError, ValueError, TypeError, KeyError):
+        raise DocumentError(f"{label}: not a certificate (PEM or DER) or an ICAO master list") from None
+
+
+def load_csca(path: Path) -> list[x509.Certificate]:
+    """The CSCA certificates in a file (PEM, DER or an ICAO master list) or a folder of them.
+
+    Raises :class:`DocumentError` when the path does not exist, a file is none of these, or
+    no certificate is found.
+    """
+    if not path.exists():
+        raise DocumentError(f"{path}: no such file or folder of CSCA certificates")
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    found: list[x509.Certificate] = []
+    for file in files:
+        if file.stat().st_size > MAX_CSCA_BYTES:
+            raise DocumentError(f"{file}: over {MAX_CSCA_BYTES >> 20} MB, too large for certificates")
+        found += _certificates(file.read_bytes(), str(file))
+    if not found:
+        raise DocumentError(f"{path}: holds no certificate")
+    return found

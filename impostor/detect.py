@@ -31,9 +31,10 @@ Detector = Literal["hog", "cnn", "auto"]  # auto: HOG, and the CNN only where HO
 #   the CNN, the copy upsampled when the image is small (LFW's crops);
 # - "colour": only HOG on the colour copy at the search size (dlib takes each pixel's strongest
 #   gradient over the three channels: a face washed out in grey can still show in colour);
-# - "small": only HOG's small-face pass of "full" (the last step of an exhaustive search).
-Effort = Literal["full", "near", "glance", "colour", "small"]
-EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "colour", "small")
+# - "small": only HOG's small-face pass of "full" (the last step of an exhaustive search);
+# - "tiny": only HOG on the copy upsampled twice (a data page's ghost image, 30 px wide).
+Effort = Literal["full", "near", "glance", "colour", "small", "tiny"]
+EFFORTS: tuple[Effort, ...] = ("full", "near", "glance", "colour", "small", "tiny")
 DETECTORS: tuple[Detector, ...] = ("auto", "hog", "cnn")
 
 # No copy narrower than this on either side is handed to a detector: dlib's CNN crashes the
@@ -88,6 +89,8 @@ def detect_faces(
         attempts.append((side, 1, True))
     if effort == "small":
         attempts = attempts[1:]
+    if effort == "tiny":
+        attempts = [(side, 2, False)] if detector == "hog" else [(side, 1, True)]
     for copy_side, upsample, colour in attempts:
         image, image_scale = copies.get(copy_side, colour)
         if min(image.shape[:2]) < MIN_DETECT_SIDE:

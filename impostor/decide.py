@@ -20,20 +20,46 @@ turned) are still reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from impostor.types import Decision, Reason, Side, Thresholds
 
 __all__ = ["decide"]
 
 
 def decide(
-    document: Side, live: Side, distance: float | None, probability: float | None, thresholds: Thresholds
+    document: Side,
+    live: Side,
+    distance: float | None,
+    probability: float | None,
+    thresholds: Thresholds,
+    document_reasons: Sequence[Reason] = (),
 ) -> tuple[Decision, tuple[Reason, ...]]:
     """The decision and its reasons; ``distance`` is None when either side has no face.
 
     ``distance`` is the embedding distance (smaller is more alike), ``probability`` the
     profile's calibrated probability of the same person and ``thresholds`` the profile's. A
-    side whose ``quality`` is None is not gated (nothing was measured).
+    side whose ``quality`` is None is not gated (nothing was measured). ``document_reasons``
+    are what reading the document found that needs examining (a check digit, a chip that fails
+    passive authentication): they come first, and faces that match are then a REFER, not a
+    MATCH, because the document itself must be looked at.
     """
+    decision, reasons = _decide_faces(document, live, distance, probability, thresholds)
+    if not document_reasons:
+        return decision, reasons
+    if decision is Decision.MATCH:
+        examine = Reason(
+            "document_examine",
+            "the faces match, but the document needs examining (see above) before the traveller is cleared",
+            "document",
+        )
+        return Decision.REFER, (*document_reasons, *reasons, examine)
+    return decision, (*document_reasons, *reasons)
+
+
+def _decide_faces(
+    document: Side, live: Side, distance: float | None, probability: float | None, thresholds: Thresholds
+) -> tuple[Decision, tuple[Reason, ...]]:
     reasons: list[Reason] = []
     if document.face is None:
         reasons.append(

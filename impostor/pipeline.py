@@ -484,8 +484,12 @@ class Verifier:
         *,
         document_label: str | None = None,
         live_label: str | None = None,
+        document_reasons: Sequence[Reason] = (),
     ) -> Verdict:
-        """Compare a document portrait with a live image. Raises ``InputError`` for bad images."""
+        """Compare a document portrait with a live image. Raises ``InputError`` for bad images.
+
+        ``document_reasons`` are what reading the document found (``impostor.document``): they
+        lead the verdict's reasons and make a MATCH a REFER (``impostor.decide``)."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
         # each side is read, searched and measured in its own thread (decoding, HOG and the
@@ -503,7 +507,7 @@ class Verifier:
                 ),
             )
             timings = {"document": doc_ms, "live": live_ms}
-            return self._logged(self._finish(doc, liv, started, timings))
+            return self._logged(self._finish(doc, liv, started, timings, document_reasons))
         (document_side, doc_ms), (live_side, live_ms) = self._both(
             lambda: _timed(
                 lambda: self._ready(self.locate(document, "document", label=document_label), "document")
@@ -515,7 +519,9 @@ class Verifier:
             ),
         )
         return self._logged(
-            self._conclude(document_side, live_side, started, {"document": doc_ms, "live": live_ms})
+            self._conclude(
+                document_side, live_side, started, {"document": doc_ms, "live": live_ms}, document_reasons
+            )
         )
 
     def verify_stream(
@@ -525,11 +531,13 @@ class Verifier:
         *,
         seconds: float | None = None,
         document_label: str | None = None,
+        document_reasons: Sequence[Reason] = (),
     ) -> Verdict:
         """Compare a document portrait with the best frame of a camera (index) or video file.
 
         The capture stops at the first frame whose face passes the live quality gates, or when
         the window (``seconds``) ends; then the best frame seen (``frame_score``) is compared.
+        ``document_reasons`` are as for :meth:`verify`.
         """
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before the camera is opened
@@ -548,7 +556,9 @@ class Verifier:
             document_side, lambda: _timed(lambda: self._best_frame(stream, seconds, stop))
         )
         return self._logged(
-            self._finish(doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms})
+            self._finish(
+                doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms}, document_reasons
+            )
         )
 
     # -- internals ---------------------------------------------------------------------------
@@ -616,16 +626,30 @@ class Verifier:
         gated = self.gates(located, side)
         return gated.side(self._embed([gated])[0], gated.quality)
 
-    def _finish(self, doc: Located, liv: Located, started: float, timings: dict[str, float]) -> Verdict:
+    def _finish(
+        self,
+        doc: Located,
+        liv: Located,
+        started: float,
+        timings: dict[str, float],
+        document_reasons: Sequence[Reason] = (),
+    ) -> Verdict:
         """The verdict on two located sides, embedded together in one batch."""
         embed_started = time.perf_counter()
         doc_vector, live_vector = self._embed([doc, liv])
         timings["embed"] = (time.perf_counter() - embed_started) * 1000
         document = doc.side(doc_vector, doc.quality or self._assess(doc, "document"))
         live = liv.side(live_vector, liv.quality or self._assess(liv, "live"))
-        return self._conclude(document, live, started, timings)
+        return self._conclude(document, live, started, timings, document_reasons)
 
-    def _conclude(self, document: Side, live: Side, started: float, timings: dict[str, float]) -> Verdict:
+    def _conclude(
+        self,
+        document: Side,
+        live: Side,
+        started: float,
+        timings: dict[str, float],
+        document_reasons: Sequence[Reason] = (),
+    ) -> Verdict:
         document, live = self._like_with_like(document, live)
         doc_vector = document.face.embedding if document.face is not None else None
         live_vector = live.face.embedding if live.face is not None else None
@@ -633,7 +657,9 @@ class Verifier:
         if doc_vector is not None and live_vector is not None:
             distance = float(np.linalg.norm(doc_vector - live_vector))
             probability = self.profile.probability(distance)
-        decision, reasons = decide(document, live, distance, probability, self.profile.thresholds)
+        decision, reasons = decide(
+            document, live, distance, probability, self.profile.thresholds, document_reasons
+        )
         if self.profile.weak:
             weak = Reason(
                 "profile_weak",

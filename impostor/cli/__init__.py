@@ -3,6 +3,7 @@
 Commands live in modules by group::
 
     compare    compare (one traveller) and quality (one photo)
+    document   document (a data page, a chip: the MRZ, the portrait, passive authentication)
     audit      audit verify, export and stats
     qa         benchmark and calibrate
     practice   practice build, pack, serve and report
@@ -23,6 +24,8 @@ Exit codes (the README has the same table)::
                                       15  practice set or results unusable
                                       16  calibrate would write a weak profile
                                       17  station accounts unusable
+                                      18  model file unusable
+                                      19  document unreadable (MRZ, chip file)
                                       70  internal error (a bug: please report it)
 
 Nothing in the library imports this package.
@@ -39,6 +42,7 @@ from impostor._version import __version__
 from impostor.cli.audit import audit
 from impostor.cli.common import usage_error
 from impostor.cli.compare import compare, quality
+from impostor.cli.document import document
 from impostor.cli.models import models
 from impostor.cli.practice import practice
 from impostor.cli.qa import benchmark, calibrate
@@ -69,5 +73,5 @@ def main() -> None:
     """Facial comparison for border inspection: is the traveller the document's holder?"""
 
 
-for _command in (compare, quality, benchmark, calibrate, audit, practice, station, models):
+for _command in (compare, quality, document, benchmark, calibrate, audit, practice, station, models):
     main.add_command(_command)

@@ -33,7 +33,7 @@ _profile_option = click.option(
 
 
 @click.command()
-@click.argument("document", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("document", required=False, type=click.Path(path_type=Path))
 @click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--pairs",
@@ -97,11 +97,18 @@ def compare(
     audit_db: Path | None,
     no_audit: bool,
 ) -> None:
-    """Compare a DOCUMENT portrait with a LIVE image, a --camera or a --video clip.
+    """Compare a DOCUMENT with a LIVE image, a --camera or a --video clip.
+
+    DOCUMENT is a portrait, a scan of the whole data page (its MRZ is read and its portrait
+    cut out), a chip folder or a DG2 file. A data page is compared under the shipped document
+    profile unless --profile says otherwise; what reading the document found that needs
+    examining turns a MATCH into a REFER.
 
     \b
     Examples:
       impostor compare samples/document.png samples/live_genuine.jpg
+      impostor compare page.jpg live.jpg
+      impostor compare chip-folder/ live.jpg --json
       impostor compare samples/document.png --video clip.mp4 --json
       impostor compare --pairs review.csv --out decisions.csv
 
@@ -124,6 +131,13 @@ def compare(
         if len(sources) != 1:
             raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
     with reported(as_json), ExitStack() as stack:
+        reading = None
+        if document is not None:
+            from impostor.document import read_document
+
+            reading = read_document(document)
+            if reading.kind == "page" and profile is None:
+                profile = "document"  # type: ignore[assignment]  # a shipped profile's name
         audit_log = None
         if not no_audit:
             station = station or socket.gethostname()
@@ -146,21 +160,31 @@ def compare(
             counts = ", ".join(f"{count} {decision}" for decision, count in summary.counts.items())
             click.echo(f"wrote {out}: {summary.total} pairs ({counts})")
             return
-        assert document is not None
+        assert document is not None and reading is not None
+        portrait, document_reasons = reading.comparison_side()
         if live is not None:
-            verdict = verifier.verify(document, live)
+            verdict = verifier.verify(portrait, live, document_reasons=document_reasons)
         else:
             stream = camera if camera is not None else video
             assert stream is not None
-            verdict = verifier.verify_stream(document, stream, seconds=seconds)
+            verdict = verifier.verify_stream(
+                portrait, stream, seconds=seconds, document_reasons=document_reasons
+            )
         if composite is not None:
             from impostor.composite import write
 
             write(verdict, composite)
     if as_json:
-        echo_json(verdict.to_dict())
+        shown = verdict.to_dict()
+        if reading is not None and reading.kind != "portrait":
+            shown["document_reading"] = reading.to_dict()
+        echo_json(shown)
     else:
         click.echo(_describe(verdict, composite))
+        if reading is not None and reading.kind != "portrait":
+            from impostor.cli.document import describe
+
+            click.echo(describe(reading))
     sys.exit(DECISION_EXIT_CODES[verdict.decision])
 
 

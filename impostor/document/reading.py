@@ -1,0 +1,388 @@
+"""Reading a whole document: a page scan, a chip folder or a single chip file, as one result.
+
+:func:`read_document` decides what the path is, reads every part it can (the MRZ and the
+portraits of a page; EF.COM, DG1, DG2 and EF.SOD of a chip) and turns what it found into
+findings (``impostor.document.findings``). Broken parts are findings too ("the MRZ could not be
+read: type it or read the chip"), so that one damaged file does not hide what the others say;
+only a path that is no document at all raises a :class:`DocumentError` or an image error.
+
+What the path is:
+
+- a folder: a chip's files (``chip``);
+- a file starting like a DG2 or a face record: a chip portrait (``chip``);
+- an image with an MRZ, or with text rows and a small face: a data page (``page``);
+- any other image: a bare ``portrait``, compared as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+
+from impostor.capture import load_image, read_file
+from impostor.document import chip, correct, mrz, ocr, page, sod
+from impostor.document.findings import Finding, authentication_findings, ghost_finding, mrz_findings
+from impostor.document.mrz import Mrz
+from impostor.errors import DocumentError, ImpostorError
+from impostor.pipeline import Verifier
+from impostor.types import FaceBox, LoadedImage, Reason
+
+__all__ = ["DocumentReading", "Kind", "read_document"]
+
+Kind = Literal["page", "chip", "portrait"]
+MAX_DOCUMENT_BYTES = 50 << 20  # a 600 dpi data-page scan is under 30 MB
+PORTRAIT_SHARE = 0.3  # a face this much of an image's width makes it a portrait, not a page
+_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 270: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180}
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentReading:
+    """What was read from a document.
+
+    ``kind`` is what the document side is (the module's docstring says how it is told).
+    ``portrait`` is the image the face comparison should use: the page's main portrait cut to
+    ICAO proportions, the chip's decoded DG2 image, or the bare portrait; None when there is
+    none. ``page`` is the image as read, for an image document. ``mrz`` is the printed MRZ, or
+    the chip's when only a chip was read (``mrz_from`` says which); ``chip_mrz`` is DG1's.
+    """
+
+    source: str
+    kind: Kind
+    portrait: LoadedImage | None
+    page: LoadedImage | None
+    mrz: Mrz | None
+    mrz_from: str
+    chip_mrz: Mrz | None
+    authentication: sod.Authentication | None
+    portrait_box: FaceBox | None
+    secondary_boxes: tuple[FaceBox, ...]
+    page_turned: int
+    chip_portrait: chip.ChipPortrait | None
+    findings: tuple[Finding, ...]
+    timings_ms: dict[str, float]
+
+    @property
+    def alerts(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "alert")
+
+    def comparison_side(self) -> tuple[LoadedImage, tuple[Reason, ...]]:
+        """What a face comparison takes from this document: the portrait (or, on a page where
+        none was found, the whole page, so that the comparison says it found no face) and the
+        alerts as reasons. Raises :class:`DocumentError` for a chip with no usable portrait."""
+        reasons = tuple(Reason(f.code, f.message, "document") for f in self.alerts)
+        if self.portrait is not None:
+            return self.portrait, reasons
+        if self.page is not None:
+            return self.page, reasons
+        why = next((f.message for f in self.findings if f.code.startswith("chip_")), "it holds no portrait")
+        raise DocumentError(f"{self.source}: the chip gives no portrait to compare ({why})")
+
+    def to_dict(self) -> dict[str, object]:
+        authentication = self.authentication
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "mrz": _mrz_dict(self.mrz),
+            "mrz_from": self.mrz_from or None,
+            "chip_mrz": _mrz_dict(self.chip_mrz) if self.mrz_from == "page" else None,
+            "portrait": None if self.portrait is None else _portrait_dict(self),
+            "passive_authentication": None
+            if authentication is None
+            else {
+                "hash_algorithm": authentication.hash_algorithm,
+                "signer": authentication.signer,
+                "signer_valid": authentication.signer_valid,
+                "steps": [
+                    {"step": s.name, "status": s.status, "detail": s.detail} for s in authentication.steps
+                ],
+                "passed": authentication.passed,
+            },
+            "findings": [finding.to_dict() for finding in self.findings],
+            "timings_ms": {key: round(value, 1) for key, value in self.timings_ms.items()},
+        }
+
+
+def _portrait_dict(reading: DocumentReading) -> dict[str, object]:
+    assert reading.portrait is not None
+    found = reading.chip_portrait
+    return {
+        "width": reading.portrait.shape[1],
+        "height": reading.portrait.shape[0],
+        "box_on_page": None if reading.portrait_box is None else reading.portrait_box.to_dict(),
+        "secondary_images": [box.to_dict() for box in reading.secondary_boxes],
+        "page_turned_degrees": reading.page_turned,
+        "chip": None
+        if found is None
+        else {
+            "codec": found.codec,
+            "record_format": found.record_format,
+            "declared_size": found.declared_size,
+            "face_image_type": found.face_image_type,
+        },
+    }
+
+
+def _mrz_dict(found: Mrz | None) -> dict[str, object] | None:
+    if found is None:
+        return None
+    return {
+        "layout": found.layout,
+        "lines": list(found.lines),
+        "document_code": found.document_code,
+        "issuing_state": found.issuing_state,
+        "surname": found.surname,
+        "given_names": found.given_names,
+        "document_number": found.document_number,
+        "nationality": found.nationality,
+        "birth_date": found.birth,
+        "sex": found.sex,
+        "expiry_date": found.expiry,
+        "optional_data": found.optional_data,
+        "check_digits": [
+            {"field": c.field, "printed": c.printed, "computed": c.computed, "valid": c.ok}
+            | ({"note": c.note} if c.note else {})
+            for c in found.checks
+        ],
+        "valid": found.valid,
+        "corrections": [
+            {"line": c.line + 1, "column": c.column + 1, "read": c.read, "kept": c.kept, "why": c.why}
+            for c in found.corrections
+        ],
+    }
+
+
+# --- a page --------------------------------------------------------------------------------------
+
+
+def _rank(read: ocr.MrzRead) -> tuple[float, ...]:
+    """Which of several reads is the MRZ: the most check digits holding, then the best fit to
+    the MRZ's grammar, then the classifier's confidence."""
+    try:
+        found = correct.parse_read(read.lines, read.options)
+    except DocumentError:
+        return (-1.0, 0.0, read.mean_confidence)
+    return (
+        float(sum(check.ok for check in found.checks)),
+        correct.grammar_fit(read.lines),
+        read.mean_confidence,
+    )
+
+
+def _accept(read: ocr.MrzRead) -> bool:
+    try:
+        return correct.parse_read(read.lines, read.options).valid
+    except DocumentError:
+        return False
+
+
+@functools.cache
+def _ghost_verifier() -> Verifier:
+    # printed faces on both sides: the document profile, and every search on both
+    return Verifier("document", live_search="exhaustive")
+
+
+@dataclass(frozen=True)
+class _Page:
+    printed: Mrz | None
+    portraits: page.PagePortraits | None
+    portrait: LoadedImage | None
+    findings: list[Finding]
+    turned: int = 0  # degrees clockwise, the page's and then the portrait search's
+
+
+def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) -> tuple[Kind, _Page]:
+    started = time.perf_counter()
+    search = ocr.find_mrz(image.pixels, accept=_accept, rank=_rank)
+    timings["mrz"] = (time.perf_counter() - started) * 1000
+    printed = None
+    if search.read is not None:
+        try:
+            printed = correct.parse_read(search.read.lines, search.read.options)
+        except DocumentError:
+            printed = None
+    if printed is None and not search.text_rows:
+        return "portrait", _Page(None, None, image, [])  # no text at all: a photo, not a page
+    started = time.perf_counter()
+    pixels = image.pixels
+    turned = search.read.turned if search.read is not None else 0
+    if turned:
+        pixels = cv2.rotate(pixels, _TURNS[turned])
+    portraits = page.find_portraits(pixels, upright=printed is not None)
+    timings["portrait"] = (time.perf_counter() - started) * 1000
+    main = portraits.main
+    if printed is None and main is not None and main.width >= PORTRAIT_SHARE * pixels.shape[1]:
+        return "portrait", _Page(None, None, image, [])  # a photo with some text in it
+    findings: list[Finding] = []
+    if printed is None:
+        findings.append(
+            Finding("mrz_unreadable", "warning", "the MRZ could not be read: type it or read the chip")
+        )
+    else:
+        findings += mrz_findings(printed, today)
+    if main is None:
+        findings.append(Finding("no_portrait", "warning", "no usable portrait was found on the page"))
+        return "page", _Page(printed, portraits, None, findings, turned)
+    crop = portraits.crop
+    assert crop is not None
+    portrait = LoadedImage(crop, image.info)
+    started = time.perf_counter()
+    verifier = _ghost_verifier()
+    for number, box in enumerate(portraits.secondary, start=1):
+        ghost = LoadedImage(page.portrait_crop(portraits.page, box), image.info)
+        distance = verifier.verify(portrait, ghost).distance
+        findings.append(
+            ghost_finding(
+                number, distance, verifier.profile.accept_distance, verifier.profile.reject_distance
+            )
+        )
+    timings["ghost"] = (time.perf_counter() - started) * 1000
+    return "page", _Page(printed, portraits, portrait, findings, (turned + portraits.turned) % 360)
+
+
+# --- a chip ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Chip:
+    printed: Mrz | None
+    authentication: sod.Authentication | None
+    portrait: chip.ChipPortrait | None
+    image: LoadedImage | None
+    findings: list[Finding]
+
+
+def _read_chip(
+    files: chip.ChipFiles | None, dg2: bytes | None, source: str, csca: Path | None, today: dt.date
+) -> _Chip:
+    findings: list[Finding] = []
+    found = image = None
+    if dg2 is not None:
+        try:
+            found = chip.read_dg2(dg2)[0]
+            image = load_image(found.image, name=f"{source} (DG2 portrait)")
+        except ImpostorError as error:
+            findings.append(
+                Finding("chip_portrait_unreadable", "alert", f"the chip's portrait cannot be used: {error}")
+            )
+    else:
+        findings.append(Finding("chip_no_dg2", "warning", "the chip files hold no DG2 (portrait)"))
+    if files is None:
+        message = "a DG2 alone cannot be authenticated: give the chip's folder with EF.SOD"
+        findings.append(Finding("chip_not_authenticated", "note", message))
+        return _Chip(None, None, found, image, findings)
+    printed = None
+    dg1 = files.get("DG1")
+    if dg1 is not None:
+        try:
+            printed = mrz.parse(chip.read_dg1(dg1))
+        except DocumentError as error:
+            findings.append(
+                Finding("chip_dg1_unreadable", "alert", f"the chip's MRZ cannot be read: {error}")
+            )
+        else:
+            findings += mrz_findings(printed, today, chip=True)
+    authentication = None
+    security = files.get("EF.SOD")
+    if security is None:
+        message = "no EF.SOD among the chip files: the chip's data cannot be authenticated"
+        findings.append(Finding("chip_no_sod", "warning", message))
+    else:
+        groups = {int(name[2:]): data for name, data in files.files.items() if name.startswith("DG")}
+        try:
+            trusted = sod.load_csca(csca) if csca is not None else None
+            authentication = sod.authenticate(security, groups, csca=trusted)
+        except DocumentError as error:
+            if csca is not None and str(error).startswith(str(csca)):
+                raise  # the user's CSCA file is wrong: say so, do not report the chip
+            findings.append(Finding("chip_sod_unreadable", "alert", f"EF.SOD cannot be read: {error}"))
+        else:
+            findings += authentication_findings(authentication)
+    return _Chip(printed, authentication, found, image, findings)
+
+
+# --- the whole ---------------------------------------------------------------------------------
+
+
+def _is_chip_file(data: bytes) -> bool:
+    return data[:1] in (b"\x75", b"\xa1") or data.startswith(b"FAC\x00")
+
+
+def read_document(
+    path: Path,
+    *,
+    chip_folder: Path | None = None,
+    csca: Path | None = None,
+    today: dt.date | None = None,
+) -> DocumentReading:
+    """Read the document at ``path``: a page scan, a chip folder, a single DG2 or face record,
+    or a bare portrait (the module's docstring says how each is told).
+
+    ``chip_folder`` adds a chip to a page: DG1's MRZ is then compared with the printed one.
+    ``csca`` is a CSCA certificate, a folder of them or an ICAO master list, for the chain step
+    of passive authentication. ``today`` decides what has expired (the local date by default).
+    Raises :class:`DocumentError` (or an image error) when ``path`` is none of these.
+    """
+    today = today or dt.date.today()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    if csca is not None:
+        sod.load_csca(csca)  # a bad --csca is told before anything is read
+    source = str(path)
+    image: LoadedImage | None = None
+    read_page: _Page | None = None
+    files: chip.ChipFiles | None = None
+    dg2: bytes | None = None
+    kind: Kind
+    if path.is_dir():
+        kind, files = "chip", chip.read_folder(path)
+        dg2 = files.get("DG2")
+    else:
+        data = read_file(path, source, max_bytes=MAX_DOCUMENT_BYTES)
+        if _is_chip_file(data):
+            kind, dg2 = "chip", data
+        else:
+            image = load_image(data, name=source)
+            kind, read_page = _read_page(image, today, timings)
+    if chip_folder is not None:
+        files = chip.read_folder(chip_folder)
+        dg2 = dg2 if dg2 is not None else files.get("DG2")
+    read_chip: _Chip | None = None
+    if files is not None or dg2 is not None:
+        chip_started = time.perf_counter()
+        read_chip = _read_chip(files, dg2, source, csca, today)
+        timings["chip"] = (time.perf_counter() - chip_started) * 1000
+    findings = list(read_page.findings) if read_page else []
+    printed = read_page.printed if read_page else None
+    chip_mrz = read_chip.printed if read_chip else None
+    if read_chip is not None:
+        findings += read_chip.findings
+        if printed is not None and chip_mrz is not None and chip_mrz.lines != printed.lines:
+            message = "the chip's MRZ (DG1) differs from the printed one: examine the document"
+            findings.append(Finding("chip_mrz_differs", "alert", message))
+    portrait = read_page.portrait if read_page else None
+    if portrait is None and read_chip is not None:
+        portrait = read_chip.image
+    portraits = read_page.portraits if read_page else None
+    timings["total"] = (time.perf_counter() - started) * 1000
+    return DocumentReading(
+        source=source,
+        kind=kind,
+        portrait=portrait,
+        page=image,
+        mrz=printed or chip_mrz,
+        mrz_from="page" if printed is not None else "chip" if chip_mrz is not None else "",
+        chip_mrz=chip_mrz,
+        authentication=read_chip.authentication if read_chip else None,
+        portrait_box=portraits.main if portraits and kind == "page" else None,
+        secondary_boxes=portraits.secondary if portraits and kind == "page" else (),
+        page_turned=read_page.turned if read_page else 0,
+        chip_portrait=read_chip.portrait if read_chip else None,
+        findings=tuple(findings),
+        timings_ms=timings,
+    )

@@ -28,7 +28,9 @@ leaves the last committed record as the head (SQLite's journal rolls the rest ba
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -50,7 +52,9 @@ __all__ = [
     "default_path",
 ]
 
-SCHEMA_VERSION = 2  # 2: personal fields hashed through their own digest, so they can be purged
+# 2: personal fields hashed through their own digest, so they can be purged;
+# 3: the document's number, as a keyed hash, among them
+SCHEMA_VERSION = 3
 GENESIS_HASH = "0" * 64  # the prev_hash of record 1
 BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another process's transaction
 
@@ -126,7 +130,14 @@ _PUBLIC = tuple(name for name in _FIELDS if name not in PERSONAL)
 _V2_COLUMNS = (
     "ALTER TABLE records ADD COLUMN personal TEXT",  # SHA-256 of the personal fields, kept after a purge
     "ALTER TABLE records ADD COLUMN purged TEXT",  # UTC time the personal fields were removed
+    # the document's issuing state and number as an HMAC under the log's own key (scheme 3)
+    "ALTER TABLE records ADD COLUMN document_ref TEXT NOT NULL DEFAULT ''",
 )
+
+
+def _personal(scheme: int) -> tuple[str, ...]:
+    """The personal columns of a log of ``scheme``: hashed through their own digest, purged."""
+    return (*PERSONAL, "document_ref") if scheme >= 3 else PERSONAL
 
 
 def default_path() -> Path:
@@ -166,6 +177,7 @@ class AuditEntry:
     reasons: tuple[Reason, ...] = ()
     quality: Mapping[str, object] | None = None
     time: datetime | None = None
+    document_ref: str = ""  # the document's number as a keyed hash (AuditLog.document_ref)
 
     @classmethod
     def from_verdict(
@@ -176,6 +188,7 @@ class AuditEntry:
         operator: str,
         quality: Mapping[str, object] | None = None,
         time: datetime | None = None,
+        document_ref: str = "",
     ) -> AuditEntry:
         return cls(
             station=station,
@@ -192,6 +205,7 @@ class AuditEntry:
             reasons=verdict.reasons,
             quality=quality,
             time=time,
+            document_ref=document_ref,
         )
 
 
@@ -217,6 +231,7 @@ class AuditRecord:
     prev_hash: str
     hash: str
     purged: str | None = None  # UTC time the personal fields were removed, None while they are kept
+    document_ref: str = ""  # the document's number as a keyed hash; "" when none was read
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -236,6 +251,7 @@ class AuditRecord:
             "quality": None if self.quality is None else dict(self.quality),
             "document_sha256": self.document_sha256,
             "live_sha256": self.live_sha256,
+            "document_ref": self.document_ref,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
             "purged": self.purged,
@@ -290,8 +306,8 @@ def _canonical_digest(values: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _personal_digest(values: Mapping[str, object]) -> str:
-    return _canonical_digest({name: values[name] for name in PERSONAL})
+def _personal_digest(values: Mapping[str, object], scheme: int = SCHEMA_VERSION) -> str:
+    return _canonical_digest({name: values[name] for name in _personal(scheme)})
 
 
 def _event_personal(values: Mapping[str, object]) -> str:
@@ -364,6 +380,9 @@ class AuditLog:
                 for statement in _V2_COLUMNS:
                     self._db.execute(statement)
                 self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('document_key', ?)", (secrets.token_hex(32),)
+                )
+                self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
             elif int(row[0]) > SCHEMA_VERSION:
@@ -386,10 +405,28 @@ class AuditLog:
         station: str,
         operator: str,
         quality: Mapping[str, object] | None = None,
+        document: tuple[str, str] | None = None,
     ) -> AuditRecord:
-        """Log ``verdict`` under ``station`` and ``operator``; returns the stored record."""
-        entry = AuditEntry.from_verdict(verdict, station=station, operator=operator, quality=quality)
+        """Log ``verdict`` under ``station`` and ``operator``; returns the stored record.
+
+        ``document`` is the issuing state and number read from the document, stored only as
+        :meth:`document_ref` gives it."""
+        reference = self.document_ref(*document) if document is not None else ""
+        entry = AuditEntry.from_verdict(
+            verdict, station=station, operator=operator, quality=quality, document_ref=reference
+        )
         return self.append_entry(entry)
+
+    def document_ref(self, issuing_state: str, number: str) -> str:
+        """A document's issuing state and number as an HMAC-SHA-256 under this log's own random
+        key (kept in its ``meta`` table): the same document gives the same reference in this
+        log, so its records can be found again, but the number cannot be read back from an
+        export. A log begun before schema 3 has no key and keeps no reference ("")."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'document_key'").fetchone()
+        if row is None:
+            return ""
+        message = f"{issuing_state}:{number}".encode()
+        return hmac.new(bytes.fromhex(str(row[0])), message, hashlib.sha256).hexdigest()
 
     def append_entry(self, entry: AuditEntry) -> AuditRecord:
         """Append one entry at the head of the chain, atomically; returns the stored record."""
@@ -421,8 +458,11 @@ class AuditLog:
                 values["seq"] = seq + 1
                 values["prev_hash"] = prev_hash
                 columns: tuple[str, ...] = (*_FIELDS, "hash")
+                if self.scheme >= 3:
+                    values["document_ref"] = entry.document_ref
+                    columns = (*columns, "document_ref")
                 if self.scheme >= 2:
-                    values["personal"] = _personal_digest(values)
+                    values["personal"] = _personal_digest(values, self.scheme)
                     columns = (*columns, "personal")
                 values["hash"] = _digest(values, self.scheme)
                 self._db.execute(
@@ -549,6 +589,8 @@ class AuditLog:
         return int(row[0] or 0)
 
     def _columns(self) -> tuple[str, ...]:
+        if self.scheme >= 3:
+            return (*_FIELDS, "hash", "personal", "purged", "document_ref")
         return (*_FIELDS, "hash", "personal", "purged") if self.scheme >= 2 else (*_FIELDS, "hash")
 
     def verify(self) -> ChainReport:
@@ -564,9 +606,9 @@ class AuditLog:
             if seq != expected_seq:
                 return _bad(len(rows), expected_seq, f"record {expected_seq} is missing (sequence gap)")
             if self.scheme >= 2 and row["purged"] is None:
-                edited = _personal_digest(row) != row["personal"]
+                edited = _personal_digest(row, self.scheme) != row["personal"]
             else:  # a purged record holds no personal field: "purged" cannot hide an edit of them
-                edited = self.scheme >= 2 and any(row[name] != "" for name in PERSONAL)
+                edited = self.scheme >= 2 and any(row[name] != "" for name in _personal(self.scheme))
             if edited:
                 return _bad(len(rows), seq, f"record {seq} was edited")
             if _digest(row, self.scheme) != row["hash"]:
@@ -626,7 +668,7 @@ class AuditLog:
                 f"{self.path} was begun by impostor 0.1 and its records cannot be purged without "
                 "breaking the chain: archive it and start a new log"
             )
-        blank = ", ".join(f"{name} = ''" for name in PERSONAL)
+        blank = ", ".join(f"{name} = ''" for name in _personal(self.scheme))
         now = _utc_text(datetime.now(UTC))
         try:
             # the removed values must leave the file too, not linger in free pages or the WAL
@@ -714,4 +756,5 @@ def _record(values: Mapping[str, object]) -> AuditRecord:
         prev_hash=str(values["prev_hash"]),
         hash=str(values["hash"]),
         purged=None if values.get("purged") is None else str(values["purged"]),
+        document_ref=str(values.get("document_ref") or ""),
     )

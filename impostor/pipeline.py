@@ -485,11 +485,13 @@ class Verifier:
         document_label: str | None = None,
         live_label: str | None = None,
         document_reasons: Sequence[Reason] = (),
+        document_id: tuple[str, str] | None = None,
     ) -> Verdict:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images.
 
         ``document_reasons`` are what reading the document found (``impostor.document``): they
-        lead the verdict's reasons and make a MATCH a REFER (``impostor.decide``)."""
+        lead the verdict's reasons and make a MATCH a REFER (``impostor.decide``).
+        ``document_id`` (issuing state, number) goes to the audit log as a keyed hash only."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
         # each side is read, searched and measured in its own thread (decoding, HOG and the
@@ -507,7 +509,7 @@ class Verifier:
                 ),
             )
             timings = {"document": doc_ms, "live": live_ms}
-            return self._logged(self._finish(doc, liv, started, timings, document_reasons))
+            return self._logged(self._finish(doc, liv, started, timings, document_reasons), document_id)
         (document_side, doc_ms), (live_side, live_ms) = self._both(
             lambda: _timed(
                 lambda: self._ready(self.locate(document, "document", label=document_label), "document")
@@ -521,7 +523,8 @@ class Verifier:
         return self._logged(
             self._conclude(
                 document_side, live_side, started, {"document": doc_ms, "live": live_ms}, document_reasons
-            )
+            ),
+            document_id,
         )
 
     def verify_stream(
@@ -532,12 +535,13 @@ class Verifier:
         seconds: float | None = None,
         document_label: str | None = None,
         document_reasons: Sequence[Reason] = (),
+        document_id: tuple[str, str] | None = None,
     ) -> Verdict:
         """Compare a document portrait with the best frame of a camera (index) or video file.
 
         The capture stops at the first frame whose face passes the live quality gates, or when
         the window (``seconds``) ends; then the best frame seen (``frame_score``) is compared.
-        ``document_reasons`` are as for :meth:`verify`.
+        ``document_reasons`` and ``document_id`` are as for :meth:`verify`.
         """
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before the camera is opened
@@ -558,7 +562,8 @@ class Verifier:
         return self._logged(
             self._finish(
                 doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms}, document_reasons
-            )
+            ),
+            document_id,
         )
 
     # -- internals ---------------------------------------------------------------------------
@@ -688,13 +693,15 @@ class Verifier:
             located.image, list(located.boxes), located.landmarks, side=side, limits=self.profile.limits
         )
 
-    def _logged(self, verdict: Verdict) -> Verdict:
+    def _logged(self, verdict: Verdict, document_id: tuple[str, str] | None = None) -> Verdict:
         if self.audit is not None:
             quality = {
                 side.name: side.quality.to_dict() if side.quality else None
                 for side in (verdict.document, verdict.live)
             }
-            self.audit.append(verdict, station=self.station, operator=self.operator, quality=quality)
+            self.audit.append(
+                verdict, station=self.station, operator=self.operator, quality=quality, document=document_id
+            )
         return verdict
 
     def _both(self, first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:

@@ -162,13 +162,17 @@ def compare(
             return
         assert document is not None and reading is not None
         portrait, document_reasons = reading.comparison_side()
+        found = reading.mrz
+        document_id = (found.issuing_state, found.document_number) if found is not None else None
         if live is not None:
-            verdict = verifier.verify(portrait, live, document_reasons=document_reasons)
+            verdict = verifier.verify(
+                portrait, live, document_reasons=document_reasons, document_id=document_id
+            )
         else:
             stream = camera if camera is not None else video
             assert stream is not None
             verdict = verifier.verify_stream(
-                portrait, stream, seconds=seconds, document_reasons=document_reasons
+                portrait, stream, seconds=seconds, document_reasons=document_reasons, document_id=document_id
             )
         if composite is not None:
             from impostor.composite import write

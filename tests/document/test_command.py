@@ -80,3 +80,29 @@ def test_compare_a_chip_folder(chips: Path) -> None:
     assert verdict["document_reading"]["kind"] == "chip"
     assert verdict["profile"]["name"] != "document"
     assert verdict["document"]["box"] is not None  # the chip's portrait has a face
+
+
+def test_the_audit_log_keeps_the_document_number_only_as_a_keyed_hash(
+    documents: Path, tmp_path: Path
+) -> None:
+    from impostor.audit import AuditLog
+
+    database = tmp_path / "audit.db"
+    page = documents / "images" / "td3_nld_meulendijk.jpg"
+    for _ in range(2):
+        run("compare", page, GENUINE, "--audit-db", database, "--station", "lima-1", "--operator", "ana")
+    with AuditLog(database) as log:
+        first, second = list(log.records())
+        assert first.document_ref and first.document_ref == second.document_ref  # the same document
+        assert first.document_ref == log.document_ref("NLD", "XA0000014")
+        assert log.verify().ok
+    stored = database.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("audit.db-*"))
+    assert b"XA0000014" not in stored and b"XA00000148" not in stored
+    exported = run("audit", "export", "--db", database)
+    assert "XA0000014" not in exported.output and first.document_ref in exported.output
+    with AuditLog(database) as log:  # a purge removes it with the other personal fields
+        import datetime as dt
+
+        log.purge(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+        assert [record.document_ref for record in log.records()] == ["", ""]
+        assert log.verify().ok

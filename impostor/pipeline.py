@@ -457,11 +457,13 @@ class Verifier:
         report = assess(image, boxes, landmarks, side="live", limits=self.profile.limits)
         return FrameCheck(image, tuple(boxes), report)
 
-    def compare(self, document: Located, live: Located) -> Verdict:
+    def compare(
+        self, document: Located, live: Located, *, document_reasons: Sequence[Reason] = ()
+    ) -> Verdict:
         """The verdict on two sides already located (a station keeps the document's between
-        travellers' photos); audited like ``verify``."""
+        travellers' photos); audited like ``verify``; ``document_reasons`` as for ``verify``."""
         started = time.perf_counter()
-        return self._logged(self._finish(document, live, started, {}))
+        return self._logged(self._finish(document, live, started, {}, document_reasons))
 
     def analyse(
         self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None

@@ -162,8 +162,7 @@ def compare(
             return
         assert document is not None and reading is not None
         portrait, document_reasons = reading.comparison_side()
-        found = reading.mrz
-        document_id = (found.issuing_state, found.document_number) if found is not None else None
+        document_id = reading.document_id
         if live is not None:
             verdict = verifier.verify(
                 portrait, live, document_reasons=document_reasons, document_id=document_id

@@ -19,7 +19,34 @@ from typing import Literal
 from impostor.document import codes, sod
 from impostor.document.mrz import Mrz
 
-__all__ = ["Finding", "Severity", "authentication_findings", "ghost_finding", "mrz_findings"]
+__all__ = ["CODES", "Finding", "Severity", "authentication_findings", "ghost_finding", "mrz_findings"]
+
+# every finding's code, for the pages' catalogues
+CODES = (
+    "mrz_check_digit",
+    "document_expired",
+    "expiry_unreadable",
+    "unknown_state_code",
+    "specimen_state_code",
+    "mrz_corrected",
+    "mrz_unreadable",
+    "no_portrait",
+    "ghost_matches",
+    "ghost_unconfirmed",
+    "ghost_differs",
+    "ghost_unchecked",
+    "chip_hash_mismatch",
+    "chip_signature_failed",
+    "chip_chain_failed",
+    "chip_chain_not_checked",
+    "chip_portrait_unreadable",
+    "chip_no_dg2",
+    "chip_not_authenticated",
+    "chip_dg1_unreadable",
+    "chip_no_sod",
+    "chip_sod_unreadable",
+    "chip_mrz_differs",
+)
 
 Severity = Literal["alert", "warning", "note"]
 
@@ -79,16 +106,11 @@ def mrz_findings(found: Mrz, today: dt.date, *, chip: bool = False) -> list[Find
                 {"value": found.expiry},
             )
         )
-    for role, code in (("issuing state", found.issuing_state), ("nationality", found.nationality)):
+    for role, code in (("issuing_state", found.issuing_state), ("nationality", found.nationality)):
         if not codes.known(code):
-            findings.append(
-                Finding(
-                    "unknown_state_code",
-                    "alert",
-                    f"the {role} code {code!r} is not an ICAO code{where}: examine the document",
-                    {"role": role, "code": code},
-                )
-            )
+            what = f"the {role.replace('_', ' ')} code {code!r}"
+            message = f"{what} is not an ICAO code{where}: examine the document"
+            findings.append(Finding("unknown_state_code", "alert", message, {"role": role, "code": code}))
         elif code in codes.SPECIMEN:
             findings.append(
                 Finding("specimen_state_code", "note", f"{code} is ICAO's specimen state", {"code": code})

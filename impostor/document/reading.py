@@ -71,6 +71,11 @@ class DocumentReading:
     def alerts(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "alert")
 
+    @property
+    def document_id(self) -> tuple[str, str] | None:
+        """The issuing state and document number read, for the audit log's keyed reference."""
+        return (self.mrz.issuing_state, self.mrz.document_number) if self.mrz is not None else None
+
     def comparison_side(self) -> tuple[LoadedImage, tuple[Reason, ...]]:
         """What a face comparison takes from this document: the portrait (or, on a page where
         none was found, the whole page, so that the comparison says it found no face) and the
@@ -314,14 +319,16 @@ def _is_chip_file(data: bytes) -> bool:
 
 
 def read_document(
-    path: Path,
+    path: Path | bytes,
     *,
+    name: str | None = None,
     chip_folder: Path | None = None,
     csca: Path | None = None,
     today: dt.date | None = None,
 ) -> DocumentReading:
-    """Read the document at ``path``: a page scan, a chip folder, a single DG2 or face record,
-    or a bare portrait (the module's docstring says how each is told).
+    """Read the document at ``path`` (or in these bytes, labelled ``name`` in messages): a page
+    scan, a chip folder, a single DG2 or face record, or a bare portrait (the module's
+    docstring says how each is told).
 
     ``chip_folder`` adds a chip to a page: DG1's MRZ is then compared with the printed one.
     ``csca`` is a CSCA certificate, a folder of them or an ICAO master list, for the chain step
@@ -333,17 +340,17 @@ def read_document(
     timings: dict[str, float] = {}
     if csca is not None:
         sod.load_csca(csca)  # a bad --csca is told before anything is read
-    source = str(path)
+    source = name or (str(path) if isinstance(path, Path) else "document")
     image: LoadedImage | None = None
     read_page: _Page | None = None
     files: chip.ChipFiles | None = None
     dg2: bytes | None = None
     kind: Kind
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         kind, files = "chip", chip.read_folder(path)
         dg2 = files.get("DG2")
     else:
-        data = read_file(path, source, max_bytes=MAX_DOCUMENT_BYTES)
+        data = path if isinstance(path, bytes) else read_file(path, source, max_bytes=MAX_DOCUMENT_BYTES)
         if _is_chip_file(data):
             kind, dg2 = "chip", data
         else:

@@ -1,7 +1,8 @@
 """The station's HTTP API, for the systems around the counter (e-gates, document readers, review
 tools): the same comparison as ``impostor compare``, over HTTP, warm.
 
-    POST /api/v1/verify     multipart ``document`` and ``live``: the JSON of ``compare --json``
+    POST /api/v1/verify     multipart ``document`` (a portrait, a data-page scan or a DG2) and
+                            ``live``: the JSON of ``compare --json``
     POST /api/v1/quality    multipart ``image`` and a ``side`` field: the JSON of ``quality --json``
     GET  /api/v1/health     models loaded, the profile, whether the audit log takes writes
     GET  /api/docs          the OpenAPI page
@@ -18,8 +19,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 
 from impostor import errors
+from impostor.document import read_document
 from impostor.station.service import Refusal, Station, in_thread
-from impostor.types import Verdict
 
 __all__ = ["GUARDED", "add_api", "read_upload"]
 
@@ -55,15 +56,21 @@ def add_api(app: FastAPI, station: Station) -> None:
         document_bytes = await read_upload(document, "document", limit)
         live_bytes = await read_upload(live, "live", limit)
 
-        def compare() -> Verdict:
-            verdict = verifier.verify(
-                document_bytes, live_bytes, document_label="document", live_label="live"
+        def compare() -> dict[str, Any]:
+            reading = read_document(document_bytes, name="document")
+            portrait, alerts = reading.comparison_side()
+            chosen = station.page_verifier if reading.kind == "page" else verifier
+            verdict = chosen.verify(portrait, live_bytes, live_label="live", document_reasons=alerts)
+            record = station.logs.append(
+                verdict, station=config.station, operator=f"api:{system}", document=reading.document_id
             )
-            record = station.logs.append(verdict, station=config.station, operator=f"api:{system}")
             station.keep(record, document_bytes, live_bytes)
-            return verdict
+            reply = verdict.to_dict()
+            if reading.kind != "portrait":
+                reply["document_reading"] = reading.to_dict()
+            return reply
 
-        return (await in_thread(compare)).to_dict()
+        return await in_thread(compare)
 
     @app.post("/api/v1/quality", tags=["api"])
     async def quality(

@@ -33,6 +33,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from impostor.audit import MAX_NOTE
+from impostor.document import DocumentReading, read_document
 from impostor.i18n import Catalogues
 from impostor.pipeline import Located
 from impostor.station.accounts import LOCK_FOR, SignIn
@@ -203,11 +204,15 @@ def add_counter(app: FastAPI, station: Station) -> None:
         return {"operator": session.operator, "idle_minutes": config.idle_minutes}
 
     def take_document(session: CounterSession, data: bytes, source: str, name: str) -> dict[str, Any]:
-        located = verifier.gates(verifier.locate(data, "document", label=name or "document"), "document")
+        reading = read_document(data, name=name or "document")
+        portrait, _ = reading.comparison_side()
+        chosen = station.page_verifier if reading.kind == "page" else verifier
+        located = chosen.gates(chosen.locate(portrait, "document", label=name or "document"), "document")
         with session.lock:
             session.next_traveller()  # a new document is a new traveller
             traveller = session.traveller
             traveller.document, traveller.document_source = located, source
+            traveller.reading, traveller.verifier = reading, chosen
             if station.keeper is not None:
                 traveller.document_bytes = data
             _show(traveller, "document", located)
@@ -242,8 +247,15 @@ def add_counter(app: FastAPI, station: Station) -> None:
                 raise Refusal(
                     409, "NoDocument", "the traveller changed while the photo was sent", "no_document"
                 )
-            verdict = verifier.compare(traveller.document, live)
-            record = station.logs.append(verdict, station=config.station, operator=session.operator)
+            reading, chosen = traveller.reading, traveller.verifier or verifier
+            alerts = reading.comparison_side()[1] if reading is not None else ()
+            verdict = chosen.compare(traveller.document, live, document_reasons=alerts)
+            record = station.logs.append(
+                verdict,
+                station=config.station,
+                operator=session.operator,
+                document=reading.document_id if reading is not None else None,
+            )
             traveller.live, traveller.verdict, traveller.record = live, verdict, record.seq
             traveller.judgement, traveller.decided = None, datetime.now(UTC).astimezone()
             _show(traveller, "live", live)
@@ -347,16 +359,63 @@ def _document_view(traveller: Traveller, located: Located, source: str, name: st
         "source": source,
         "name": name,
         "image": _face_url(traveller, "document"),
+        "reading": _reading_view(traveller.reading),
+    }
+
+
+def _reading_view(reading: DocumentReading | None) -> dict[str, Any] | None:
+    """What the page shows of a document's reading: its kind, the MRZ's fields and check
+    digits, passive authentication's steps, and the findings (codes and values, which the
+    catalogues put into words)."""
+    if reading is None or reading.kind == "portrait":
+        return None
+    found = reading.mrz
+    mrz = None
+    if found is not None:
+        mrz = {
+            "from": reading.mrz_from,
+            "layout": found.layout,
+            "surname": found.surname,
+            "given_names": found.given_names,
+            "document_number": found.document_number,
+            "issuing_state": found.issuing_state,
+            "nationality": found.nationality,
+            "birth_date": found.birth_date.isoformat() if found.birth_date else None,
+            "expiry_date": found.expiry_date.isoformat() if found.expiry_date else None,
+            "sex": found.sex,
+            "valid": found.valid,
+            "failing": list(found.failing),
+        }
+    steps = None
+    if reading.authentication is not None:
+        steps = [
+            {"step": step.name, "status": step.status.replace(" ", "_")}
+            for step in reading.authentication.steps
+        ]
+    return {
+        "kind": reading.kind,
+        "mrz": mrz,
+        "passive_authentication": steps,
+        "findings": [
+            {"code": f.code, "severity": f.severity, "values": f.values}
+            for f in reading.findings
+            if f.severity != "note" or f.code.startswith("ghost_")
+        ],
     }
 
 
 def _verdict_view(traveller: Traveller) -> dict[str, Any]:
     verdict = traveller.verdict
     assert verdict is not None
+    # the document's alerts lead the reasons in their own words, with their values (a date, a
+    # field), which a bare reason code would lose
+    alerts = traveller.reading.alerts if traveller.reading is not None else ()
+    shown = {f.code for f in alerts}
     return {
         "decision": verdict.decision.value,
         "probability": verdict.probability,
-        "reason_codes": [reason.code for reason in verdict.reasons],
+        "document_findings": [{"code": f.code, "values": f.values} for f in alerts],
+        "reason_codes": [reason.code for reason in verdict.reasons if reason.code not in shown],
         "time": traveller.decided.isoformat(timespec="seconds") if traveller.decided else None,
         "record": traveller.record,
         "judgement": traveller.judgement,

@@ -52,6 +52,7 @@ STATUS: dict[type[errors.ImpostorError], tuple[int, str]] = {
     errors.ImageTooLarge: (413, "too_large"),
     errors.NoFaceFound: (422, "no_face"),
     errors.ConfigError: (400, "bad_request"),
+    errors.DocumentError: (422, "unreadable_document"),
 }
 
 
@@ -159,13 +160,17 @@ class ThreadLogs:
             self._local.log = AuditLog(self.path)
         return self._local.log
 
-    def append(self, verdict: Verdict, *, station: str, operator: str) -> AuditRecord:
-        """Log ``verdict``; returns its record."""
+    def append(
+        self, verdict: Verdict, *, station: str, operator: str, document: tuple[str, str] | None = None
+    ) -> AuditRecord:
+        """Log ``verdict``, with the document's state and number as a keyed hash; returns its record."""
         quality = {
             side.name: side.quality.to_dict() if side.quality else None
             for side in (verdict.document, verdict.live)
         }
-        return self.log().append(verdict, station=station, operator=operator, quality=quality)
+        return self.log().append(
+            verdict, station=station, operator=operator, quality=quality, document=document
+        )
 
 
 async def in_thread(work: Callable[[], _T]) -> _T:
@@ -195,6 +200,14 @@ class Station:
         # the station's own camera is upright: an empty frame is answered without turning it
         self.verifier = Verifier(config.profile, embedder=service_embedder(), live_search="upright")
         _ = self.verifier.profile
+        # a whole data page is compared under the shipped document profile, unless the station
+        # was given a profile of its own, which then holds for every document
+        self.page_verifier = (
+            self.verifier
+            if config.profile is not None
+            else Verifier("document", embedder=self.verifier.embedder, live_search="upright")
+        )
+        _ = self.page_verifier.profile
         self.key_rate = RateLimiter(config.requests_per_minute)
         self.operator_rate = RateLimiter(config.operator_requests_per_minute)
         self.frame_rate = RateLimiter(config.frames_per_minute, "camera frames")
@@ -241,3 +254,4 @@ class Station:
 
     def close(self) -> None:
         self.verifier.close()
+        self.page_verifier.close()

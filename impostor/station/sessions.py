@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from impostor.pipeline import Located
+from impostor.document import DocumentReading
+from impostor.pipeline import Located, Verifier
 from impostor.types import Verdict
 
 __all__ = ["CounterSession", "Lookup", "Sessions", "Traveller"]
@@ -33,6 +34,8 @@ class Traveller:
 
     document: Located | None = None
     document_source: str = ""  # "file" or "scanner"
+    reading: DocumentReading | None = None  # what was read from the document (its MRZ, its chip)
+    verifier: Verifier | None = None  # the verifier whose profile suits the document
     document_bytes: bytes = b""  # kept only until the comparison, for --keep-images
     live: Located | None = None
     live_bytes: bytes = b""

@@ -150,7 +150,7 @@ def open_page(browser: Browser, url: str, locale: str) -> Page:
 
 def screenshot(page: Page, shots: list[Path], name: str) -> None:
     for folder in shots:
-        page.screenshot(path=str(folder / f"station-{name}.png"))
+        page.screenshot(path=str(folder / f"station-{name}.png"), full_page=True)
 
 
 def sign_in_by_keyboard(page: Page) -> None:
@@ -269,3 +269,36 @@ def test_no_one_at_the_camera_asks_to_face_it_then_refers(
         page.keyboard.press("r")  # photo retaken: recorded, and the camera starts again
         expect(guidance).to_have_attribute("data-instruction", "face_camera")
         assert last_record(audit) == ("REFER", OPERATOR, [("outcome", "retaken")])
+
+
+def test_a_data_page_shows_what_was_read_beside_the_face(
+    chromium: Path,
+    clips: dict[str, Path],
+    station: tuple[str, Path, Path],
+    data_dir: Path,
+    shots: list[Path],
+) -> None:
+    url, audit, scans = station
+    page_scan = data_dir / "documents" / "images" / "td3_nld_meulendijk.jpg"
+    with camera(chromium, clips["B"]) as browser:
+        page = open_page(browser, url, "es-PE")
+        sign_in_by_keyboard(page)
+        scan(scans, page_scan, "pagina-de-datos.jpg")
+        page.keyboard.press("d")
+        reading = page.get_by_test_id("document-reading")
+        expect(reading).to_be_visible()
+        expect(reading).to_contain_text(text("es", "reading.kind.page"))
+        expect(reading).to_contain_text("MEULENDIJK, LOES ALBERTINE")
+        expect(reading).to_contain_text(text("es", "reading.checks_ok"))
+        expired = page.get_by_test_id("reading-findings").locator(".finding-alert")
+        expect(expired).to_contain_text(text("es", "finding.document_expired").split("{")[0].strip())
+        expect(expired).to_contain_text("2006")  # 12 abr. 2006, as es-PE writes it
+        screenshot(page, shots, "9-data-page-read")
+        # another traveller at the camera: the verdict says once that the document needs examining
+        expect(page.get_by_test_id("result")).not_to_have_attribute("data-decision", "")
+        reasons = page.get_by_test_id("reasons")
+        expect(reasons.locator(".finding-alert")).to_contain_text("2006")  # the expiry leads the reasons
+        screenshot(page, shots, "10-data-page-verdict")
+    with AuditLog(audit) as log:
+        record = list(log.records())[-1]
+        assert record.document_ref == log.document_ref("NLD", "XA0000014")

@@ -10,6 +10,8 @@ import re
 import pytest
 
 from impostor.audit import EVENT_KINDS
+from impostor.document.findings import CODES as FINDING_CODES
+from impostor.document.findings import FIELD_NAMES
 from impostor.i18n import SCHEMA, placeholders
 from impostor.quality import MEASURES
 from impostor.station.counter import CATALOGUES, LOCALES
@@ -32,6 +34,7 @@ REASONS = (
     "different_person",
     "inconclusive",
     "profile_weak",
+    "document_examine",
     *(f"{side}_{spec.name}" for side in ("document", "live") for spec in MEASURES),
 )
 ERRORS = (
@@ -64,6 +67,12 @@ DYNAMIC_PREFIXES: dict[str, tuple[str, ...]] = {
     "judgement.": EVENT_KINDS["judgement"],
     "outcome.": EVENT_KINDS["outcome"],
     "language.": LANGUAGES,
+    "finding.": FINDING_CODES,
+    "reading.kind.": ("page", "chip"),
+    "reading.step.": ("hashes", "signature", "chain"),
+    "reading.status.": ("passed", "failed", "not_done"),
+    "mrz_field.": tuple(FIELD_NAMES),
+    "mrz_role.": ("issuing_state", "nationality"),
 }
 TEST_IDS = {
     "operator-id",

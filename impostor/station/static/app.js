@@ -663,6 +663,51 @@
     }
     $("document-source").textContent = notes.join(" · ");
     reasonList($("document-reasons"), Array.isArray(found.reason_codes) ? found.reason_codes : []);
+    renderReading(found.reading);
+  }
+
+  function formatDate(iso) {
+    const date = new Date(iso + "T12:00:00");
+    return Number.isNaN(date.getTime()) ? "" : new Intl.DateTimeFormat(locale(), { dateStyle: "medium" }).format(date);
+  }
+
+  /** A finding's values put into the page's language (a field's or a role's name, a date). */
+  function findingValues(values) {
+    const shown = { ...values };
+    if (values.field) shown.field = t("mrz_field." + values.field);
+    if (values.role) shown.role = t("mrz_role." + values.role);
+    if (values.date) shown.date = formatDate(values.date);
+    return shown;
+  }
+
+  /** What reading the document found: the MRZ's main fields, its check digits, the chip's
+   * passive authentication, and the findings, alerts first. */
+  function renderReading(reading) {
+    const box = $("document-reading");
+    box.hidden = !reading;
+    if (!reading) return;
+    $("reading-kind").textContent = t("reading.kind." + reading.kind);
+    const mrz = reading.mrz;
+    $("reading-holder").textContent = mrz ? [mrz.surname, mrz.given_names].filter(Boolean).join(", ") : "";
+    $("reading-number").textContent = mrz
+      ? t("reading.number", { number: mrz.document_number, state: mrz.issuing_state, nationality: mrz.nationality })
+      : "";
+    const dates = [];
+    if (mrz && mrz.birth_date) dates.push(t("reading.born", { date: formatDate(mrz.birth_date) }));
+    if (mrz && mrz.expiry_date) dates.push(t("reading.expires", { date: formatDate(mrz.expiry_date) }));
+    $("reading-dates").textContent = dates.join(" · ");
+    const checks = $("reading-checks");
+    checks.textContent = !mrz ? t("reading.no_mrz") : mrz.valid ? t("reading.checks_ok") : t("reading.checks_fail");
+    checks.dataset.valid = mrz ? String(Boolean(mrz.valid)) : "";
+    const steps = Array.isArray(reading.passive_authentication) ? reading.passive_authentication : [];
+    $("reading-chip").textContent = steps.length
+      ? t("reading.chip") + " " + steps.map((s) => t("reading.step." + s.step) + ": " + t("reading.status." + s.status)).join(" · ")
+      : "";
+    const order = { alert: 0, warning: 1, note: 2 };
+    const findings = [...(reading.findings || [])].sort((a, b) => order[a.severity] - order[b.severity]);
+    $("reading-findings").replaceChildren(
+      ...findings.map((f) => element("li", t("finding." + f.code, findingValues(f.values || {})), "finding-" + f.severity)),
+    );
   }
 
   function onDragOver(event) {
@@ -1019,8 +1064,13 @@
     const record = isNumber(verdict.record) ? verdict.record : state.record;
     $("result-record").textContent = isNumber(record) ? t("result.record", { record: integer(record) }) : "";
     const codes = Array.isArray(verdict.reason_codes) ? verdict.reason_codes : [];
-    reasonList($("reasons"), codes);
-    $("reasons-heading").hidden = codes.length === 0;
+    // what the document's reading found leads, in its own words (dates and fields filled in)
+    const findings = Array.isArray(verdict.document_findings) ? verdict.document_findings : [];
+    $("reasons").replaceChildren(
+      ...findings.map((f) => element("li", t("finding." + f.code, findingValues(f.values || {})), "finding-alert")),
+      ...codes.map((code) => element("li", t("reason." + code))),
+    );
+    $("reasons-heading").hidden = codes.length + findings.length === 0;
   }
 
   function chooseOutcome(outcome) {

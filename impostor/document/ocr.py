@@ -43,6 +43,7 @@ GLYPHS = ALPHABET_CHARS
 CELL = (20, 16)  # a character cell as the classifier sees it: rows, columns
 SCHEMA_VERSION = 2  # of the classifier's file
 WORK_WIDTH = 1400  # the MRZ's rows are looked for on a copy about this wide
+GLANCE_WIDTH = 700  # the copy a first glance for MRZ-like rows looks at
 WIDTHS = {3: (30,), 2: (44, 36)}  # characters per line, by line count
 MRZ_LIKE = 28  # blobs in a row that could be an MRZ line
 OPTION_FLOOR = 0.002
@@ -222,6 +223,7 @@ def _rows(blobs: NDArray[np.float64]) -> list[_Row]:
             # the capitals' height: the tall blobs, less any run into a neighbour or a stamp
             typical = float(np.percentile(heights[chain], 75))
             tall = heights[chain][(heights[chain] >= 0.85 * typical) & (heights[chain] <= 1.3 * typical)]
+            tall = tall if len(tall) else heights[chain]
             slope = float(np.polyfit(centres[:, 0], centres[:, 1], 1)[0])
             rows.append(_Row(centres, heights[chain], float(np.median(tall)), slope))
     return rows
@@ -415,6 +417,16 @@ def _deskewed(
     return turned, matrix, degrees
 
 
+def _long_rows(grey: NDArray[np.uint8], turn: int | None) -> int:
+    """How many rows as long as an MRZ line a copy ``GLANCE_WIDTH`` wide shows, turned so."""
+    turned = grey if turn is None else cv2.rotate(grey, turn)
+    scale = GLANCE_WIDTH / turned.shape[1]
+    small = cv2.resize(
+        turned, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
+    return sum(len(row.centres) >= MRZ_LIKE for row in _rows(_blobs(small)))
+
+
 _QUARTERS = (
     (0, None),
     (90, cv2.ROTATE_90_CLOCKWISE),
@@ -450,14 +462,19 @@ def find_mrz(
     grey_page = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY) if page.ndim == 3 else page
     model = classifier()
     best: MrzRead | None = None
-    text_rows = 0
+    # a glance at a small copy, as it is and turned a quarter (a half turn shows the same rows),
+    # says whether an orientation has rows as long as an MRZ line: a photo of a face has none,
+    # and costs a few milliseconds, not a full search in four orientations
+    glances = {degrees: _long_rows(grey_page, turn) for degrees, turn in _QUARTERS[:2]}
+    text_rows = max(glances.values())
     for degrees, turn in _QUARTERS:
+        if not glances[degrees % 180]:
+            continue
         grey = grey_page if turn is None else cv2.rotate(grey_page, turn)
         scale = WORK_WIDTH / grey.shape[1]
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
         work = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=interpolation)
         rows = _rows(_blobs(work))
-        text_rows = max(text_rows, sum(len(row.centres) >= MRZ_LIKE for row in rows))
         for group in _groups(rows)[:3]:
             straight, _, skew = _deskewed(work, group)
             regrouped = _same_group(group, _groups(_rows(_blobs(straight))))

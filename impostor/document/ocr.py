@@ -91,6 +91,21 @@ class _Row:
         mean = self.centres.mean(axis=0)
         return float(mean[1] + self.slope * (x - mean[0]))
 
+    @functools.cached_property
+    def _curve(self) -> NDArray[np.float64]:
+        xs, ys = self.centres[:, 0], self.centres[:, 1]
+        line = np.polyfit(xs, ys, 1)
+        if len(xs) < 20:
+            return line
+        curve = np.polyfit(xs, ys, 2)
+        # a page photographed at an angle bends its lines; a flat scan's stay straight
+        better = np.abs(ys - np.polyval(curve, xs)).mean() < 0.7 * np.abs(ys - np.polyval(line, xs)).mean()
+        return curve if better else line
+
+    def level_at(self, x: float) -> float:
+        """The row's centre line at ``x``: straight, or bent where the blobs say it bends."""
+        return float(np.polyval(self._curve, x))
+
 
 # --- the glyph classifier ----------------------------------------------------------------------
 
@@ -296,7 +311,7 @@ def _extent(grey: NDArray[np.uint8], row: _Row, pitch: float) -> tuple[float, fl
     and digits (not its '<', which are shorter) rises to ``EDGE`` of its height: a blob's edges,
     cut by a binarisation, sit inside a blurred glyph's edges, and the classifier learnt glyphs
     cut at the capitals' true height."""
-    level = row.y_at(float(row.centres[:, 0].mean()))
+    level = row.level_at(float(row.centres[:, 0].mean()))
     fallback = (-row.height / 2, row.height / 2)
     # MRZ lines can stand less than half a line apart: look no further than that
     y0 = max(0, int(level - 0.8 * row.height))
@@ -308,7 +323,7 @@ def _extent(grey: NDArray[np.uint8], row: _Row, pitch: float) -> tuple[float, fl
             max(0, int(x - 0.35 * pitch)) : min(grey.shape[1], int(x + 0.35 * pitch) + 1),
         ]
         for x in tall
-        for shift in [int(round(row.y_at(float(x)) - level))]
+        for shift in [int(round(row.level_at(float(x)) - level))]
         if y0 + shift >= 0 and y1 + shift <= grey.shape[0]
     ]
     columns = [column for column in columns if column.size]
@@ -321,6 +336,19 @@ def _extent(grey: NDArray[np.uint8], row: _Row, pitch: float) -> tuple[float, fl
     if not (0.7 * row.height <= bottom - top <= 1.5 * row.height):
         return fallback  # a stamp or a neighbour in the band
     return top, bottom
+
+
+def _row_grid(row: _Row, grid: NDArray[np.float64], pitch: float) -> NDArray[np.float64]:
+    """One line's own grid, refitted from the shared one to its blobs: in a page photographed
+    at an angle each line has its own perspective, and its last characters drift off the grid
+    that all lines share."""
+    cells = np.arange(int(round((row.right - grid[-1]) / pitch)) + 2, dtype=np.float64)
+    xs = row.centres[:, 0]
+    index = np.abs(xs[:, None] - np.polyval(grid, cells)[None, :]).argmin(axis=1)
+    close = np.abs(xs - np.polyval(grid, index.astype(np.float64))) < 0.3 * pitch
+    if close.sum() < 20 or len(np.unique(index[close])) < 20:
+        return grid
+    return np.polyfit(index[close].astype(np.float64), xs[close], len(grid) - 1)
 
 
 _Read = tuple[list[str], list[list[float]], list[tuple[dict[str, float], ...]]]
@@ -348,6 +376,8 @@ def _read_group(grey: NDArray[np.uint8], group: list[_Row], model: Classifier) -
     pitch = float(np.median(pitches))
     probabilities = []
     for row in group:
+        row_grid = _row_grid(row, grid, pitch)
+        row_centres, row_pitches = np.polyval(row_grid, cells), np.polyval(np.polyder(row_grid), cells)
         top, bottom = _extent(grey, row, pitch)
         level = row.y_at(float(centres[0]))
         band = grey[
@@ -359,8 +389,10 @@ def _read_group(grey: NDArray[np.uint8], group: list[_Row], model: Classifier) -
         paper, ink = float(np.percentile(band, 90)), float(np.percentile(band, 3))
         patches = np.stack(
             [
-                cell_patch(grey, x, row.y_at(x) + top, row.y_at(x) + bottom, p, paper=paper, ink=ink).ravel()
-                for x, p in zip(centres.tolist(), pitches.tolist(), strict=True)
+                cell_patch(
+                    grey, x, row.level_at(x) + top, row.level_at(x) + bottom, p, paper=paper, ink=ink
+                ).ravel()
+                for x, p in zip(row_centres.tolist(), row_pitches.tolist(), strict=True)
             ]
         )
         probabilities.append(model.probabilities(patches))

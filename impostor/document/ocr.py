@@ -43,7 +43,7 @@ GLYPHS = ALPHABET_CHARS
 CELL = (20, 16)  # a character cell as the classifier sees it: rows, columns
 SCHEMA_VERSION = 2  # of the classifier's file
 WORK_WIDTH = 1400  # the MRZ's rows are looked for on a copy about this wide
-GLANCE_WIDTH = 700  # the copy a first glance for MRZ-like rows looks at
+GLANCE_WIDTH = 700  # the widest copy a first glance for MRZ-like rows looks at
 WIDTHS = {3: (30,), 2: (44, 36)}  # characters per line, by line count
 MRZ_LIKE = 28  # blobs in a row that could be an MRZ line
 OPTION_FLOOR = 0.002
@@ -450,13 +450,19 @@ def _deskewed(
 
 
 def _long_rows(grey: NDArray[np.uint8], turn: int | None) -> int:
-    """How many rows as long as an MRZ line a copy ``GLANCE_WIDTH`` wide shows, turned so."""
-    turned = grey if turn is None else cv2.rotate(grey, turn)
-    scale = GLANCE_WIDTH / turned.shape[1]
-    small = cv2.resize(
-        turned, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    )
+    """How many rows as long as an MRZ line a copy at most ``GLANCE_WIDTH`` wide shows, turned
+    so (made small before it is turned: a phone photo is not turned whole for a glance)."""
+    small = _to_width(grey, min(GLANCE_WIDTH, grey.shape[1]))
+    if turn is not None:
+        small = cv2.rotate(small, turn)
+        small = _to_width(small, min(GLANCE_WIDTH, small.shape[1]))
     return sum(len(row.centres) >= MRZ_LIKE for row in _rows(_blobs(small)))
+
+
+def _to_width(grey: NDArray[np.uint8], width: int) -> NDArray[np.uint8]:
+    scale = width / grey.shape[1]
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(grey, None, fx=scale, fy=scale, interpolation=interpolation)
 
 
 _QUARTERS = (

@@ -14,11 +14,13 @@ key and its rate are checked before the body is read (``impostor.station.app``).
 
 # no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time,
 # and those name dependencies defined inside ``add_api``
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 
 from impostor import errors
+from impostor.capture import load_image
 from impostor.document import read_document
 from impostor.station.service import Refusal, Station, in_thread
 
@@ -56,11 +58,16 @@ def add_api(app: FastAPI, station: Station) -> None:
         document_bytes = await read_upload(document, "document", limit)
         live_bytes = await read_upload(live, "live", limit)
 
+        # the document is read (its MRZ looked for) while the live photo is decoded beside it
+        reading, live_image = await asyncio.gather(
+            in_thread(lambda: read_document(document_bytes, name="document")),
+            in_thread(lambda: load_image(live_bytes, name="live")),
+        )
+
         def compare() -> dict[str, Any]:
-            reading = read_document(document_bytes, name="document")
             portrait, alerts = reading.comparison_side()
             chosen = station.page_verifier if reading.kind == "page" else verifier
-            verdict = chosen.verify(portrait, live_bytes, live_label="live", document_reasons=alerts)
+            verdict = chosen.verify(portrait, live_image, document_reasons=alerts)
             record = station.logs.append(
                 verdict, station=config.station, operator=f"api:{system}", document=reading.document_id
             )

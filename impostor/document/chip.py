@@ -19,7 +19,7 @@ from pathlib import Path
 from impostor.document import tlv
 from impostor.errors import DocumentError
 
-__all__ = ["ChipFiles", "ChipPortrait", "read_folder", "data_group_tag", "read_com", "read_dg1", "read_dg2"]
+__all__ = ["ChipFiles", "ChipPortrait", "read_com", "read_dg1", "read_dg2", "read_folder"]
 
 # the first tag of each file, and its name (ICAO 9303 part 10, table 34)
 FILES = {0x60: "EF.COM", 0x61: "DG1", 0x75: "DG2", 0x77: "EF.SOD"}
@@ -47,11 +47,6 @@ JPEG = b"\xff\xd8\xff"
 JP2 = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 J2K = b"\xff\x4f\xff\x51"
 FACE_IMAGE_TYPES = {0: "basic", 1: "full frontal", 2: "token frontal"}
-
-
-def data_group_tag(number: int) -> int:
-    """The first tag of data group ``number`` (1 → 0x61, 2 → 0x75 …)."""
-    return next(tag for tag, n in DATA_GROUP_TAGS.items() if n == number)
 
 
 @dataclass(frozen=True)

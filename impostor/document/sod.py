@@ -138,12 +138,25 @@ def read_sod(data: bytes, label: str = "EF.SOD") -> SecurityObject:
         raise DocumentError(f"{label}: the security object cannot be read ({_first_line(exc)})") from None
     if algorithm not in hashlib.algorithms_available:
         raise DocumentError(f"{label}: hashes with {algorithm}, which this machine cannot compute")
-    signer = x509.load_der_x509_certificate(certificates[0].dump()) if certificates else None
+    try:
+        signer = x509.load_der_x509_certificate(certificates[0].dump()) if certificates else None
+    except ValueError as exc:
+        raise DocumentError(
+            f"{label}: the document signer's certificate cannot be read ({_first_line(exc)})"
+        ) from None
     return SecurityObject(algorithm, found, signed, signer)
 
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _name(certificate: x509.Certificate, which: str) -> str:
+    """A certificate's subject or issuer as text; a name that does not parse says so."""
+    try:
+        return str(getattr(certificate, which).rfc4514_string())
+    except ValueError:
+        return f"(an unreadable {which})"
 
 
 def _hash_step(security: SecurityObject, groups: dict[int, bytes]) -> Step:
@@ -241,7 +254,7 @@ def _signature_step(security: SecurityObject) -> Step:
         )
     except (UnsupportedAlgorithm, ValueError, TypeError, KeyError, StopIteration, AttributeError) as exc:
         return Step("signature", FAILED, f"the signature cannot be checked ({exc})")
-    return Step("signature", PASSED, f"signed by {security.signer.subject.rfc4514_string()}")
+    return Step("signature", PASSED, f"signed by {_name(security.signer, 'subject')}")
 
 
 def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -> Step:
@@ -249,7 +262,10 @@ def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -
         return Step("chain", NOT_DONE, "no CSCA certificate or master list was given (--csca)")
     if security.signer is None:
         return Step("chain", FAILED, "EF.SOD carries no document signer certificate")
-    issuers = [ca for ca in csca if ca.subject == security.signer.issuer]
+    try:
+        issuers = [ca for ca in csca if ca.subject == security.signer.issuer]
+    except ValueError:
+        return Step("chain", FAILED, "the signer's certificate names no readable issuer")
     signed = asn1_x509.Certificate.load(security.signer.public_bytes(serialization.Encoding.DER))
     algorithm = signed["signature_algorithm"]
     for issuer in issuers:
@@ -263,8 +279,8 @@ def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -
             )
         except (InvalidSignature, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
             continue
-        return Step("chain", PASSED, f"issued by {issuer.subject.rfc4514_string()}")
-    issuer_name = security.signer.issuer.rfc4514_string()
+        return Step("chain", PASSED, f"issued by {_name(issuer, 'subject')}")
+    issuer_name = _name(security.signer, "issuer")
     if issuers:
         return Step("chain", FAILED, f"the signer's certificate does not verify with {issuer_name}'s key")
     return Step("chain", FAILED, f"no trusted CSCA is {issuer_name}")
@@ -283,10 +299,11 @@ def authenticate(
     steps = (_hash_step(security, groups), _signature_step(security), _chain_step(security, csca))
     valid = ""
     if signer is not None:
-        valid = f"{signer.not_valid_before_utc:%Y-%m-%d} to {signer.not_valid_after_utc:%Y-%m-%d}"
-    return Authentication(
-        security.hash_algorithm, steps, signer.subject.rfc4514_string() if signer else "", valid
-    )
+        try:
+            valid = f"{signer.not_valid_before_utc:%Y-%m-%d} to {signer.not_valid_after_utc:%Y-%m-%d}"
+        except ValueError:
+            valid = "(unreadable)"
+    return Authentication(security.hash_algorithm, steps, _name(signer, "subject") if signer else "", valid)
 
 
 def _certificates(data: bytes, label: str) -> list[x509.Certificate]:

@@ -30,18 +30,6 @@ class Item:
     def value(self) -> bytes:
         return self.data[self.start : self.end]
 
-    @property
-    def constructed(self) -> bool:
-        first = self.tag
-        while first > 0xFF:
-            first >>= 8
-        return bool(first & 0x20)
-
-    @property
-    def whole(self) -> bytes:
-        """The item's bytes, tag and length included (what a hash in EF.SOD covers)."""
-        return self.data[self.offset : self.end]
-
 
 def _read(data: bytes, offset: int, end: int, label: str) -> Item:
     position = offset

@@ -174,3 +174,30 @@ def test_csca_files_that_are_not_certificates_are_refused(tmp_path: Path) -> Non
 def test_an_unreadable_sod_says_so(data: bytes, reason: str) -> None:
     with pytest.raises(DocumentError, match=reason):
         sod.read_sod(data)
+
+
+@pytest.mark.parametrize(
+    "name", ["jmrtd_loes2006/ef011D.bin", "jmrtd_bsi2008/EF_SOD.bin", "jmrtd_loes2006/ef0102.bin"]
+)
+def test_mangled_chip_files_are_refused_never_crash(chips: Path, name: str) -> None:
+    import random
+
+    data = (chips / name).read_bytes()
+    rng = random.Random(name)
+    for _ in range(60):
+        mangled = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            if not mangled:
+                break
+            position = rng.randrange(len(mangled))
+            if rng.random() < 0.5:
+                mangled[position] = rng.randrange(256)
+            elif rng.random() < 0.6:
+                del mangled[position : position + rng.randint(1, 50)]
+            else:
+                del mangled[position:]
+        for read in (lambda d: sod.authenticate(d, {1: b"x"}), chip.read_dg2):
+            try:
+                read(bytes(mangled))
+            except DocumentError:
+                pass

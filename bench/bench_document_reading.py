@@ -32,7 +32,7 @@ import numpy as np
 
 from impostor import settings
 from impostor.capture import load_image
-from impostor.document import chip, correct, mrz, ocr, page, sod
+from impostor.document import chip, correct, glyphs, mrz, ocr, page, sod
 from impostor.document.reading import _accept, _rank
 from impostor.errors import DocumentError, ImpostorError
 from impostor.types import FaceBox
@@ -185,7 +185,7 @@ def main() -> None:
     documents = (args.data or Path(str(settings.get("data_dir")))) / "documents"
     if not (documents / "images" / "ground_truth.json").is_file():
         sys.exit(f"no shared documents at {documents}: give --data DIR")
-    ocr.classifier()  # loaded before any page is timed
+    glyphs.classifier()  # loaded before any page is timed
     figures = {"mrz_texts": mrz_texts(documents), "pages": pages(documents), "chips": chips(documents)}
     texts, read, held = figures["mrz_texts"], figures["pages"], figures["chips"]
     print(f"MRZ texts: {texts['judged_right']}/{texts['texts']} judged right (goal: all)")

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from sklearn.neural_network import MLPClassifier
 
-from impostor.document.ocr import CELL, GLYPHS, cell_patch
+from impostor.document.glyphs import CELL, GLYPHS, cell_patch
 
 FONTS = Path("/usr/share/fonts/opentype/ocr-b")
 FACES = ("OCRB.otf",)  # the regular face

@@ -3,7 +3,8 @@
 Modules, by job::
 
     mrz      the MRZ's layouts, fields and check digits; look-alike correction for OCR reads
-    ocr      finding the MRZ on a page image and reading it (an OCR-B glyph classifier)
+    ocr      finding the MRZ on a page image and reading it
+    glyphs   the OCR-B glyph classifier: a character cell, and the networks that name it
     page     the portraits on a data page: the main one cut to ICAO proportions, ghost images
     tlv      BER-TLV, the encoding of a chip's files, read strictly
     chip     EF.COM, DG1's MRZ, DG2's portrait (ISO/IEC 19794-5 and 39794-5)

@@ -11,9 +11,9 @@ or three parallel rows near an edge of the document. So, rather than a general O
 2. **Grid.** The blobs' centres are fitted to ``x = first + pitch × i`` for the line's known
    character count, so touching characters, a stamp over a few of them or a run of ``<`` that
    an OCR would miscount cannot shift the characters after them.
-3. **Glyphs.** Each cell is cut from the deskewed page, normalised, and classified by a small
-   network (``impostor/data/mrz_glyphs.json``) trained on OCR-B glyphs rendered and degraded by
-   ``models/train_mrz_glyphs.py`` from Debian's ``fonts-ocr-b`` (public domain). Nothing is
+3. **Glyphs.** Each cell is cut from the deskewed page, normalised, and classified
+   (``impostor.document.glyphs``: two small networks trained on OCR-B glyphs rendered and worn
+   by ``models/train_mrz_glyphs.py`` from Debian's public-domain ``fonts-ocr-b``). Nothing is
    needed at run time but numpy and OpenCV.
 
 The text read goes to :func:`impostor.document.mrz.parse_read`, which corrects look-alike
@@ -22,9 +22,7 @@ characters only where exactly one reading makes the check digits hold.
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,15 +31,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor.document.mrz import ALPHABET_CHARS
-from impostor.errors import ModelFileError
-from impostor.resources import data_file
+from impostor.document.glyphs import Classifier, cell_patch, classifier
 
-__all__ = ["CELL", "GLYPHS", "Classifier", "MrzRead", "MrzSearch", "cell_patch", "classifier", "find_mrz"]
+__all__ = ["MrzRead", "MrzSearch", "find_mrz"]
 
-GLYPHS = ALPHABET_CHARS
-CELL = (20, 16)  # a character cell as the classifier sees it: rows, columns
-SCHEMA_VERSION = 2  # of the classifier's file
 WORK_WIDTH = 1400  # the MRZ's rows are looked for on a copy about this wide
 GLANCE_WIDTH = 700  # the widest copy a first glance for MRZ-like rows looks at
 WIDTHS = {3: (30,), 2: (44, 36)}  # characters per line, by line count
@@ -105,84 +98,6 @@ class _Row:
     def level_at(self, x: float) -> float:
         """The row's centre line at ``x``: straight, or bent where the blobs say it bends."""
         return float(np.polyval(self._curve, x))
-
-
-# --- the glyph classifier ----------------------------------------------------------------------
-
-
-class _Network:
-    """One member: a one-hidden-layer network over a normalised cell."""
-
-    def __init__(self, arrays: dict[str, dict[str, object]]) -> None:
-        def array(name: str) -> NDArray[np.float32]:
-            entry = arrays[name]
-            raw = base64.b64decode(str(entry["data"]))
-            shape = entry["shape"]
-            assert isinstance(shape, list)
-            return np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
-
-        self.hidden_weights = array("hidden_weights")
-        self.hidden_bias = array("hidden_bias")
-        self.output_weights = array("output_weights")
-        self.output_bias = array("output_bias")
-
-    def probabilities(self, patches: NDArray[np.float32]) -> NDArray[np.float32]:
-        hidden = np.maximum(patches @ self.hidden_weights + self.hidden_bias, 0.0)
-        scores = hidden @ self.output_weights + self.output_bias
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
-
-
-class Classifier:
-    """The glyph classifier read from its JSON file: the members' probabilities, averaged."""
-
-    def __init__(self, document: dict[str, object]) -> None:
-        if document.get("schema_version") != SCHEMA_VERSION or document.get("glyphs") != GLYPHS:
-            raise ModelFileError(
-                f"the MRZ glyph classifier has schema {document.get('schema_version')!r},"
-                f" not {SCHEMA_VERSION}: "
-                "reinstall impostor or run models/train_mrz_glyphs.py"
-            )
-        members = document["members"]
-        assert isinstance(members, list)
-        self.members = [_Network(member["arrays"]) for member in members]
-        self.glyphs = GLYPHS
-
-    def probabilities(self, patches: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Per patch (``(n, rows × columns)``), the probability of each glyph in ``GLYPHS``."""
-        return np.mean([member.probabilities(patches) for member in self.members], axis=0)
-
-
-@functools.cache
-def classifier() -> Classifier:
-    """The shipped glyph classifier, read once."""
-    return Classifier(json.loads(data_file("mrz_glyphs.json").read_text()))
-
-
-def cell_patch(
-    grey: NDArray[np.uint8],
-    centre_x: float,
-    top: float,
-    bottom: float,
-    pitch: float,
-    *,
-    paper: float,
-    ink: float,
-) -> NDArray[np.float32]:
-    """One character cell of a deskewed grey line, as the classifier sees it: ``CELL`` sized,
-    ink 1 and paper 0 (``paper`` and ``ink`` are the line's grey levels)."""
-    rows, columns = CELL
-    height = bottom - top
-    # the cell spans one pitch across and the line's height, with a little room each way
-    x0, x1 = centre_x - 0.5 * pitch, centre_x + 0.5 * pitch
-    y0, y1 = top - 0.12 * height, bottom + 0.12 * height
-    scale_x, scale_y = columns / (x1 - x0), rows / (y1 - y0)
-    matrix = np.array([[scale_x, 0, -x0 * scale_x], [0, scale_y, -y0 * scale_y]], dtype=np.float64)
-    flags = cv2.INTER_AREA if scale_x < 1 else cv2.INTER_LINEAR
-    patch = cv2.warpAffine(grey, matrix, (columns, rows), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    span = max(paper - ink, 1.0)
-    return np.clip((paper - patch.astype(np.float32)) / span, 0.0, 1.0)
 
 
 # --- finding the rows ----------------------------------------------------------------------------

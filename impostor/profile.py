@@ -27,7 +27,15 @@ from impostor.files import FileTooLarge, NotARegularFile, read_bounded
 from impostor.quality import default_limits, limit_names
 from impostor.types import ProfileRef, Thresholds
 
-__all__ = ["COMPARISONS", "SCHEMA", "SHIPPED", "Profile", "default_profile_path", "load_profile"]
+__all__ = [
+    "COMPARISONS",
+    "SCHEMA",
+    "SHIPPED",
+    "Profile",
+    "default_profile_path",
+    "load_profile",
+    "profile_for",
+]
 
 SCHEMA = "impostor.profile/1"
 # dlib's embeddings have a length of about 1, so two of them lie at most about 2 apart; a
@@ -187,6 +195,16 @@ def _limits(limits: Any, where: str) -> dict[str, float]:
         if value < 0:
             raise ProfileError(f"{where}: limits: {name} is {value}; a limit is never negative")
     return {name: float(value) for name, value in limits.items()}
+
+
+def profile_for(kind: str, given: str | Path | None = None) -> str | Path | None:
+    """The profile a comparison uses for a document side of ``kind`` (``"page"``, ``"chip"`` or
+    ``"portrait"``): ``given``, or the IMPOSTOR_PROFILE setting, when a site named one (its
+    thresholds then hold for every document); else the shipped document profile for a whole
+    data page, and the shipped default (None) for a photo or a chip portrait."""
+    if given is not None or default_profile_path() is not None:
+        return given
+    return "document" if kind == "page" else None
 
 
 def default_profile_path() -> Path | None:

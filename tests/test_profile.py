@@ -312,3 +312,16 @@ def test_logistic_formula() -> None:
     calibration = Calibration("logistic", coef=-40.0, intercept=24.0)
     assert calibration.probability(0.6) == pytest.approx(0.5)
     assert calibration.probability(0.5) == pytest.approx(1 / (1 + math.exp(-4.0)))
+
+
+def test_a_page_gets_the_document_profile_unless_the_site_named_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from impostor.profile import profile_for
+
+    monkeypatch.delenv("IMPOSTOR_PROFILE", raising=False)
+    assert profile_for("page") == "document"
+    assert profile_for("chip") is None and profile_for("portrait") is None
+    assert profile_for("page", "models/site.json") == "models/site.json"
+    monkeypatch.setenv("IMPOSTOR_PROFILE", "models/site.json")
+    assert profile_for("page") is None  # the setting's profile, for every document

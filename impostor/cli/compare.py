@@ -132,12 +132,13 @@ def compare(
             raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
     with reported(as_json), ExitStack() as stack:
         reading = None
+        chosen: str | Path | None = profile
         if document is not None:
             from impostor.document import read_document
+            from impostor.profile import profile_for
 
             reading = read_document(document)
-            if reading.kind == "page" and profile is None:
-                profile = "document"  # type: ignore[assignment]  # a shipped profile's name
+            chosen = profile_for(reading.kind, profile)
         audit_log = None
         if not no_audit:
             station = station or socket.gethostname()
@@ -145,7 +146,7 @@ def compare(
             audit_log = stack.enter_context(AuditLog(audit_db))
         verifier = stack.enter_context(
             impostor.Verifier(
-                profile,
+                chosen,
                 detector=detector,  # type: ignore[arg-type]
                 jitters=jitters,
                 audit=audit_log,

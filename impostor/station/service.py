@@ -22,6 +22,7 @@ from impostor import errors
 from impostor.audit import AuditLog, AuditRecord
 from impostor.embed import service_embedder
 from impostor.pipeline import Verifier
+from impostor.profile import profile_for
 from impostor.station.accounts import Accounts
 from impostor.station.keep import Keeper, kept_folder
 from impostor.station.sessions import Sessions
@@ -202,10 +203,11 @@ class Station:
         _ = self.verifier.profile
         # a whole data page is compared under the shipped document profile, unless the station
         # was given a profile of its own, which then holds for every document
+        page_profile = profile_for("page", config.profile)
         self.page_verifier = (
             self.verifier
-            if config.profile is not None
-            else Verifier("document", embedder=self.verifier.embedder, live_search="upright")
+            if page_profile == config.profile
+            else Verifier(page_profile, embedder=self.verifier.embedder, live_search="upright")
         )
         _ = self.page_verifier.profile
         self.key_rate = RateLimiter(config.requests_per_minute)

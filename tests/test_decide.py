@@ -288,3 +288,14 @@ def test_no_face_keeps_its_reason_without_gates(profile: Profile) -> None:
     decision, reasons = _decide(profile, None, live={"face": False, "failing": ("sharpness",)})
     assert decision is Decision.REFER
     assert _codes(reasons) == ["live_no_face"]
+
+
+def test_a_document_alert_leads_the_reasons_and_turns_a_match_into_a_refer(profile: Profile) -> None:
+    expired = Reason("document_expired", "the document expired on 2006-04-12", "document")
+    both = (_side("document"), _side("live"))
+    match = decide(*both, 0.3, profile.probability(0.3), profile.thresholds, (expired,))
+    assert match[0] is Decision.REFER
+    assert _codes(match[1]) == ["document_expired", "document_examine"]
+    stranger = decide(*both, 1.0, profile.probability(1.0), profile.thresholds, (expired,))
+    assert stranger[0] is Decision.NO_MATCH
+    assert _codes(stranger[1]) == ["document_expired", "different_person"]

@@ -95,7 +95,7 @@ def mrz_findings(found: Mrz, today: dt.date, *, chip: bool = False) -> list[Find
     if expiry is not None and expiry < today:
         date = expiry.isoformat()
         findings.append(
-            Finding("document_expired", "alert", f"the document expired on {date}", {"date": date})
+            Finding("document_expired", "alert", f"the document expired on {date}{where}", {"date": date})
         )
     elif expiry is None:
         findings.append(

@@ -56,6 +56,7 @@ COMPOSITION = {
     "backoffice",
     "_embed_worker",
     "engines",
+    "portrait",
     "__init__",
 }
 CORE = FOUNDATION | STAGES | COMPOSITION

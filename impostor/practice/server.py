@@ -42,6 +42,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from impostor.asgi import BodyLimit
 from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
+from impostor.pipeline import Verifier
+from impostor.portrait import portrait_jpeg
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
 from impostor.practice.scoring import load_norms, score_trials
 from impostor.practice.sets import ImageRef, Item, PracticeSet
@@ -80,6 +82,12 @@ class _Refused(Exception):
         self.status = status
 
 
+@functools.cache
+def _face_finder() -> Verifier:
+    """Finds and aligns the faces of practice pictures; models load on first use."""
+    return Verifier()
+
+
 def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> FastAPI:
     """The web app serving ``practice_set`` in ``mode``, recording into ``store``.
 
@@ -94,6 +102,14 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
     @functools.lru_cache(maxsize=2 * len(practice_set.items))
     def jpeg(image: ImageRef) -> bytes:
         return _browser_jpeg(str(practice_set.image_path(image)))
+
+    @functools.lru_cache(maxsize=2 * len(practice_set.items))
+    def face(image: ImageRef) -> bytes:
+        """The face as an officer compares it (``impostor.portrait``): upright, cropped around
+        the eyes at the common scale, so both sides of a pair show the same distance between
+        the eyes; the whole picture when no face is found."""
+        located = _face_finder().locate(str(practice_set.image_path(image)), "practice")
+        return portrait_jpeg(located)
 
     @app.exception_handler(_Refused)
     async def refused(request: Request, error: _Refused) -> JSONResponse:
@@ -173,16 +189,22 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
             "total": session.total,
             "left": f"/api/sessions/{token}/items/{k}/left",
             "right": f"/api/sessions/{token}/items/{k}/right",
+            "left_full": f"/api/sessions/{token}/items/{k}/left?view=full",
+            "right_full": f"/api/sessions/{token}/items/{k}/right?view=full",
+            # the left picture is a document portrait only when it was rendered as one
+            "document": _item(practice_set, session, k).left.source is not None,
         }
 
     @app.get("/api/sessions/{token}/items/{position}/{side}")
-    def picture(token: str, position: int, side: Literal["left", "right"]) -> Response:
+    def picture(
+        token: str, position: int, side: Literal["left", "right"], view: Literal["face", "full"] = "face"
+    ) -> Response:
         session = _session(store, token)
         if not 0 <= position <= min(session.answered, session.total - 1):
             raise _Refused("not_current", 403)  # an item not yet reached is not shown ahead of time
         item = _item(practice_set, session, position)
         ref = item.left if side == "left" else item.right
-        data = jpeg(ref)
+        data = face(ref) if view == "face" else jpeg(ref)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/api/sessions/{token}/answers")

@@ -36,9 +36,10 @@ from impostor.audit import MAX_NOTE
 from impostor.document import DocumentReading, read_document
 from impostor.i18n import Catalogues
 from impostor.pipeline import Located
+from impostor.portrait import portrait_jpeg
 from impostor.station.accounts import LOCK_FOR, SignIn
 from impostor.station.api import read_upload
-from impostor.station.guidance import guide, portrait_jpeg
+from impostor.station.guidance import guide
 from impostor.station.service import Refusal, Station, in_thread
 from impostor.station.sessions import CounterSession, Traveller
 

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
+from impostor.pipeline import FrameCheck
 
-from impostor.pipeline import FrameCheck, Located
-
-__all__ = ["INSTRUCTIONS", "PORTRAIT_SIZE", "Guidance", "guide", "portrait_jpeg"]
+__all__ = ["INSTRUCTIONS", "Guidance", "guide"]
 
 # in the order they are given: the first that applies is the one shown
 INSTRUCTIONS = (
@@ -51,10 +48,6 @@ BY_MEASURE = {
 }
 _TOO_NEAR = 0.85  # a face box taller than this share of the frame is cut off at the top or chin
 
-PORTRAIT_SIZE = (480, 600)  # width, height of the faces the page shows side by side
-_EYES = 150.0  # pixels between the eyes in a portrait: both sides at one scale
-_EYE_LINE = 0.42  # the eyes' height, as a share of the portrait's
-
 
 @dataclass(frozen=True)
 class Guidance:
@@ -85,45 +78,3 @@ def guide(check: FrameCheck) -> Guidance:
     if face.height / height > _TOO_NEAR:
         wanted.add("move_back")
     return Guidance(next(step for step in INSTRUCTIONS if step in wanted), box, False)
-
-
-def portrait_jpeg(located: Located, quality: int = 90) -> bytes:
-    """The face of ``located`` upright, cropped around the eyes at the common scale, as JPEG bytes
-    (``PORTRAIT_SIZE``); what lies outside the image is grey. Without a face, the whole image
-    fitted in: the officer sees what the station was given."""
-    width, height = PORTRAIT_SIZE
-    if located.landmarks is None:
-        pixels = located.image.pixels
-        scale = min(width / pixels.shape[1], height / pixels.shape[0])
-        size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
-        fitted = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        face = np.full((height, width, 3), 128, np.uint8)
-        top, left = (height - size[1]) // 2, (width - size[0]) // 2
-        face[top : top + size[1], left : left + size[0]] = fitted
-        return _jpeg(face, quality)
-    (lx, ly), (rx, ry) = located.landmarks.left_eye, located.landmarks.right_eye
-    distance = float(np.hypot(lx - rx, ly - ry)) or 1.0
-    # the subject's right eye appears on the left of the image: level the line from it to the left eye
-    angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
-    centre = ((lx + rx) / 2, (ly + ry) / 2)
-    matrix = cv2.getRotationMatrix2D(centre, angle, _EYES / distance)
-    matrix[0, 2] += width / 2 - centre[0]
-    matrix[1, 2] += height * _EYE_LINE - centre[1]
-    face = cv2.warpAffine(
-        located.image.pixels,
-        matrix,
-        PORTRAIT_SIZE,
-        flags=cv2.INTER_AREA if distance > _EYES else cv2.INTER_CUBIC,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(128, 128, 128),
-    )
-    return _jpeg(face, quality)
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    ok, encoded = cv2.imencode(
-        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
-    )
-    if not ok:  # OpenCV encodes any 8-bit RGB array; a failure here is a bug, not bad input
-        raise RuntimeError("OpenCV could not encode a portrait as JPEG")
-    return bytes(encoded)

@@ -6,6 +6,7 @@ Chromium driven by Playwright (its own browser download is never used).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def browser(chromium: Path) -> Iterator[Browser]:
 def _answer(page: Page, position: int, *, feedback: bool) -> None:
     """Answer the item on screen: "same" on every third, confidence cycling 1-5."""
     for side in ("item-left", "item-right"):
-        expect(page.get_by_test_id(side)).to_have_js_property("complete", True)
+        expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
     page.get_by_test_id("answer-same" if position % 3 == 0 else "answer-different").click()
     page.get_by_test_id(f"confidence-{1 + position % 5}").click()
     page.get_by_test_id("confirm").click()
@@ -143,3 +144,58 @@ def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
         _answer(page, position, feedback=False)
     _check_score_against_database(page, db)
     page.close()
+
+
+def _eye_distance_on_screen(page: Page, test_id: str) -> float:
+    """The distance between the eyes of the face shown in ``test_id``, in screen pixels: the
+    image's part of a screenshot, read by the pipeline's own landmarks."""
+    from impostor.pipeline import Verifier
+
+    box = page.get_by_test_id(test_id).bounding_box()
+    assert box is not None
+    shot = page.screenshot(clip=box)
+    located = Verifier().locate(shot, test_id)
+    assert located.landmarks is not None, test_id
+    return float(located.landmarks.inter_eye_distance)
+
+
+def test_both_faces_at_one_scale_enter_on_a_focused_answer_and_the_whole_photos(
+    browser: Browser, practice_url: tuple[str, Path]
+) -> None:
+    url, _ = practice_url
+    page = browser.new_page(locale="en-GB", viewport={"width": 1280, "height": 900})
+    page.goto(url)
+    page.get_by_test_id("trainee-id").fill("OFC-0043")
+    page.get_by_test_id("start").click()
+    for side in ("item-left", "item-right"):
+        expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
+    left, right = _eye_distance_on_screen(page, "item-left"), _eye_distance_on_screen(page, "item-right")
+    assert abs(left - right) <= 0.1 * max(left, right), (left, right)
+    assert page.get_by_test_id("item-left-caption").inner_text() in ("Document portrait", "First photo")
+    _screenshot(page, "practice-item-one-scale")
+    # Enter on a focused answer selects that answer; it does not confirm
+    page.get_by_test_id("answer-different").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("answer-different")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("feedback")).to_be_hidden()
+    # Z shows both whole photos, and back
+    page.locator("#item-progress").focus()
+    page.keyboard.press("z")
+    expect(page.get_by_test_id("item-left")).to_have_attribute("src", re.compile(r"view=full$"))
+    expect(page.get_by_test_id("zoom")).to_have_attribute("aria-pressed", "true")
+    for side in ("item-left", "item-right"):
+        expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
+    _screenshot(page, "practice-item-whole")
+    page.get_by_test_id("zoom").click()
+    expect(page.get_by_test_id("item-left")).not_to_have_attribute("src", re.compile(r"view=full$"))
+    page.close()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    """Saved for review where IMPOSTOR_SCREENSHOTS names a folder."""
+    import os
+
+    folder = os.environ.get("IMPOSTOR_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -206,6 +206,7 @@
       node.textContent = integer(Number(node.dataset.level));
     }
     renderLanguages();
+    renderPhotos();
   }
 
   /** Redraw every text from the state: after the catalogue changes, nothing else is lost. */
@@ -372,6 +373,7 @@
     $("retry").hidden = true;
     showScreen("item");
     renderWho();
+    state.zoomed = false;
     for (const [id, url] of [
       ["item-left", item.left],
       ["item-right", item.right],
@@ -380,14 +382,36 @@
       image.removeAttribute("src"); // the previous pair must not show while the next one loads
       image.src = url;
     }
+    renderPhotos();
     renderItem();
     $("item-progress").focus({ preventScroll: true });
+  }
+
+  /** The captions (a document portrait only when the pair's left picture was rendered as one)
+   * and the zoom: both faces at one scale, or both whole pictures. */
+  function renderPhotos() {
+    const item = state.item;
+    if (!item) return;
+    const documentStyle = Boolean(item.document);
+    $("item-left-caption").textContent = documentStyle ? t("item.document") : t("item.reference");
+    $("item-left").alt = documentStyle ? t("item.document_alt") : t("item.reference_alt");
+    $("zoom-label").textContent = state.zoomed ? t("item.unzoom") : t("item.zoom");
+    $("zoom").setAttribute("aria-pressed", String(Boolean(state.zoomed)));
+  }
+
+  function toggleZoom() {
+    if (!state.item || state.screen !== "item") return;
+    state.zoomed = !state.zoomed;
+    $("item-left").src = state.zoomed ? state.item.left_full : state.item.left;
+    $("item-right").src = state.zoomed ? state.item.right_full : state.item.right;
+    renderPhotos();
   }
 
   function onImageLoad(event) {
     const image = event.currentTarget;
     if (!state.item || state.screen !== "item" || !image.getAttribute("src")) return;
-    const expected = image.id === "item-left" ? state.item.left : state.item.right;
+    const left = state.zoomed ? state.item.left_full : state.item.left;
+    const expected = image.id === "item-left" ? left : state.zoomed ? state.item.right_full : state.item.right;
     if (image.getAttribute("src") !== expected) return; // a late event from an earlier pair
     state.loaded.add(image.id);
     if (state.loaded.size === 2 && state.shownAt === null) {
@@ -725,7 +749,13 @@
     }
     if (target instanceof Element && target.closest("#languages, #alert, input[type=text], #retry")) return;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (key === "s") {
+    if (key === "Enter" && target instanceof Element && target.closest("#answer-same, #answer-different")) {
+      chooseAnswer(target.closest("#answer-same") !== null); // Enter on a focused answer selects it
+    } else if (key === "Enter" && target instanceof HTMLInputElement && target.name === "confidence") {
+      chooseConfidence(Number(target.value));
+    } else if (key === "z") {
+      toggleZoom();
+    } else if (key === "s") {
       chooseAnswer(true);
     } else if (key === "d") {
       chooseAnswer(false);
@@ -744,6 +774,7 @@
   function wire() {
     $("signin-form").addEventListener("submit", signIn);
     $("answer-same").addEventListener("click", () => chooseAnswer(true));
+    $("zoom").addEventListener("click", toggleZoom);
     $("answer-different").addEventListener("click", () => chooseAnswer(false));
     for (const input of document.querySelectorAll('input[name="confidence"]')) {
       input.addEventListener("change", () => chooseConfidence(Number(input.value)));

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from importlib import resources
 from typing import Any, Literal
@@ -55,7 +56,8 @@ _log = logging.getLogger("impostor.practice")
 
 IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
 _IMAGE_QUALITY = 90
-_TRAINEE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+# a trainee ID: letters of any alphabet (ñ, á), digits, '.', '_' and '-', compared in NFC form
+_TRAINEE = re.compile(r"^[\w.-]{1,40}$")
 _MAX_MILLISECONDS = 3_600_000  # an hour: anything longer is a clock fault, not a look at two faces
 
 
@@ -162,8 +164,8 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
 
     @app.post("/api/sessions")
     def sign_in(body: _SignIn, request: Request) -> dict[str, Any]:
-        trainee = body.trainee.strip()
-        if not _TRAINEE.match(trainee):
+        trainee = unicodedata.normalize("NFC", body.trainee.strip())
+        if not _TRAINEE.fullmatch(trainee):
             raise _Refused("bad_trainee", 422)
         language = negotiate(request.headers.get("accept-language"), body.language)
         session, resumed = store.start(trainee, practice_set, mode, language)

@@ -199,3 +199,50 @@ def _screenshot(page: Page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_a_phone_fits_every_screen_without_sideways_scrolling(
+    browser: Browser, practice_url: tuple[str, Path]
+) -> None:
+    url, _ = practice_url
+    context = browser.new_context(
+        locale="es-PE", viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(url)
+    _fits(page, "practice-phone-signin")
+    page.get_by_test_id("trainee-id").fill("Ñuñez-Peña")  # letters, as the page says
+    page.get_by_test_id("start").click()
+    for side in ("item-left", "item-right"):
+        expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
+    _fits(page, "practice-phone-item")
+    confirm = page.get_by_test_id("confirm")
+    assert page.evaluate("() => window.scrollY") == 0
+    expect(confirm).to_be_in_viewport()  # Confirm is on the first screen, without scrolling
+    expect(page.locator("kbd").first).to_be_hidden()  # no key hints on a touch screen
+    page.get_by_test_id("answer-same").click()
+    page.get_by_test_id("confidence-3").click()
+    confirm.click()
+    expect(page.get_by_test_id("feedback")).to_be_visible()
+    _fits(page, "practice-phone-feedback")
+    page.get_by_test_id("next").click()
+    for position in range(1, 10):
+        _answer(page, position, feedback=True)
+    expect(page.get_by_test_id("result")).to_be_visible()
+    _fits(page, "practice-phone-result")
+    context.close()
+
+
+def _fits(page: Page, name: str) -> None:
+    """No element is wider than the screen, and the page does not scroll sideways."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    _screenshot(page, name)
+    wide = page.evaluate(
+        """(width) => [...document.querySelectorAll('body *')]
+              .filter((node) => node.getClientRects().length)
+              .filter((node) => node.getBoundingClientRect().right > width + 0.5)
+              .map((node) => node.id || node.dataset.testid || node.tagName)""",
+        width,
+    )
+    assert not wide, (name, wide)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width

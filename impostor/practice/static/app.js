@@ -21,7 +21,7 @@
 (() => {
   const API = "/api";
   const STORAGE_KEY = "impostor.practice.language";
-  const TRAINEE = /^[A-Za-z0-9._-]{1,40}$/;
+  const TRAINEE = /^[\p{L}\p{N}._-]{1,40}$/u; // letters of any alphabet (ñ, á), as the page says
   const LEVELS = [1, 2, 3, 4, 5];
   const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -325,7 +325,7 @@
   async function signIn(event) {
     event.preventDefault();
     if (state.busy) return;
-    const trainee = $("trainee").value.trim();
+    const trainee = $("trainee").value.trim().normalize("NFC");
     if (!TRAINEE.test(trainee)) {
       showError("bad_trainee");
       $("trainee").focus();

@@ -229,6 +229,9 @@ def test_a_phone_fits_every_screen_without_sideways_scrolling(
     for position in range(1, 10):
         _answer(page, position, feedback=True)
     expect(page.get_by_test_id("result")).to_be_visible()
+    # Peru writes a decimal point and a space before the percent sign: 89.3 %, +0.25
+    expect(page.get_by_test_id("score-accuracy")).to_have_text(re.compile(r"^\d{1,3}(\.\d)? %$"))
+    expect(page.get_by_test_id("score-criterion")).to_have_text(re.compile(r"^[+−-]?\d+\.\d\d$|^0$"))
     _fits(page, "practice-phone-result")
     context.close()
 

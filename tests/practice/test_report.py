@@ -91,7 +91,8 @@ def pct(rate: float) -> str:
 
 
 def pct_es(rate: float) -> str:
-    return f"{rate * 100:.1f}".replace(".", ",") + " %"
+    """A percentage as Spanish in Peru writes it: a decimal point, a space before the sign."""
+    return f"{rate * 100:.1f} %"
 
 
 def number(value: float) -> str:
@@ -276,8 +277,8 @@ def test_spanish_report(cohort: tuple[PracticeStore, dict[str, list[Session]]]) 
     assert "Participante ben-2" in page and "Trainee" not in page and "Accuracy" not in page
     latest = scored(store, sessions["ben-2"][1]).trainee
     row = tables(page, "trainee-1")[0][2]
-    assert row[5] == pct_es(latest.accuracy) == "87,5 %"
-    assert row[9] == number(latest.d_prime).replace(".", ",") + "*"  # all 4 same pairs hit: corrected
+    assert row[5] == pct_es(latest.accuracy) == "87.5 %"
+    assert row[9] == number(latest.d_prime) + "*"  # all 4 same pairs hit: corrected
     assert "en curso (3 de 8 respondidos)" in page
     assert "por encima del 14 % de los oficiales" in page
 

@@ -71,11 +71,22 @@
     return typeof value === "number" && Number.isFinite(value);
   }
 
-  function formatNumber(value, options) {
-    return isNumber(value) ? new Intl.NumberFormat(language(), options).format(value) : t("result.none");
+  // Spanish as written in Peru: 89.3 %, 0.5 s (es-PE writes a decimal point, not a comma)
+  const LOCALES = { es: "es-PE", en: "en" };
+
+  function locale() {
+    return LOCALES[language()] || language();
   }
 
-  const percent = (value) => formatNumber(value, { style: "percent", maximumFractionDigits: 1 });
+  function formatNumber(value, options) {
+    return isNumber(value) ? new Intl.NumberFormat(locale(), options).format(value) : t("result.none");
+  }
+
+  // the catalogue says where the sign goes ("89.3 %" in Peru, "89.3%" in English)
+  const percent = (value) =>
+    isNumber(value)
+      ? t("report.percent", { value: formatNumber(value * 100, { maximumFractionDigits: 1 }) })
+      : t("result.none");
   const integer = (value) => formatNumber(value, { maximumFractionDigits: 0 });
   const decimal = (value) => formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const signed = (value) =>

@@ -162,6 +162,29 @@ def practice_serve(set_file: Path, host: str, port: int, mode: str, db: Path | N
     click.echo(f"stopped; every answer is in {store.path}")
 
 
+@practice.command("release")
+@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
+@_practice_db_option
+def practice_release(set_file: Path, db: Path | None) -> None:
+    """Release SET's answer key: trainees who finish a test on it see each pair's truth.
+
+    Until then a test shows a trainee the score only, so that the pairs stay a test for the
+    trainees who sit it later.
+
+    \b
+    Example:
+      impostor practice release hard.json --db practice.db
+    """
+    from impostor.practice.sets import load_set
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        practice_set = load_set(set_file)
+        fresh = PracticeStore(db, create=False).release(practice_set.id)
+    state = "released" if fresh else "was already released"
+    click.echo(f"the answer key of {practice_set.name!r} {state}: finished tests now show each pair's truth")
+
+
 @practice.command("report")
 @_practice_db_option
 @click.option("--trainee", help="Only this trainee (default: the whole cohort).")

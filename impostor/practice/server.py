@@ -249,10 +249,15 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
         if not session.done:
             raise _Refused("not_finished")
         answers = store.answers(token)
+        # a test's answer key stays with the trainer until released: the trainee sees the score
+        shown = mode == "practice" or store.released(practice_set.id)
         return {
             "score": score_trials([a.trial() for a in answers]).to_dict(),
             "norms": [dataclasses.asdict(norm) for norm in load_norms()],
-            "items": [
+            "key_released": shown,
+            "items": None
+            if not shown
+            else [
                 {
                     "position": a.position,
                     "same": a.same,

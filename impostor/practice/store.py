@@ -34,7 +34,8 @@ SCHEMA_VERSION = 1
 Mode = Literal["practice", "test"]
 Outcome = Literal["recorded", "already_answered", "not_current"]
 
-_TABLES = """
+_TABLES = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY,
@@ -61,6 +62,11 @@ CREATE TABLE answers (
     PRIMARY KEY (session_id, position)
 );
 """
+    + ";\n"
+)
+# the sets whose tests' answer keys a trainer released (a test shows only the score until then)
+_RELEASES = "CREATE TABLE releases (set_id TEXT PRIMARY KEY, released TEXT NOT NULL)"
+_TABLES += _RELEASES
 
 
 @dataclass(frozen=True)
@@ -304,6 +310,20 @@ class PracticeStore:
         with self._connection() as db, immediate(db):
             yield db
 
+    def release(self, set_id: str) -> bool:
+        """Release the answer key of set ``set_id``'s tests: trainees who finish a test on it see
+        each pair's truth beside their answers. Returns False when it was already released."""
+        with self._writing() as db:
+            done = db.execute(
+                "INSERT OR IGNORE INTO releases (set_id, released) VALUES (?, ?)", (set_id, _now())
+            ).rowcount
+        return bool(done)
+
+    def released(self, set_id: str) -> bool:
+        """Whether the trainer released set ``set_id``'s answer key for its tests."""
+        with self._connection() as db:
+            return db.execute("SELECT 1 FROM releases WHERE set_id = ?", (set_id,)).fetchone() is not None
+
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block a trainee's answer
         with immediate(db):  # two servers starting on one new file create its tables once
@@ -314,6 +334,8 @@ class PracticeStore:
                         db.execute(statement)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 return
+            if {"meta", "sessions", "answers"} <= tables and "releases" not in tables:
+                db.execute(_RELEASES)  # results written before keys could be released
             row = None
             if {"meta", "sessions", "answers"} <= tables:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()

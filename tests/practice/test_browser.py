@@ -143,6 +143,10 @@ def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
     for position in range(4, 10):
         _answer(page, position, feedback=False)
     _check_score_against_database(page, db)
+    # a test keeps its answer key: the score, no pair-by-pair truth
+    expect(page.get_by_test_id("review-withheld")).to_be_visible()
+    expect(page.get_by_test_id("review")).to_be_hidden()
+    assert "review-0" not in page.content()
     page.close()
 
 

@@ -105,7 +105,7 @@ def test_the_api_never_gives_an_answer_away_before_it_is_recorded(
 
 
 def test_test_mode_says_nothing_until_the_end_and_the_score_matches_the_database(
-    test_mode: tuple[str, PracticeStore],
+    test_mode: tuple[str, PracticeStore], ten: PracticeSet
 ) -> None:
     url, store = test_mode
     with httpx.Client(base_url=url) as client:
@@ -124,11 +124,16 @@ def test_test_mode_says_nothing_until_the_end_and_the_score_matches_the_database
             assert reply.status_code == 200
             assert reply.json()["feedback"] is None and truth_words(reply.text) == []
         score = client.get(f"/api/sessions/{token}/score").json()
+        # the score, but not the answer key, until the trainer releases it for this set
+        assert score["key_released"] is False and score["items"] is None
+        assert store.release(ten.id) and not store.release(ten.id)
+        released = client.get(f"/api/sessions/{token}/score").json()
     answers = store.answers(str(token))
     assert [a.seconds for a in answers] == pytest.approx([0.8 + 0.1 * k for k in range(10)])
     expected = score_trials([a.trial() for a in answers]).to_dict()
     assert score["score"] == json.loads(json.dumps(expected))
-    assert [item["same"] for item in score["items"]] == [a.same for a in answers]
+    assert released["key_released"] is True
+    assert [item["same"] for item in released["items"]] == [a.same for a in answers]
     assert {norm["key"] for norm in score["norms"]} == {"gfmt_short", "gfmt_long", "passport_officers"}
 
 

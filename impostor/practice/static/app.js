@@ -720,8 +720,12 @@
     }
     $("norm-rows").replaceChildren(...normRows);
 
+    // a test's answer key is shown only once the trainer has released it
+    const withheld = !Array.isArray(items);
+    $("review-withheld").hidden = !withheld;
+    $("review").hidden = withheld;
     $("review-rows").replaceChildren(
-      ...items.map((item) => {
+      ...(items || []).map((item) => {
         const falseAccept = !item.same && item.said_same;
         const tr = row(
           [

@@ -105,6 +105,10 @@ class Detection(_JsonReady):
     d_prime: float
     criterion: float
     corrected: bool
+    # the exact (Clopper-Pearson) 95% interval of the false-accept rate: over a handful of
+    # different-people items a rate of 0% or 40% says little, and the interval says how little
+    false_accept_low: float = _NAN
+    false_accept_high: float = _NAN
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class Score(_JsonReady):
     by_confidence: tuple[ConfidenceLevel, ...]
     confidence_accuracy: float
     algorithm_threshold: float = 0.5
+    fast_answers: int = 0  # answers given in under FAST_SECONDS: faster than a person can compare two faces
 
 
 def _corrected_rate(count: int, total: int) -> tuple[float, bool]:
@@ -205,7 +210,22 @@ def detection(same: Sequence[bool], said_same: Sequence[bool]) -> Detection:
         d_prime=d_prime,
         criterion=criterion,
         corrected=corrected,
+        false_accept_low=exact_interval(false_accepts, impostor)[0],
+        false_accept_high=exact_interval(false_accepts, impostor)[1],
     )
+
+
+def exact_interval(count: int, total: int, level: float = 0.95) -> tuple[float, float]:
+    """The Clopper-Pearson interval of a rate of ``count`` in ``total`` (NaNs when ``total`` is 0):
+    exact, so it holds for the few items a practice set has, where a normal approximation fails."""
+    if total == 0:
+        return _NAN, _NAN
+    from scipy.stats import beta
+
+    tail = (1.0 - level) / 2
+    low = 0.0 if count == 0 else float(beta.ppf(tail, count, total - count + 1))
+    high = 1.0 if count == total else float(beta.ppf(1 - tail, count + 1, total - count))
+    return low, high
 
 
 def _check(trial: Trial, index: int) -> None:
@@ -230,6 +250,11 @@ def _gamma(confidence: Sequence[int], correct: Sequence[bool]) -> float:
     discordant = sum(wrong[high] * right[low] for high, low in ordered)
     counted = concordant + discordant
     return (concordant - discordant) / counted if counted else _NAN
+
+
+# under about a second is faster than a person can look at two faces and compare them: such an
+# answer is flagged, not scored differently
+FAST_SECONDS = 1.0
 
 
 def score_trials(trials: Sequence[Trial], *, algorithm_threshold: float = 0.5) -> Score:
@@ -268,6 +293,7 @@ def score_trials(trials: Sequence[Trial], *, algorithm_threshold: float = 0.5) -
         by_confidence=tuple(levels),
         confidence_accuracy=_gamma([int(t.confidence) for t in trials], correct),
         algorithm_threshold=float(algorithm_threshold),
+        fast_answers=sum(s < FAST_SECONDS for s in seconds),
     )
 
 

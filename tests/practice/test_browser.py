@@ -236,6 +236,8 @@ def test_a_phone_fits_every_screen_without_sideways_scrolling(
     # Peru writes a decimal point and a space before the percent sign: 89.3 %, +0.25
     expect(page.get_by_test_id("score-accuracy")).to_have_text(re.compile(r"^\d{1,3}(\.\d)? %$"))
     expect(page.get_by_test_id("score-criterion")).to_have_text(re.compile(r"^[+−-]?\d+\.\d\d$|^0$"))
+    # the false-accept rate over a handful of pairs carries its interval
+    expect(page.get_by_test_id("score-false-accept-interval")).to_contain_text("95 %")
     _fits(page, "practice-phone-result")
     context.close()
 

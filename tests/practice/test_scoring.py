@@ -386,3 +386,21 @@ def test_load_norms_checks_schema_and_json(tmp_path: Path) -> None:
     broken.write_text("{")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_norms(broken)
+
+
+def test_the_false_accept_rate_carries_its_exact_interval() -> None:
+    from impostor.practice.scoring import exact_interval
+
+    # Clopper-Pearson, checked against the beta quantiles it is defined by (and known values)
+    assert exact_interval(0, 5) == pytest.approx((0.0, 0.5218), abs=1e-4)
+    assert exact_interval(2, 5) == pytest.approx((0.0527, 0.8534), abs=1e-4)
+    assert exact_interval(5, 5) == pytest.approx((0.4782, 1.0), abs=1e-4)
+    assert all(math.isnan(v) for v in exact_interval(0, 0))
+    same, said = answers(hits=3, misses=1, false_accepts=2, correct_rejections=3)
+    found = detection(same, said)
+    assert (found.false_accept_low, found.false_accept_high) == pytest.approx(exact_interval(2, 5))
+
+
+def test_answers_faster_than_a_person_can_look_are_counted() -> None:
+    trials = [Trial(True, True, 3, seconds, 0.9) for seconds in (0.4, 0.99, 1.0, 2.5)]
+    assert score_trials(trials).fast_answers == 2

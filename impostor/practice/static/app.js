@@ -662,6 +662,12 @@
     setFigure("score-hit-rate", you.hit_rate, percent(you.hit_rate));
     setFigure("score-correct-rejection-rate", you.correct_rejection_rate, percent(you.correct_rejection_rate));
     setFigure("score-false-accept-rate", you.false_accept_rate, percent(you.false_accept_rate));
+    // a rate over a handful of different-people pairs says little: its exact 95 % interval
+    $("score-false-accept-interval").textContent = isNumber(you.false_accept_low)
+      ? t("result.interval", { low: percent(you.false_accept_low), high: percent(you.false_accept_high), pairs: integer(you.impostor_items) })
+      : "";
+    $("score-fast").hidden = !score.fast_answers;
+    $("score-fast").textContent = score.fast_answers ? t("result.fast_answers", { count: integer(score.fast_answers) }) : "";
     setFigure("score-d-prime", you.d_prime, decimal(you.d_prime));
     setFigure("score-criterion", you.criterion, signed(you.criterion));
     setFigure("score-mean-time", score.mean_seconds, seconds(score.mean_seconds));

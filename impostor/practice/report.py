@@ -224,6 +224,11 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
             continue
         first, last = person.finished[0].score.trainee, person.finished[-1].score.trainee
         far = w.pct(last.false_accept_rate)
+        if not math.isnan(last.false_accept_low):  # the exact 95% interval: few pairs say little
+            span = w(
+                "report.interval", low=w.pct(last.false_accept_low, 0), high=w.pct(last.false_accept_high, 0)
+            )
+            far += f' <span class="muted">{span}</span>'
         if limit is not None and last.false_accept_rate > limit:
             far += f' <span class="warn">▲ {w("report.above_norm", rate=w.pct(limit, 0))}</span>'
         best = max(scored.score.trainee.accuracy for scored in person.finished)

@@ -150,17 +150,15 @@ def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
     page.close()
 
 
-def _eye_distance_on_screen(page: Page, test_id: str) -> float:
+def _eye_distance_on_screen(page: Page, test_id: str) -> float | None:
     """The distance between the eyes of the face shown in ``test_id``, in screen pixels: the
-    image's part of a screenshot, read by the pipeline's own landmarks."""
+    image's part of a screenshot, read by the pipeline's own landmarks (None: no face there)."""
     from impostor.pipeline import Verifier
 
     box = page.get_by_test_id(test_id).bounding_box()
     assert box is not None
-    shot = page.screenshot(clip=box)
-    located = Verifier().locate(shot, test_id)
-    assert located.landmarks is not None, test_id
-    return float(located.landmarks.inter_eye_distance)
+    located = Verifier().locate(page.screenshot(clip=box), test_id)
+    return None if located.landmarks is None else float(located.landmarks.inter_eye_distance)
 
 
 def test_both_faces_at_one_scale_enter_on_a_focused_answer_and_the_whole_photos(
@@ -171,10 +169,21 @@ def test_both_faces_at_one_scale_enter_on_a_focused_answer_and_the_whole_photos(
     page.goto(url)
     page.get_by_test_id("trainee-id").fill("OFC-0043")
     page.get_by_test_id("start").click()
-    for side in ("item-left", "item-right"):
-        expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
-    left, right = _eye_distance_on_screen(page, "item-left"), _eye_distance_on_screen(page, "item-right")
-    assert abs(left - right) <= 0.1 * max(left, right), (left, right)
+    # on every pair whose two faces can be read back from the screen, the eyes are as far apart
+    measured = []
+    for position in range(10):
+        expect(page.locator("#item-progress")).to_contain_text(str(position + 1))
+        for side in ("item-left", "item-right"):
+            expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
+        expect(page.locator("#photos")).not_to_have_class(re.compile("is-loading"), timeout=30_000)
+        left, right = _eye_distance_on_screen(page, "item-left"), _eye_distance_on_screen(page, "item-right")
+        if left is not None and right is not None:
+            assert abs(left - right) <= 0.1 * max(left, right), (position, left, right)
+            measured.append(position)
+        if len(measured) == 3:
+            break
+        _answer(page, position, feedback=True)
+    assert len(measured) == 3, measured
     assert page.get_by_test_id("item-left-caption").inner_text() in ("Document portrait", "First photo")
     _screenshot(page, "practice-item-one-scale")
     # Enter on a focused answer selects that answer; it does not confirm

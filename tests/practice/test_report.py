@@ -205,8 +205,9 @@ def test_cohort_puts_the_highest_latest_false_accept_rate_first(
     assert [row[0] for row in table[1:]] == ["ana.lopez", "ben-2", "carla_x"]
     ana, ben, carla = table[1:]
     # latest false-accept rates 100% and 25% are above the passport officers' 14% and flagged; 0% is not
-    assert ana[4] == "100.0% ▲ above the officers' 14%"
-    assert ben[4] == "25.0% ▲ above the officers' 14%" and carla[4] == "0.0%"
+    assert ana[4] == "100.0% (95%: 40%–100%) ▲ above the officers' 14%"
+    assert ben[4] == "25.0% (95%: 1%–81%) ▲ above the officers' 14%"
+    assert carla[4].startswith("0.0% (95%: 0%–")  # 0 of a few pairs: the interval says how few
     first, latest = (scored(store, s).trainee for s in sessions["ben-2"])
     assert ben[1:4] == ["2", pct(latest.accuracy), pct(latest.accuracy)]
     assert ben[7] == f"+{(latest.accuracy - first.accuracy) * 100:.1f} pts"

@@ -208,3 +208,31 @@ def practice_report(db: Path | None, trainee: str | None, out: Path, lang: str) 
     with reported():
         summary = write_report(PracticeStore(db, create=False), out, trainee=trainee, language=lang)
     click.echo(f"wrote {out}: {summary}")
+
+
+@practice.command("export")
+@_practice_db_option
+@click.option("--trainee", help="Only this trainee (default: everyone).")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write."
+)
+def practice_export(db: Path | None, trainee: str | None, out: Path) -> None:
+    """Write every session and answer as CSV, for the training office's own records.
+
+    One row an answer, times in this machine's local time zone, answers under a second marked.
+
+    \b
+    Example:
+      impostor practice export --db practice.db --out answers.csv
+    """
+    from impostor.errors import OutputError
+    from impostor.practice.export import export_file
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        store = PracticeStore(db, create=False)
+        try:
+            rows = export_file(store, out, trainee=trainee)
+        except OSError as error:
+            raise OutputError(f"{out}: cannot be written ({error.strerror or error})") from None
+    click.echo(f"wrote {out}: {rows} rows")

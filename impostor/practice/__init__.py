@@ -11,6 +11,7 @@ Modules, by job::
     i18n       the page's text catalogues and language negotiation
     server     the web app (FastAPI) trainees use
     report     the trainer's HTML report
+    export     every session and answer as CSV, in local time
 
 Importing this package loads nothing heavy; the modules are imported by whoever needs them.
 """

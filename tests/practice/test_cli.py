@@ -129,3 +129,27 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, grace_hopper: np.ndarray
     rest = server.stdout.read()
     assert server.wait(timeout=10) == 0, rest
     assert "stopped; every answer is in" in rest and "Traceback" not in rest
+
+
+def test_export_writes_every_answer_in_local_time(tmp_path: Path) -> None:
+    import csv
+
+    from impostor.practice.export import COLUMNS
+    from impostor.practice.store import PracticeStore
+    from tests.practice.test_report import perfect, practice_set, sit
+
+    db = tmp_path / "practice.db"
+    store = PracticeStore(db)
+    sit(store, "Ñuñez", practice_set(tmp_path), perfect)
+    out = tmp_path / "answers.csv"
+    result = CliRunner().invoke(main, ["practice", "export", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert tuple(rows[0]) == COLUMNS
+    body = rows[1:]
+    assert len(body) == len(store.answers(store.sessions()[0].id)) and body[0][1] == "Ñuñez"
+    assert all(row[-1][-6] in "+-" for row in body)  # an offset: local time, said so
+    missing = CliRunner().invoke(
+        main, ["practice", "export", "--db", str(tmp_path / "no.db"), "--out", str(out)]
+    )
+    assert missing.exit_code == 15 and "Traceback" not in missing.output

@@ -194,19 +194,31 @@ def practice_release(set_file: Path, db: Path | None) -> None:
 @click.option(
     "--lang", type=click.Choice(["en", "es"]), default="en", show_default=True, help="Language of the report."
 )
-def practice_report(db: Path | None, trainee: str | None, out: Path, lang: str) -> None:
+@click.option(
+    "--set",
+    "set_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The set served: the item analysis then covers it alone and shows each pair's pictures.",
+)
+def practice_report(
+    db: Path | None, trainee: str | None, out: Path, lang: str, set_file: Path | None
+) -> None:
     """Write the trainer's report: scores, progress over sessions, the cohort, the algorithm.
 
     \b
     Example:
       impostor practice report --db practice.db --out cohort.html
       impostor practice report --db practice.db --trainee OFC-0042 --out ofc-0042.html --lang es
+      impostor practice report --db practice.db --set hard.json --out items.html
     """
     from impostor.practice.report import write_report
+    from impostor.practice.sets import load_set
     from impostor.practice.store import PracticeStore
 
     with reported():
-        summary = write_report(PracticeStore(db, create=False), out, trainee=trainee, language=lang)
+        practice_set = load_set(set_file) if set_file is not None else None
+        store = PracticeStore(db, create=False)
+        summary = write_report(store, out, trainee=trainee, language=lang, practice_set=practice_set)
     click.echo(f"wrote {out}: {summary}")
 
 

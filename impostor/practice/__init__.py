@@ -12,6 +12,7 @@ Modules, by job::
     server     the web app (FastAPI) trainees use
     report     the trainer's HTML report
     export     every session and answer as CSV, in local time
+    items      item analysis: which pairs fool trainees, how sure they were, the algorithm's view
 
 Importing this package loads nothing heavy; the modules are imported by whoever needs them.
 """

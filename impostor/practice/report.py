@@ -18,11 +18,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from impostor.errors import OutputError, PracticeError
+from impostor.capture import load_image
+from impostor.errors import ImpostorError, OutputError, PracticeError
 from impostor.markup import escape, img, table
 from impostor.practice.i18n import LANGUAGES, translate
+from impostor.practice.items import item_analysis
 from impostor.practice.report_plots import confidence_png, progress_png
 from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_trials
+from impostor.practice.sets import ImageRef, PracticeSet
 from impostor.practice.store import PracticeStore, Session
 
 __all__ = ["render_report", "write_report"]
@@ -147,23 +150,38 @@ def _attention(person: _Trainee) -> tuple[bool, float, str]:
 # -- public ------------------------------------------------------------------------------------------
 
 
-def render_report(store: PracticeStore, *, trainee: str | None = None, language: str = "en") -> str:
-    """The report page as HTML over every trainee in ``store``, or only ``trainee``.
+def render_report(
+    store: PracticeStore,
+    *,
+    trainee: str | None = None,
+    language: str = "en",
+    practice_set: PracticeSet | None = None,
+) -> str:
+    """The report page as HTML over every trainee in ``store``, or only ``trainee``; with a
+    ``practice_set``, the item analysis shows each pair's pictures.
 
     Raises ``PracticeError`` when there is no finished session to report (naming the unknown
     trainee when that is why) and ``ValueError`` for a ``language`` without report text.
     """
-    return _render(store.path, _collect(store, trainee), cohort=trainee is None, w=_words(language))
+    people = _collect(store, trainee)
+    analysis = _items(store, practice_set, _words(language)) if trainee is None else ""
+    return _render(store.path, people, cohort=trainee is None, w=_words(language), items=analysis)
 
 
 def write_report(
-    store: PracticeStore, out: str | Path, *, trainee: str | None = None, language: str = "en"
+    store: PracticeStore,
+    out: str | Path,
+    *,
+    trainee: str | None = None,
+    language: str = "en",
+    practice_set: PracticeSet | None = None,
 ) -> str:
     """Write the report page (see ``render_report``) to ``out``; returns a one-line summary such as
     "3 trainees, 7 finished sessions, 214 answers". Raises ``OutputError`` when ``out`` cannot be written."""
     words = _words(language)
     people = _collect(store, trainee)
-    page = _render(store.path, people, cohort=trainee is None, w=words)
+    analysis = _items(store, practice_set, words) if trainee is None else ""
+    page = _render(store.path, people, cohort=trainee is None, w=words, items=analysis)
     target = Path(out)
     try:
         target.write_text(page, encoding="utf-8")
@@ -183,7 +201,7 @@ def _count(n: int, noun: str) -> str:
 # -- the page ----------------------------------------------------------------------------------------
 
 
-def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words) -> str:
+def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words, items: str = "") -> str:
     norms = {norm.key: norm for norm in load_norms()}
     if cohort:
         people = sorted(people, key=_attention)
@@ -201,11 +219,69 @@ def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words) -> s
         _how_to_read(norms["passport_officers"], w),
     ]
     if cohort:
-        parts.append(_cohort(people, norms, w))
+        parts += [_cohort(people, norms, w), items]
     parts += [_trainee(index, person, norms, w) for index, person in enumerate(people)]
     who = w("report.trainees") if cohort else escape(people[0].name)
     parts += [_versus(people, who, w), _norms(people, norms, cohort, w), "</body></html>"]
     return "\n".join(parts) + "\n"
+
+
+ANALYSED_ITEMS = 20  # the pairs the item analysis lists, those most often wrong first
+
+
+def _items(store: PracticeStore, practice_set: PracticeSet | None, w: _Words) -> str:
+    """The pairs that fool most trainees, with their pictures when the set is at hand."""
+    found = item_analysis(store, set_id=practice_set.id if practice_set is not None else None)
+    if not found:
+        return ""
+    pictures = {item.id: item for item in practice_set.items} if practice_set is not None else {}
+    rows = []
+    for stats in found[:ANALYSED_ITEMS]:
+        item = pictures.get(stats.item_id)
+        thumbs = ""
+        if item is not None and practice_set is not None:
+            thumbs = _thumbnail(practice_set, item.left) + _thumbnail(practice_set, item.right)
+        wrong = w("report.count_share", count=stats.wrong, share=w.pct(stats.wrong_share))
+        rows.append(
+            [
+                thumbs,
+                escape(stats.item_id),
+                w("report.truth_same") if stats.same else w("report.truth_different"),
+                str(stats.answers),
+                wrong,
+                str(stats.false_accepts),
+                w.num(stats.confidence_when_wrong, 1),
+                w.pct(stats.probability),
+            ]
+        )
+    keys = (
+        "item_pictures",
+        "item",
+        "truth",
+        "answers",
+        "wrong",
+        "false_accepts",
+        "confidence_wrong",
+        "algorithm_probability",
+    )
+    header = [w(f"report.{key}") for key in keys]
+    return f"<h2>{w('report.items_heading')}</h2><p>{w('report.items_help')}</p>" + table(
+        header, rows, text=(0, 1, 2)
+    )
+
+
+def _thumbnail(practice_set: PracticeSet, image: ImageRef) -> str:
+    """A picture of a pair, 72 px tall, inline (the report is one file)."""
+    import cv2
+
+    try:  # a picture missing or changed since the set was built is left out, not a failed report
+        pixels = load_image(practice_set.image_path(image)).pixels
+    except ImpostorError:
+        return ""
+    scale = 72 / pixels.shape[0]
+    small = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+    return img(bytes(encoded), image.person) if ok else ""
 
 
 def _how_to_read(officers: Norm, w: _Words) -> str:

@@ -318,3 +318,56 @@ def test_every_report_key_is_in_both_catalogues() -> None:
     for language in ("en", "es"):
         messages = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))["messages"]
         assert used and used <= messages.keys(), language
+
+
+def test_item_analysis_is_what_the_database_says(
+    cohort: tuple[PracticeStore, dict[str, list[Session]]],
+) -> None:
+    from impostor.practice.items import item_analysis
+
+    store, _ = cohort
+    found = item_analysis(store)
+    # counted again the obvious way, answer by answer
+    expected: dict[str, list[tuple[bool, bool, int]]] = {}
+    for session in store.sessions():
+        if session.finished is not None:
+            for answer in store.answers(session.id):
+                expected.setdefault(answer.item_id, []).append(
+                    (answer.same, answer.said_same, answer.confidence)
+                )
+    assert {s.item_id for s in found} == set(expected)
+    for stats in found:
+        rows = expected[stats.item_id]
+        wrong = [confidence for same, said, confidence in rows if same != said]
+        assert (stats.answers, stats.wrong) == (len(rows), len(wrong))
+        assert stats.false_accepts == sum(said and not same for same, said, _ in rows)
+        if wrong:
+            assert stats.confidence_when_wrong == pytest.approx(sum(wrong) / len(wrong))
+    shares = [s.wrong_share for s in found]
+    assert shares == sorted(shares, reverse=True)  # the pairs that fool most people first
+    page = render_report(store)
+    assert "The pairs that fool trainees" in page and 'alt="p0"' not in page
+    # with the set at hand, each pair's two pictures (real ones, written where the set says)
+    import cv2
+    from skimage import data
+
+    import dataclasses
+    import hashlib
+
+    folder = store.path.parent
+    cv2.imwrite(str(folder / "face.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    digest = hashlib.sha256((folder / "face.png").read_bytes()).hexdigest()
+    pset = practice_set(folder)
+    pictured = tuple(
+        dataclasses.replace(
+            item,
+            left=dataclasses.replace(item.left, path="face.png", sha256=digest),
+            right=dataclasses.replace(item.right, path="face.png", sha256=digest),
+        )
+        for item in pset.items
+    )
+    pset = dataclasses.replace(pset, items=pictured)
+    sitting = PracticeStore(folder / "pictured.db")
+    sit(sitting, "dana", pset, right_but_one)
+    with_pictures = render_report(sitting, practice_set=pset)
+    assert all(f'alt="p{k}"' in with_pictures for k in range(len(pset.items)))

@@ -348,11 +348,11 @@ def test_item_analysis_is_what_the_database_says(
     page = render_report(store)
     assert "The pairs that fool trainees" in page and 'alt="p0"' not in page
     # with the set at hand, each pair's two pictures (real ones, written where the set says)
-    import cv2
-    from skimage import data
-
     import dataclasses
     import hashlib
+
+    import cv2
+    from skimage import data
 
     folder = store.path.parent
     cv2.imwrite(str(folder / "face.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))

@@ -32,8 +32,8 @@ import numpy as np
 
 from impostor import settings
 from impostor.capture import load_image
-from impostor.document import chip, correct, glyphs, mrz, ocr, page, sod
-from impostor.document.reading import _accept, _rank
+from impostor.document import chip, glyphs, mrz, page, sod
+from impostor.document.reading import read_mrz
 from impostor.errors import DocumentError, ImpostorError
 from impostor.types import FaceBox
 
@@ -90,8 +90,7 @@ def pages(documents: Path) -> dict[str, Any]:
     for entry in entries:
         image = load_image(documents / entry["file"])
         started = time.perf_counter()
-        search = ocr.find_mrz(image.pixels, accept=_accept, rank=_rank)
-        judged = None if search.read is None else correct.parse_read(search.read.lines, search.read.options)
+        search, judged = read_mrz(image.pixels)
         times.append(time.perf_counter() - started)
         truth = entry["mrz_lines"]
         if judged is not None and list(judged.lines) == truth:

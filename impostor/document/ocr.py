@@ -348,9 +348,8 @@ def _same_group(group: list[_Row], found: list[list[_Row]]) -> list[_Row] | None
     return best if float(np.abs(levels(best) - levels(group)).max()) < group[0].height else None
 
 
-def _deskewed(
-    grey: NDArray[np.uint8], group: list[_Row]
-) -> tuple[NDArray[np.uint8], NDArray[np.float64], float]:
+def _deskewed(grey: NDArray[np.uint8], group: list[_Row]) -> tuple[NDArray[np.uint8], float]:
+    """The working copy turned so the group's rows run level, and the degrees it was turned."""
     slope = float(np.mean([row.slope for row in group]))
     degrees = math.degrees(math.atan(slope))
     centre = (
@@ -361,7 +360,7 @@ def _deskewed(
     turned = cv2.warpAffine(
         grey, matrix, (grey.shape[1], grey.shape[0]), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
-    return turned, matrix, degrees
+    return turned, degrees
 
 
 def _long_rows(grey: NDArray[np.uint8], turn: int | None) -> int:
@@ -429,7 +428,7 @@ def find_mrz(
         work = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=interpolation)
         rows = _rows(_blobs(work))
         for group in _groups(rows)[:3]:
-            straight, _, skew = _deskewed(work, group)
+            straight, skew = _deskewed(work, group)
             regrouped = _same_group(group, _groups(_rows(_blobs(straight))))
             for lines, confidence, options in _read_group(straight, regrouped or group, model):
                 candidate = MrzRead(

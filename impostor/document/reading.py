@@ -31,9 +31,9 @@ from impostor.document.findings import Finding, authentication_findings, ghost_f
 from impostor.document.mrz import Mrz
 from impostor.errors import DocumentError, ImpostorError
 from impostor.pipeline import Verifier
-from impostor.types import FaceBox, LoadedImage, Reason
+from impostor.types import FaceBox, LoadedImage, Reason, RGBImage
 
-__all__ = ["DocumentReading", "Kind", "read_document"]
+__all__ = ["DocumentReading", "Kind", "read_document", "read_mrz"]
 
 Kind = Literal["page", "chip", "portrait"]
 MAX_DOCUMENT_BYTES = 50 << 20  # a 600 dpi data-page scan is under 30 MB
@@ -201,16 +201,22 @@ class _Page:
     turned: int = 0  # degrees clockwise, the page's and then the portrait search's
 
 
+def read_mrz(pixels: RGBImage) -> tuple[ocr.MrzSearch, Mrz | None]:
+    """The MRZ on a page image: what the search found, and the MRZ it read, judged and
+    corrected (``impostor.document.correct``); None when no MRZ was read."""
+    search = ocr.find_mrz(pixels, accept=_accept, rank=_rank)
+    if search.read is None:
+        return search, None
+    try:
+        return search, correct.parse_read(search.read.lines, search.read.options)
+    except DocumentError:
+        return search, None
+
+
 def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) -> tuple[Kind, _Page]:
     started = time.perf_counter()
-    search = ocr.find_mrz(image.pixels, accept=_accept, rank=_rank)
+    search, printed = read_mrz(image.pixels)
     timings["mrz"] = (time.perf_counter() - started) * 1000
-    printed = None
-    if search.read is not None:
-        try:
-            printed = correct.parse_read(search.read.lines, search.read.options)
-        except DocumentError:
-            printed = None
     if printed is None and not search.text_rows:
         return "portrait", _Page(None, None, image, [])  # no text at all: a photo, not a page
     started = time.perf_counter()

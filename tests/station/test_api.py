@@ -241,3 +241,18 @@ def test_four_clients_a_hundred_requests_each_all_audited(tmp_path: Path) -> Non
         assert len(records) == 400 and log.verify().ok
         assert {record.operator for record in records} == {f"api:gate-{n}" for n in range(4)}
         assert {record.decision for record in records} == {"REFER"}
+
+
+def test_a_chip_file_that_gives_no_portrait_gets_the_catalogue_error(
+    station: tuple[str, str, StationConfig],
+) -> None:
+    url, key, _ = station
+    for broken in (b"\x75\x03\x7f\x61\x00", b"\x75\x82\xff\xff" + bytes(40), b"FAC\x00garbage"):
+        reply = httpx.post(
+            f"{url}/api/v1/verify",
+            files=files(broken, SAMPLES / "live_genuine.jpg"),
+            headers={"X-API-Key": key},
+            timeout=60,
+        )
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["error"]["code"] == "unreadable_document"

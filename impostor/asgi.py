@@ -1,5 +1,6 @@
 """The small pieces of ASGI shared by the web apps (practice, station): bodies refused before
-they are read whole, and serving an app on an address taken before it is announced.
+they are read whole, rates per caller, the rule for listening beyond loopback (TLS or a loud
+opt-out), and serving an app on an address taken before it is announced.
 
 FastAPI turns any error raised while it reads a body into a 400, so a size limit must act before
 the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the limit at
@@ -9,16 +10,80 @@ it passes the limit, then hands it to the app whole.
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import socket
+import ssl
 import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["BodyLimit", "serve"]
+__all__ = ["LOOPBACK_NAMES", "BodyLimit", "RateLimiter", "is_loopback", "serve", "tls_problem"]
 
 _BACKLOG = 2048  # uvicorn's own default
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")  # the Host names a loopback server answers to
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach: 127.0.0.0/8, ::1, ``localhost``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def tls_problem(
+    host: str, certfile: Path | None, keyfile: Path | None, insecure_http: bool, *, why: str
+) -> str | None:
+    """Why a server may not listen on ``host`` as asked (None when it may); ``why`` says what
+    plain HTTP beyond loopback would cost (in the message)."""
+    if (certfile is None) != (keyfile is None):
+        return "--certfile and --keyfile go together: give both, or neither"
+    if certfile is not None and keyfile is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+            return (
+                f"cannot use {certfile} and {keyfile} for TLS ({reason}): give a PEM certificate and its key"
+            )
+        return None
+    if not is_loopback(host) and not insecure_http:
+        return (
+            f"listening on {host} reaches beyond this machine: give --certfile and --keyfile "
+            f"({why}), or --insecure-http to accept plain HTTP"
+        )
+    return None
+
+
+@dataclass
+class RateLimiter:
+    """At most ``per_minute`` requests of each caller in any sixty seconds (a sliding window)."""
+
+    per_minute: int
+    what: str = "requests"
+    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allow(self, caller: str) -> float | None:
+        """None when ``caller`` may go on; else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen[caller]
+            while seen and now - seen[0] >= 60.0:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return 60.0 - (now - seen[0])
+            seen.append(now)
+            return None
 
 
 class BodyLimit:

@@ -46,6 +46,7 @@ FOUNDATION = {
     "mmod_onnx",
     "graphs",
     "printing",
+    "hashing",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {

@@ -2,7 +2,6 @@
 
 Modules, by job::
 
-    hashing      PINs and API keys as salted slow hashes (scrypt), compared in constant time
     accounts     who may use the station: operators (ID and PIN, lock-out after wrong PINs) and
                  integrating systems (an API key each), in the station's SQLite file
     service      what both faces share: the settings (StationConfig), the warm verifier, the

@@ -1,7 +1,7 @@
 """Who may use the station: operators (an ID and a PIN) and integrating systems (an API key each).
 
 Both live in the station's SQLite file (the ``station_db`` setting) as salted slow hashes only
-(``impostor.station.hashing``). Five wrong PINs in a row lock that operator ID for fifteen
+(``impostor.hashing``). Five wrong PINs in a row lock that operator ID for fifteen
 minutes; an unknown ID costs the same scrypt as a known one, so timing does not tell which IDs
 exist.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from impostor import settings
 from impostor.db import immediate, private_file
 from impostor.errors import StationError
-from impostor.station.hashing import check_secret, hash_secret, new_key, split_key
+from impostor.hashing import check_secret, hash_secret, new_key, split_key
 
 __all__ = ["LOCK_AFTER", "LOCK_FOR", "Accounts", "SignIn", "default_path"]
 

@@ -8,48 +8,17 @@ command line announces on every start.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 
+from impostor.asgi import LOOPBACK_NAMES, is_loopback, tls_problem
 from impostor.errors import ConfigError, StationError
 from impostor.station.service import StationConfig
 
-__all__ = ["LOOPBACK_NAMES", "is_loopback", "local_time_zone", "serve", "tls_problem"]
+WHY_TLS = "browsers give the webcam only to HTTPS pages"
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")  # the Host names a loopback station answers to
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach: 127.0.0.0/8, ::1, ``localhost``."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
-
-
-def tls_problem(host: str, certfile: Path | None, keyfile: Path | None, insecure_http: bool) -> str | None:
-    """Why the station may not listen on ``host`` as asked (None when it may)."""
-    if (certfile is None) != (keyfile is None):
-        return "--certfile and --keyfile go together: give both, or neither"
-    if certfile is not None and keyfile is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            context.load_cert_chain(certfile, keyfile)
-        except (OSError, ssl.SSLError) as error:
-            why = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
-            return f"cannot use {certfile} and {keyfile} for TLS ({why}): give a PEM certificate and its key"
-        return None
-    if not is_loopback(host) and not insecure_http:
-        return (
-            f"listening on {host} reaches beyond this machine: give --certfile and --keyfile "
-            "(browsers give the webcam only to HTTPS pages), or --insecure-http to accept plain HTTP"
-        )
-    return None
+__all__ = ["LOOPBACK_NAMES", "WHY_TLS", "is_loopback", "local_time_zone", "serve"]
 
 
 def local_time_zone() -> str | None:
@@ -91,7 +60,9 @@ def serve(
     from impostor import asgi
     from impostor.station.app import create_app
 
-    problem = tls_problem(host, certfile, keyfile, insecure_http)
+    problem = tls_problem(
+        host, certfile, keyfile, insecure_http, why="browsers give the webcam only to HTTPS pages"
+    )
     if problem:
         raise ConfigError(problem)
     app = create_app(config)

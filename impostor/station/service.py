@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
-from impostor import errors
+from impostor import asgi, errors
 from impostor.audit import AuditLog, AuditRecord
 from impostor.embed import service_embedder
 from impostor.pipeline import Verifier
@@ -114,26 +112,8 @@ def refusal_of(error: errors.ImpostorError) -> Refusal:
     return Refusal(status, type(error).__name__, str(error), code)
 
 
-@dataclass
-class RateLimiter:
-    """At most ``per_minute`` requests of each caller in any sixty seconds (a sliding window)."""
-
-    per_minute: int
-    what: str = "requests"
-    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def allow(self, caller: str) -> float | None:
-        """None when ``caller`` may go on; else the seconds until it may."""
-        now = time.monotonic()
-        with self._lock:
-            seen = self._seen[caller]
-            while seen and now - seen[0] >= 60.0:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return 60.0 - (now - seen[0])
-            seen.append(now)
-            return None
+class RateLimiter(asgi.RateLimiter):
+    """A rate per caller whose excess is the catalogue's 429."""
 
     def check(self, caller: str) -> None:
         """Raise a 429 ``Refusal`` when ``caller`` is past the rate."""

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from impostor.cli import main
 from impostor.errors import StationError
+from impostor.hashing import check_secret, hash_secret
 from impostor.station.accounts import LOCK_AFTER, LOCK_FOR, Accounts, SignIn
-from impostor.station.hashing import check_secret, hash_secret
 
 
 def test_a_secret_checks_only_against_its_own_salted_hash() -> None:

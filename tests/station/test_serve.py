@@ -13,9 +13,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from impostor.asgi import is_loopback, tls_problem
 from impostor.cli import main
 from impostor.station.accounts import Accounts
-from impostor.station.serve import is_loopback, local_time_zone, tls_problem
+from impostor.station.serve import WHY_TLS, local_time_zone
 from tests.servers import IMPOSTOR, command, free_port
 
 
@@ -43,10 +44,10 @@ def test_beyond_loopback_needs_tls_or_the_opt_out(tmp_path: Path) -> None:
     assert "--certfile" in refused.output and "--insecure-http" in refused.output
     half = runner.invoke(main, ["station", "--certfile", str(tmp_path / "c.pem")])
     assert half.exit_code == 2 and "go together" in half.output
-    assert tls_problem("0.0.0.0", None, None, insecure_http=True) is None
+    assert tls_problem("0.0.0.0", None, None, insecure_http=True, why=WHY_TLS) is None
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate")
-    problem = tls_problem("0.0.0.0", junk, junk, insecure_http=False)
+    problem = tls_problem("0.0.0.0", junk, junk, insecure_http=False, why=WHY_TLS)
     assert problem is not None and "PEM certificate" in problem
 
 

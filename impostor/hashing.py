@@ -1,4 +1,5 @@
-"""PINs and API keys stored only as salted slow hashes (scrypt), and checked in constant time.
+"""Secrets (PINs, API keys, trainee codes) stored only as salted slow hashes (scrypt), checked in
+constant time; the station and the practice server share them.
 
 A stored secret is one text: ``scrypt$N$r$p$salt$hash`` (salt and hash in URL-safe base64), so
 the cost can be raised later and old entries still check. An API key is handed out once as

@@ -74,7 +74,14 @@ class RateLimiter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self, caller: str) -> float | None:
-        """None when ``caller`` may go on; else the seconds until it may."""
+        """None when ``caller`` may go on (and this one is counted); else the seconds until it may."""
+        return self._pass(caller, count=True)
+
+    def wait(self, caller: str) -> float | None:
+        """As ``allow``, without counting: for limits that count only failures (wrong codes)."""
+        return self._pass(caller, count=False)
+
+    def _pass(self, caller: str, *, count: bool) -> float | None:
         now = time.monotonic()
         with self._lock:
             seen = self._seen[caller]
@@ -82,7 +89,8 @@ class RateLimiter:
                 seen.popleft()
             if len(seen) >= self.per_minute:
                 return 60.0 - (now - seen[0])
-            seen.append(now)
+            if count:
+                seen.append(now)
             return None
 
 

@@ -137,13 +137,37 @@ def practice_pack(set_file: Path, out: Path) -> None:
     help="practice: the answer after each item; test: results only at the end.",
 )
 @_practice_db_option
-def practice_serve(set_file: Path, host: str, port: int, mode: str, db: Path | None) -> None:
+@click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM).")
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Serve plain HTTP beyond this machine (codes and the trainer's PIN readable on the LAN).",
+)
+def practice_serve(
+    set_file: Path,
+    host: str,
+    port: int,
+    mode: str,
+    db: Path | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    insecure_http: bool,
+) -> None:
     """Serve SET (a set file or a packed zip) to trainees' browsers until Ctrl-C.
 
+    Once there is a roster (`practice roster add`) trainees sign in with their ID and the code
+    issued to them; the trainer's live view is behind the PIN of `practice trainer-pin`. It
+    listens on 127.0.0.1 unless --host says otherwise; any other address needs --certfile and
+    --keyfile (or --insecure-http).
+
     \b
-    Example:
+    Examples:
       impostor practice serve hard.json --db practice.db --mode test
+      impostor practice serve hard.json --db practice.db --host 0.0.0.0 --certfile lab.pem --keyfile lab.key
     """
+    from impostor.asgi import is_loopback
+    from impostor.practice.classroom import Classroom
     from impostor.practice.server import serve
     from impostor.practice.sets import load_set
     from impostor.practice.store import PracticeStore
@@ -151,15 +175,167 @@ def practice_serve(set_file: Path, host: str, port: int, mode: str, db: Path | N
     with reported():
         practice_set = load_set(set_file)
         store = PracticeStore(db)
+        classroom = Classroom(store)
+        if insecure_http and certfile is None and not is_loopback(host):
+            click.secho(
+                f"WARNING: serving plain HTTP on {host}: trainees' codes and the trainer's PIN cross the "
+                "network unencrypted",
+                err=True,
+                fg="red",
+                bold=True,
+            )
+        notes = []
+        if not classroom.has_roster():
+            notes.append(
+                "no roster: anyone may sign in under any ID (add trainees with `practice roster add`)"
+            )
+        else:
+            classes = classroom.classes_of(practice_set.id)
+            notes.append(f"assigned to {', '.join(classes)}" if classes else "open to everyone on the roster")
+        if not classroom.has_pin():
+            notes.append("no trainer PIN: the live view stays closed until `practice trainer-pin`")
 
         def announce(url: str) -> None:
             click.echo(
                 f"serving {practice_set.name!r} ({len(practice_set.items)} items, {mode} mode) "
                 f"on {url} ; results in {store.path}; Ctrl-C to stop"
             )
+            for note in notes:
+                click.echo(f"  {note}")
 
-        serve(practice_set, store, mode, host=host, port=port, ready=announce)  # type: ignore[arg-type]
+        serve(
+            practice_set,
+            store,
+            mode,  # type: ignore[arg-type]
+            host=host,
+            port=port,
+            certfile=certfile,
+            keyfile=keyfile,
+            insecure_http=insecure_http,
+            ready=announce,
+        )
     click.echo(f"stopped; every answer is in {store.path}")
+
+
+@practice.group("roster")
+def practice_roster() -> None:
+    """The trainees who may sign in, by class, each with a code issued by the trainer."""
+
+
+@practice_roster.command("add")
+@click.argument("trainees", metavar="ID...", nargs=-1, required=True)
+@click.option("--class", "klass", required=True, help="The class they are in (such as LIM-2026-12).")
+@click.option(
+    "--new-code", is_flag=True, help="Issue new codes to trainees already on the roster (lost codes)."
+)
+@_practice_db_option
+def practice_roster_add(trainees: tuple[str, ...], klass: str, new_code: bool, db: Path | None) -> None:
+    """Put trainees on the roster and print the code each signs in with (shown only now).
+
+    \b
+    Examples:
+      impostor practice roster add OFC-0042 OFC-0043 --class LIM-2026-12 --db practice.db
+      impostor practice roster add OFC-0042 --class LIM-2026-12 --new-code --db practice.db
+    """
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        codes = Classroom(PracticeStore(db)).add(list(trainees), klass, new_codes=new_code)
+    width = max(map(len, codes))
+    for trainee, code in codes.items():
+        click.echo(f"{trainee:<{width}}  {code}")
+    click.echo(
+        f"{len(codes)} in class {klass}: hand each their code; it is not kept and cannot be shown again"
+    )
+
+
+@practice_roster.command("list")
+@_practice_db_option
+def practice_roster_list(db: Path | None) -> None:
+    """List the roster: each trainee's class and when they were added (codes are not kept).
+
+    \b
+    Example:
+      impostor practice roster list --db practice.db
+    """
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.export import local_time
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        roster = Classroom(PracticeStore(db, create=False)).roster()
+    if not roster:
+        click.echo("the roster is empty: anyone may sign in under any ID")
+    for entry in roster:
+        click.echo(f"{entry.klass}\t{entry.trainee}\t{local_time(entry.added)}")
+
+
+@practice_roster.command("remove")
+@click.argument("trainees", metavar="ID...", nargs=-1, required=True)
+@_practice_db_option
+def practice_roster_remove(trainees: tuple[str, ...], db: Path | None) -> None:
+    """Take trainees off the roster; their sessions and answers stay in the results.
+
+    \b
+    Example:
+      impostor practice roster remove OFC-0043 --db practice.db
+    """
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        Classroom(PracticeStore(db, create=False)).remove(list(trainees))
+    click.echo(f"removed {len(trainees)} from the roster")
+
+
+@practice.command("assign")
+@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--class", "classes", multiple=True, required=True, help="A class to assign it to (repeat for more)."
+)
+@_practice_db_option
+def practice_assign(set_file: Path, classes: tuple[str, ...], db: Path | None) -> None:
+    """Assign SET to classes: only their trainees may then sit it.
+
+    \b
+    Example:
+      impostor practice assign hard.json --class LIM-2026-12 --db practice.db
+    """
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.sets import load_set
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        practice_set = load_set(set_file)
+        classroom = Classroom(PracticeStore(db, create=False))
+        classroom.assign(practice_set.id, practice_set.name, list(classes))
+        now = classroom.classes_of(practice_set.id)
+    click.echo(f"{practice_set.name!r} is assigned to {', '.join(now)}")
+
+
+@practice.command("trainer-pin")
+@click.option(
+    "--pin",
+    prompt="Trainer PIN",
+    hide_input=True,
+    confirmation_prompt="PIN again",
+    help="Asked for when not given.",
+)
+@_practice_db_option
+def practice_trainer_pin(pin: str, db: Path | None) -> None:
+    """Set the trainer's PIN, asked for twice: it opens the live view on the practice page.
+
+    \b
+    Example:
+      impostor practice trainer-pin --db practice.db
+    """
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        Classroom(PracticeStore(db)).set_pin(pin)
+    click.echo("trainer PIN set (kept only as a salted slow hash)")
 
 
 @practice.command("release")

@@ -17,7 +17,7 @@ from typing import TextIO
 from impostor.practice.scoring import FAST_SECONDS
 from impostor.practice.store import PracticeStore
 
-__all__ = ["COLUMNS", "export_answers", "export_file"]
+__all__ = ["COLUMNS", "export_answers", "export_file", "local_time"]
 
 COLUMNS = (
     "session",
@@ -39,7 +39,8 @@ COLUMNS = (
 )
 
 
-def _local(utc_text: str | None) -> str:
+def local_time(utc_text: str | None) -> str:
+    """A stored UTC time in this machine's time zone, with its offset ("" for none)."""
     if not utc_text:
         return ""
     moment = dt.datetime.fromisoformat(utc_text)
@@ -64,8 +65,8 @@ def export_answers(store: PracticeStore, out: TextIO, *, trainee: str | None = N
             session.trainee,
             session.set_name,
             session.mode,
-            _local(session.started),
-            _local(session.finished),
+            local_time(session.started),
+            local_time(session.finished),
         ]
         answers = store.answers(session.id)
         if not answers:
@@ -85,7 +86,7 @@ def export_answers(store: PracticeStore, out: TextIO, *, trainee: str | None = N
                     f"{answer.seconds:.3f}",
                     _flag(answer.seconds < FAST_SECONDS),
                     probability,
-                    _local(answer.answered_at),
+                    local_time(answer.answered_at),
                 ]
             )
             rows += 1

@@ -10,12 +10,18 @@ Endpoints (JSON unless said):
     GET  /                                       the page (text comes from the catalogues)
     GET  /api/catalogue?lang=                    the page's text, language negotiated
     GET  /api/set                                the set's name, size and mode
-    POST /api/sessions                           sign in: start or resume a session
+    POST /api/sessions                           sign in (ID, and the code once there is a roster):
+                                                 start or resume a session
     GET  /api/sessions/{token}/item              the current item's image addresses
     GET  /api/sessions/{token}/items/{k}/{side}  an image (JPEG) of an item shown or answered
     POST /api/sessions/{token}/answers           record an answer; feedback in practice mode
     GET  /api/sessions/{token}/score             the score, once every item is answered
-Errors are ``{"error": code}`` with a 4xx status; the page turns codes into catalogue text.
+    POST /api/trainer/sign-in                    the trainer's PIN for a bearer token (8 hours)
+    GET  /api/trainer/live                       who has signed in, how far along, who has finished
+    POST /api/trainer/sign-out                   end the trainer's token
+Wrong codes and PINs are limited per address (``SIGN_IN_FAILURES``, ``PIN_FAILURES`` a minute),
+and every check of one costs a slow hash. Errors are ``{"error": code}`` with a 4xx status; the
+page turns codes into catalogue text.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import functools
 import json
 import logging
 import math
-import re
-import unicodedata
+import secrets
+import threading
+import time
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 import cv2
@@ -37,33 +45,41 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from impostor.asgi import BodyLimit
+from impostor.asgi import BodyLimit, RateLimiter
 from impostor.capture import load_image
-from impostor.errors import ImpostorError, PracticeError
+from impostor.errors import ConfigError, ImpostorError, PracticeError
 from impostor.pipeline import Verifier
 from impostor.portrait import portrait_jpeg
+from impostor.practice.classroom import Classroom, normal_trainee
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
 from impostor.practice.scoring import load_norms, score_trials
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import Mode, PracticeStore, Session
 
-__all__ = ["IMAGE_SIDE", "create_app", "serve"]
+__all__ = ["IMAGE_SIDE", "WHY_TLS", "create_app", "serve"]
 
 _log = logging.getLogger("impostor.practice")
 
 IMAGE_SIDE = 1200  # longest side sent to the browser: enough for a 1366×768 counter screen
 _IMAGE_QUALITY = 90
-# a trainee ID: letters of any alphabet (ñ, á), digits, '.', '_' and '-', compared in NFC form
-_TRAINEE = re.compile(r"^[\w.-]{1,40}$")
+SIGN_IN_FAILURES = 10  # wrong trainee codes an address may send in a minute
+PIN_FAILURES = 5  # wrong trainer PINs an address may send in a minute
+TRAINER_HOURS = 8  # a trainer's sign-in lasts a training day
+WHY_TLS = "trainees' codes and the trainer's PIN would cross the network readable"
 _MAX_MILLISECONDS = 3_600_000  # an hour: anything longer is a clock fault, not a look at two faces
 
 
 class _SignIn(BaseModel):
-    trainee: str
-    language: str | None = None
+    trainee: str = Field(max_length=200)
+    code: str | None = Field(default=None, max_length=40)
+    language: str | None = Field(default=None, max_length=40)
+
+
+class _TrainerSignIn(BaseModel):
+    pin: str = Field(max_length=200)
 
 
 class _Answer(BaseModel):
@@ -78,10 +94,39 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, status: int = 409) -> None:
+    def __init__(self, code: str, status: int = 409, retry_after: float | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
+        self.retry_after = retry_after
+
+
+class _TrainerTokens:
+    """Signed-in trainers' bearer tokens, in memory: a restart signs them out."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.monotonic()
+            self._expiry = {t: e for t, e in self._expiry.items() if e > now}
+            self._expiry[token] = now + TRAINER_HOURS * 3600
+        return token
+
+    def check(self, authorization: str | None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        with self._lock:
+            expiry = self._expiry.get(token.strip()) if scheme.lower() == "bearer" else None
+        if expiry is None or expiry <= time.monotonic():
+            raise _Refused("trainer_signed_out", 401)
+
+    def end(self, authorization: str | None) -> None:
+        token = (authorization or "").partition(" ")[2].strip()
+        with self._lock:
+            self._expiry.pop(token, None)
 
 
 @functools.cache
@@ -98,6 +143,10 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
     """
     practice_set.check_images()
     static = resources.files("impostor.practice") / "static"
+    classroom = Classroom(store)
+    code_failures = RateLimiter(SIGN_IN_FAILURES, "wrong codes")
+    pin_failures = RateLimiter(PIN_FAILURES, "wrong PINs")
+    trainers = _TrainerTokens()
     app = FastAPI(title="impostor practice", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
@@ -115,7 +164,8 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
 
     @app.exception_handler(_Refused)
     async def refused(request: Request, error: _Refused) -> JSONResponse:
-        return JSONResponse({"error": error.code}, status_code=error.status)
+        headers = {} if error.retry_after is None else {"Retry-After": str(max(1, round(error.retry_after)))}
+        return JSONResponse({"error": error.code}, status_code=error.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -160,13 +210,29 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
 
     @app.get("/api/set")
     def about() -> dict[str, Any]:
-        return {"name": practice_set.name, "items": len(practice_set.items), "mode": mode}
+        return {
+            "name": practice_set.name,
+            "items": len(practice_set.items),
+            "mode": mode,
+            "codes": classroom.has_roster(),  # the sign-in asks for the trainee's code
+        }
 
     @app.post("/api/sessions")
     def sign_in(body: _SignIn, request: Request) -> dict[str, Any]:
-        trainee = unicodedata.normalize("NFC", body.trainee.strip())
-        if not _TRAINEE.fullmatch(trainee):
+        trainee = normal_trainee(body.trainee)
+        if trainee is None:
             raise _Refused("bad_trainee", 422)
+        if classroom.has_roster():
+            address = _address(request)
+            wait = code_failures.wait(address)
+            if wait is not None:
+                raise _Refused("too_many_attempts", 429, wait)
+            admitted = classroom.admit(trainee, body.code or "", practice_set.id)
+            if admitted == "wrong_code":
+                code_failures.allow(address)
+                raise _Refused("wrong_code", 401)
+            if admitted == "not_assigned":
+                raise _Refused("not_assigned", 403)
         language = negotiate(request.headers.get("accept-language"), body.language)
         session, resumed = store.start(trainee, practice_set, mode, language)
         return {
@@ -271,6 +337,42 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
             ],
         }
 
+    @app.post("/api/trainer/sign-in")
+    def trainer_sign_in(body: _TrainerSignIn, request: Request) -> dict[str, Any]:
+        address = _address(request)
+        wait = pin_failures.wait(address)
+        if wait is not None:
+            raise _Refused("too_many_attempts", 429, wait)
+        if not classroom.has_pin():
+            raise _Refused("no_trainer_pin", 409)
+        if not classroom.check_pin(body.pin):
+            pin_failures.allow(address)
+            raise _Refused("wrong_pin", 401)
+        return {"token": trainers.issue(), "hours": TRAINER_HOURS}
+
+    @app.get("/api/trainer/live")
+    def live(request: Request) -> dict[str, Any]:
+        trainers.check(request.headers.get("authorization"))
+        rows = classroom.live(practice_set.id, mode)
+        counts = {
+            state: sum(r.state == state for r in rows)
+            for state in ("answering", "idle", "finished", "absent")
+        }
+        return {
+            "set": practice_set.name,
+            "mode": mode,
+            "items": len(practice_set.items),
+            "classes": classroom.classes_of(practice_set.id),
+            "codes": classroom.has_roster(),
+            "counts": counts,
+            "trainees": [row.to_dict() for row in rows],
+        }
+
+    @app.post("/api/trainer/sign-out")
+    def trainer_sign_out(request: Request) -> dict[str, Any]:
+        trainers.end(request.headers.get("authorization"))
+        return {"signed_out": True}
+
     return app
 
 
@@ -281,17 +383,36 @@ def serve(
     *,
     host: str,
     port: int,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    insecure_http: bool = False,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the app with uvicorn until interrupted (Ctrl-C, or SIGTERM), then return.
 
-    The address is taken before anything is announced, so a port in use is a one-line
-    ``PracticeError``; ``ready`` is then called with the page's address (port 0 picks a free
-    port, and the address says which).
+    Beyond loopback the server needs a certificate and key (trainees' codes and the trainer's
+    PIN cross the network), or ``insecure_http``; else ``ConfigError``. The address is taken
+    before anything is announced, so a port in use is a one-line ``PracticeError``; ``ready``
+    is then called with the page's address (port 0 picks a free port, and the address says which).
     """
     from impostor import asgi
 
-    asgi.serve(create_app(practice_set, store, mode), host=host, port=port, fail=PracticeError, ready=ready)
+    problem = asgi.tls_problem(host, certfile, keyfile, insecure_http, why=WHY_TLS)
+    if problem:
+        raise ConfigError(problem)
+    asgi.serve(
+        create_app(practice_set, store, mode),
+        host=host,
+        port=port,
+        fail=PracticeError,
+        ready=ready,
+        certfile=None if certfile is None else str(certfile),
+        keyfile=None if keyfile is None else str(keyfile),
+    )
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
 
 
 def _session(store: PracticeStore, token: str) -> Session:

@@ -29,7 +29,7 @@ from impostor import settings
 from impostor.errors import OutputError, PracticeError
 from impostor.qa import file_digest
 
-__all__ = ["SCHEMA", "ImageRef", "Item", "PracticeSet", "load_set", "pack"]
+__all__ = ["SCHEMA", "ImageRef", "Item", "PracticeSet", "load_set", "pack", "pair_key"]
 
 SCHEMA = "impostor.practice-set/1"
 _SET_IN_PACK = "set.json"
@@ -71,6 +71,13 @@ class Item:
     distance: float
     probability: float
 
+    @property
+    def pair(self) -> str:
+        """The two photos, named by content and in either order, whatever set holds them: a
+        rendered document portrait counts as the photo it was made from. Results keyed by it
+        follow a pair from set to set (item analysis, a difficulty learnt from trainees)."""
+        return pair_key(self.left.source or self.left, self.right)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -92,6 +99,13 @@ class PracticeSet:
     provenance: dict[str, Any]
     folder: Path
     _resolved: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def difficulty(self) -> str | None:
+        """How the set was chosen (``hard``, ``mixed``, ``easy``, ``trainees``), as its builder said."""
+        selection = self.provenance.get("selection")
+        found = selection.get("difficulty") if isinstance(selection, dict) else None
+        return found if isinstance(found, str) else None
 
     @property
     def id(self) -> str:
@@ -158,6 +172,11 @@ class PracticeSet:
         if isinstance(root, str) and root:
             bases.append(Path(root))
         return bases
+
+
+def pair_key(first: ImageRef, second: ImageRef) -> str:
+    """Two photos' digests, sorted, as one text (``Item.pair``)."""
+    return "+".join(sorted((first.sha256[:20], second.sha256[:20])))
 
 
 def load_set(path: str | Path) -> PracticeSet:

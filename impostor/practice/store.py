@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Literal
 
 from impostor import settings
-from impostor.db import immediate
+from impostor.db import immediate, private_file
 from impostor.errors import PracticeError
 from impostor.practice.scoring import Trial
 from impostor.practice.sets import Item, PracticeSet
 
 __all__ = ["SCHEMA_VERSION", "Answer", "Mode", "Outcome", "PracticeStore", "Session", "default_path"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the classroom (roster, assignments, trainer PIN), pair keys, activity
 Mode = Literal["practice", "test"]
 Outcome = Literal["recorded", "already_answered", "not_current"]
 
@@ -46,7 +46,9 @@ CREATE TABLE sessions (
     language TEXT NOT NULL,
     item_order TEXT NOT NULL,
     started TEXT NOT NULL,
-    finished TEXT
+    finished TEXT,
+    difficulty TEXT,
+    seen TEXT
 );
 CREATE INDEX sessions_by_trainee ON sessions (trainee, set_id, mode, finished);
 CREATE TABLE answers (
@@ -59,14 +61,31 @@ CREATE TABLE answers (
     seconds REAL NOT NULL CHECK (seconds >= 0),
     probability REAL,
     answered_at TEXT NOT NULL,
+    pair TEXT,
     PRIMARY KEY (session_id, position)
 );
+CREATE INDEX answers_by_pair ON answers (pair)
 """
     + ";\n"
 )
 # the sets whose tests' answer keys a trainer released (a test shows only the score until then)
 _RELEASES = "CREATE TABLE releases (set_id TEXT PRIMARY KEY, released TEXT NOT NULL)"
-_TABLES += _RELEASES
+# the classroom (``impostor.practice.classroom``): trainees with the code their trainer issued
+# (a salted slow hash), and the sets each class is assigned; the trainer's PIN hash is in meta
+_CLASSROOM = """
+CREATE TABLE roster (trainee TEXT PRIMARY KEY, class TEXT NOT NULL, code TEXT NOT NULL, added TEXT NOT NULL);
+CREATE TABLE assignments (
+    set_id TEXT NOT NULL, class TEXT NOT NULL, set_name TEXT NOT NULL, assigned TEXT NOT NULL,
+    PRIMARY KEY (set_id, class)
+)
+"""
+_TABLES += _RELEASES + ";\n" + _CLASSROOM
+# what schema 1 files gain on opening: nothing recorded changes, the new columns start empty
+_FROM_1 = (
+    "ALTER TABLE sessions ADD COLUMN difficulty TEXT;\nALTER TABLE sessions ADD COLUMN seen TEXT;\n"
+    "ALTER TABLE answers ADD COLUMN pair TEXT;\nCREATE INDEX answers_by_pair ON answers (pair);\n"
+    + _CLASSROOM
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class Session:
     started: str
     finished: str | None
     answered: int
+    difficulty: str | None = None  # the set's, as built (None: not recorded, or a set without one)
+    seen: str | None = None  # the trainee's last sign-in or answer
 
     @property
     def total(self) -> int:
@@ -100,7 +121,8 @@ class Session:
 class Answer:
     """One recorded answer: ``position`` in the session's order, the item's truth ``same``,
     the trainee's ``said_same`` and ``confidence`` (1-5), the response time in ``seconds``, and
-    the algorithm's ``probability`` of "same person" (NaN where it had none)."""
+    the algorithm's ``probability`` of "same person" (NaN where it had none). ``pair`` names
+    the two photos whatever set they are in (``Item.pair``; None in results from before it)."""
 
     session_id: str
     position: int
@@ -111,6 +133,7 @@ class Answer:
     seconds: float
     probability: float
     answered_at: str
+    pair: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -145,10 +168,10 @@ class PracticeStore:
             raise PracticeError(
                 f"no practice results at {self.path}; give the --db that `practice serve` wrote"
             )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # the trainees' code hashes and the trainer's PIN hash are no one else's to read
+            private_file(self.path)
         except OSError as error:
-            raise PracticeError(f"cannot make the folder of {self.path}: {error.strerror or error}") from None
+            raise PracticeError(f"cannot create {self.path}: {error.strerror or error}") from None
         with self._connection() as db:
             self._prepare(db)
 
@@ -165,14 +188,16 @@ class PracticeStore:
                 "ORDER BY started DESC LIMIT 1",
                 (trainee, practice_set.id, mode),
             ).fetchone()
+            now = _now()
             if row is not None:
+                db.execute("UPDATE sessions SET seen = ? WHERE id = ?", (now, row[0]))
                 return self._must(db, row[0]), True
             session_id = secrets.token_urlsafe(18)
             order = list(range(len(practice_set.items)))
             secrets.SystemRandom().shuffle(order)
             db.execute(
-                "INSERT INTO sessions (id, trainee, set_id, set_name, mode, language, item_order, started) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (id, trainee, set_id, set_name, mode, language, item_order, started, "
+                "difficulty, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     trainee,
@@ -181,7 +206,9 @@ class PracticeStore:
                     mode,
                     language,
                     ",".join(map(str, order)),
-                    _now(),
+                    now,
+                    practice_set.difficulty,
+                    now,
                 ),
             )
             return self._must(db, session_id), False
@@ -191,12 +218,15 @@ class PracticeStore:
         with self._connection() as db:
             return self._session(db, session_id)
 
-    def sessions(self, trainee: str | None = None) -> list[Session]:
-        """Every session (of one trainee), oldest first."""
+    def sessions(
+        self, trainee: str | None = None, *, set_id: str | None = None, mode: Mode | None = None
+    ) -> list[Session]:
+        """Every session (of one trainee, on one set, in one mode), oldest first."""
         with self._connection() as db:
             ids = db.execute(
-                "SELECT id FROM sessions WHERE ? IS NULL OR trainee = ? ORDER BY started, id",
-                (trainee, trainee),
+                "SELECT id FROM sessions WHERE (?1 IS NULL OR trainee = ?1) AND (?2 IS NULL OR set_id = ?2) "
+                "AND (?3 IS NULL OR mode = ?3) ORDER BY started, id",
+                (trainee, set_id, mode),
             ).fetchall()
             return [s for (session_id,) in ids if (s := self._session(db, session_id)) is not None]
 
@@ -232,7 +262,7 @@ class PracticeStore:
             now = _now()
             db.execute(
                 "INSERT INTO answers (session_id, position, item_id, same, said_same, confidence, seconds, "
-                "probability, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "probability, answered_at, pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     position,
@@ -243,8 +273,10 @@ class PracticeStore:
                     seconds,
                     probability,
                     now,
+                    item.pair,
                 ),
             )
+            db.execute("UPDATE sessions SET seen = ? WHERE id = ?", (now, session_id))
             if position + 1 == session.total:
                 db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (now, session_id))
             return "recorded"
@@ -254,7 +286,7 @@ class PracticeStore:
         with self._connection() as db:
             rows = db.execute(
                 "SELECT session_id, position, item_id, same, said_same, confidence, seconds, probability, "
-                "answered_at FROM answers WHERE session_id = ? ORDER BY position",
+                "answered_at, pair FROM answers WHERE session_id = ? ORDER BY position",
                 (session_id,),
             ).fetchall()
         return [
@@ -268,8 +300,9 @@ class PracticeStore:
                 float(sec),
                 math.nan if prob is None else float(prob),
                 at,
+                pair,
             )
-            for s, p, i, same, said, c, sec, prob, at in rows
+            for s, p, i, same, said, c, sec, prob, at, pair in rows
         ]
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -278,19 +311,45 @@ class PracticeStore:
     def _session(db: sqlite3.Connection, session_id: str) -> Session | None:
         row = db.execute(
             "SELECT id, trainee, set_id, set_name, mode, language, item_order, started, finished, "
-            "(SELECT COUNT(*) FROM answers WHERE session_id = sessions.id) FROM sessions WHERE id = ?",
+            "(SELECT COUNT(*) FROM answers WHERE session_id = sessions.id), difficulty, seen "
+            "FROM sessions WHERE id = ?",
             (session_id,),
         ).fetchone()
         if row is None:
             return None
         order = tuple(int(i) for i in row[6].split(",")) if row[6] else ()
-        return Session(row[0], row[1], row[2], row[3], row[4], row[5], order, row[7], row[8], int(row[9]))
+        return Session(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            order,
+            row[7],
+            row[8],
+            int(row[9]),
+            row[10],
+            row[11],
+        )
 
     def _must(self, db: sqlite3.Connection, session_id: str) -> Session:
         session = self._session(db, session_id)
         if session is None:
             raise PracticeError(f"no practice session {session_id!r} in {self.path}")
         return session
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads by this package's other modules (the classroom)."""
+        with self._connection() as db:
+            yield db
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection holding the write lock (``BEGIN IMMEDIATE``) until the block ends."""
+        with self._writing() as db:
+            yield db
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -334,8 +393,6 @@ class PracticeStore:
                         db.execute(statement)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 return
-            if {"meta", "sessions", "answers"} <= tables and "releases" not in tables:
-                db.execute(_RELEASES)  # results written before keys could be released
             row = None
             if {"meta", "sessions", "answers"} <= tables:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -348,6 +405,13 @@ class PracticeStore:
                     f"{self.path} was written by a newer impostor (results schema {row[0]}; this one reads "
                     f"{SCHEMA_VERSION}); upgrade impostor"
                 )
+            if "releases" not in tables:
+                db.execute(_RELEASES)  # results written before keys could be released
+            if int(row[0]) < 2:
+                for statement in _FROM_1.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 def _now() -> str:

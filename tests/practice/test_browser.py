@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from impostor.practice.build import build_set
+from impostor.practice.classroom import Classroom
 from impostor.practice.scoring import score_trials
 from impostor.practice.sets import PracticeSet
 from impostor.practice.store import PracticeStore
@@ -264,3 +265,55 @@ def _fits(page: Page, name: str) -> None:
     )
     assert not wide, (name, wide)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+
+def test_the_trainer_signs_in_with_the_pin_and_watches_a_coded_trainee_answer(
+    browser: Browser, ten: tuple[PracticeSet, Path], tmp_path: Path
+) -> None:
+    db = tmp_path / "class.db"
+    classroom = Classroom(PracticeStore(db))
+    codes = classroom.add(["OFC-0050", "OFC-0051"], "LIM-2026-12")
+    classroom.set_pin("482913")
+    for url in _serve(ten[1], db, "test"):
+        trainer = browser.new_page(locale="es-PE", viewport={"width": 1366, "height": 768})
+        trainer.goto(url)
+        trainer.get_by_test_id("to-trainer").click()
+        trainer.get_by_test_id("trainer-pin").fill("000000")
+        trainer.get_by_test_id("trainer-sign-in").click()
+        expect(trainer.get_by_test_id("alert")).to_contain_text("PIN")
+        trainer.get_by_test_id("trainer-pin").fill("482913")
+        trainer.get_by_test_id("trainer-sign-in").click()
+        expect(trainer.get_by_test_id("live")).to_be_visible()
+        expect(trainer.get_by_test_id("live-OFC-0050")).to_have_attribute("data-state", "absent")
+        expect(trainer.get_by_test_id("live-count-absent")).to_contain_text("2")
+
+        trainee = browser.new_page(locale="es-PE")
+        trainee.goto(url)
+        expect(trainee.get_by_test_id("trainee-code")).to_be_visible()
+        trainee.get_by_test_id("trainee-id").fill("OFC-0050")
+        trainee.get_by_test_id("trainee-code").fill(codes["OFC-0051"])  # a classmate's code
+        trainee.get_by_test_id("start").click()
+        expect(trainee.get_by_test_id("alert")).to_contain_text("código")
+        trainee.get_by_test_id("trainee-code").fill(codes["OFC-0050"].lower())
+        trainee.get_by_test_id("start").click()
+        for position in range(2):
+            _answer(trainee, position, feedback=False)
+
+        # the live view refreshes by itself: the trainee is answering, two pairs in
+        row = trainer.get_by_test_id("live-OFC-0050")
+        expect(row).to_have_attribute("data-state", "answering", timeout=15_000)
+        expect(row).to_contain_text("2 de 10")
+        expect(trainer.get_by_test_id("live-count-answering")).to_contain_text("1")
+        _screenshot(trainer, "practice-live-es-desktop")
+        for position in range(2, 10):
+            _answer(trainee, position, feedback=False)
+        expect(trainee.get_by_test_id("result")).to_be_visible()
+        expect(row).to_have_attribute("data-state", "finished", timeout=15_000)
+        store = PracticeStore(db)
+        (session,) = store.sessions()
+        accuracy = sum(a.correct for a in store.answers(session.id)) / 10
+        expect(row).to_contain_text(f"{accuracy * 100:.0f} %")
+        trainer.get_by_test_id("live-sign-out").click()
+        expect(trainer.get_by_test_id("trainee-id")).to_be_visible()
+        trainee.close()
+        trainer.close()

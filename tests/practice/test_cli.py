@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from impostor.cli import main
+from impostor.practice.classroom import Classroom
 from impostor.practice.sets import ImageRef, Item, PracticeSet, load_set
 from impostor.practice.store import PracticeStore
 from impostor.qa.cache import file_digest
@@ -111,7 +113,12 @@ def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
     assert server.stdout is not None
     first = server.stdout.readline()
     url = first.split(" on ")[1].split(" ;")[0]
-    assert httpx.get(f"{url}api/set", timeout=5).json() == {"name": "drill", "items": 2, "mode": "practice"}
+    assert httpx.get(f"{url}api/set", timeout=5).json() == {
+        "name": "drill",
+        "items": 2,
+        "mode": "practice",
+        "codes": False,
+    }
     server.send_signal(signal.SIGINT)
     rest = server.stdout.read()
     assert server.wait(timeout=10) == 0
@@ -153,3 +160,43 @@ def test_export_writes_every_answer_in_local_time(tmp_path: Path) -> None:
         main, ["practice", "export", "--db", str(tmp_path / "no.db"), "--out", str(out)]
     )
     assert missing.exit_code == 15 and "Traceback" not in missing.output
+
+
+def test_the_classroom_commands_issue_codes_assign_sets_and_refuse_bad_input(
+    tmp_path: Path, grace_hopper: np.ndarray
+) -> None:
+    set_file = _set_on_disk(tmp_path, grace_hopper)
+    db = str(tmp_path / "class.db")
+    runner = CliRunner()
+    added = runner.invoke(
+        main, ["practice", "roster", "add", "OFC-1", "Ñandú", "--class", "LIM-1", "--db", db]
+    )
+    assert added.exit_code == 0, added.output
+    codes = dict(line.split() for line in added.output.splitlines()[:2])
+    assert set(codes) == {"OFC-1", "Ñandú"} and all(
+        re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", c) for c in codes.values()
+    )
+    listed = runner.invoke(main, ["practice", "roster", "list", "--db", db])
+    assert "LIM-1\tOFC-1" in listed.output and not any(code in listed.output for code in codes.values())
+    assigned = runner.invoke(main, ["practice", "assign", str(set_file), "--class", "LIM-1", "--db", db])
+    assert assigned.exit_code == 0 and "'drill' is assigned to LIM-1" in assigned.output
+    pin = runner.invoke(main, ["practice", "trainer-pin", "--db", db], input="482913\n482913\n")
+    assert pin.exit_code == 0 and "482913" not in pin.output.split("PIN again")[-1]
+    for arguments, message in [
+        (["roster", "add", "OFC-1", "--class", "LIM-1"], "already on the roster: OFC-1"),
+        (["roster", "add", "two words", "--class", "LIM-1"], "is not a trainee ID"),
+        (["roster", "remove", "OFC-9"], "not on the roster: OFC-9"),
+        (["assign", str(set_file), "--class", "LIM-2"], "no trainee is in class LIM-2"),
+        (["trainer-pin", "--pin", "12"], "at least 6 characters"),
+    ]:
+        refused = runner.invoke(main, ["practice", *arguments, "--db", db])
+        assert refused.exit_code == 15 and refused.output.count("\n") == 1 and message in refused.output, (
+            arguments,
+            refused.output,
+        )
+    beyond = runner.invoke(main, ["practice", "serve", str(set_file), "--host", "0.0.0.0", "--db", db])
+    assert beyond.exit_code == 2 and "--certfile" in beyond.output and "--insecure-http" in beyond.output
+    removed = runner.invoke(main, ["practice", "roster", "remove", "OFC-1", "--db", db])
+    assert removed.exit_code == 0 and [t.trainee for t in Classroom(PracticeStore(Path(db))).roster()] == [
+        "Ñandú"
+    ]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 
 import pytest
 
 from impostor.practice import i18n
+from impostor.practice.classroom import State
 from impostor.practice.scoring import load_norms
 from tests.pages import Page, parse_page, script_keys, script_without_comments
 
@@ -34,9 +36,16 @@ API_ERROR_CODES = (
     "bad_answer",
     "not_found",
     "server",
+    "wrong_code",
+    "not_assigned",
+    "too_many_attempts",
+    "wrong_pin",
+    "no_trainer_pin",
+    "trainer_signed_out",
 )
 CLIENT_ERROR_CODES = ("network", "image")
 MODES = ("practice", "test")
+LIVE_STATES = typing.get_args(State)
 
 # app.js builds keys only from these prefixes (documented at its top); each maps to the suffixes it uses
 DYNAMIC_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -46,6 +55,8 @@ DYNAMIC_PREFIXES: dict[str, tuple[str, ...]] = {
     "confidence.": ("1", "2", "3", "4", "5"),
     "norm.": tuple(norm.key for norm in load_norms()),
     "language.": i18n.LANGUAGES,
+    "live.state.": LIVE_STATES,
+    "live.count.": LIVE_STATES,
 }
 # t() arguments that are not literals: keys read from index.html's data-i18n attributes, checked there
 FROM_MARKUP = {"node.dataset.i18n", "attributeKey"}

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from impostor.practice.build import build_set
+from impostor.practice.classroom import Classroom
 from impostor.practice.scoring import score_trials
-from impostor.practice.server import IMAGE_SIDE, create_app
+from impostor.practice.server import IMAGE_SIDE, PIN_FAILURES, SIGN_IN_FAILURES, create_app
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
 from impostor.qa.cache import EmbeddingCache, file_digest
@@ -226,3 +227,67 @@ def test_an_image_lost_while_serving_is_a_server_error_not_a_crash(
         assert reply.status_code == 500 and reply.json() == {"error": "server"}
         answer = {"position": 0, "said_same": True, "confidence": 2, "milliseconds": 700}
         assert client.post(f"/api/sessions/{token}/answers", json=answer).status_code == 200
+
+
+def test_once_there_is_a_roster_an_id_alone_does_not_sign_in(
+    practice: tuple[str, PracticeStore], ten: PracticeSet
+) -> None:
+    url, store = practice
+    classroom = Classroom(store)
+    codes = classroom.add(["OFC-1"], "A") | classroom.add(["OFC-2"], "B")
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/api/set").json()["codes"] is True
+        refused = client.post("/api/sessions", json={"trainee": "OFC-1"})
+        assert refused.status_code == 401 and refused.json() == {"error": "wrong_code"}
+        borrowed = client.post("/api/sessions", json={"trainee": "OFC-1", "code": codes["OFC-2"]})
+        assert borrowed.status_code == 401
+        typed = codes["OFC-1"].lower().replace("-", "")
+        admitted = client.post("/api/sessions", json={"trainee": "OFC-1", "code": typed})
+        assert admitted.status_code == 200 and admitted.json()["trainee"] == "OFC-1"
+        classroom.assign(ten.id, ten.name, ["A"])
+        other = client.post("/api/sessions", json={"trainee": "OFC-2", "code": codes["OFC-2"]})
+        assert other.status_code == 403 and other.json() == {"error": "not_assigned"}
+        # guessing: wrong codes from one address are cut off after SIGN_IN_FAILURES a minute
+        for _ in range(SIGN_IN_FAILURES - 2):
+            assert (
+                client.post("/api/sessions", json={"trainee": "OFC-1", "code": "AAAA-AAAA"}).status_code
+                == 401
+            )
+        stopped = client.post("/api/sessions", json={"trainee": "OFC-1", "code": codes["OFC-1"]})
+        assert stopped.status_code == 429 and stopped.json() == {"error": "too_many_attempts"}
+        assert int(stopped.headers["retry-after"]) >= 1
+
+
+def test_the_live_view_is_behind_the_trainer_pin(
+    practice: tuple[str, PracticeStore], ten: PracticeSet
+) -> None:
+    url, store = practice
+    classroom = Classroom(store)
+    codes = classroom.add(["OFC-1", "OFC-2"], "A")
+    with httpx.Client(base_url=url) as client:
+        assert client.post("/api/trainer/sign-in", json={"pin": "482913"}).json() == {
+            "error": "no_trainer_pin"
+        }
+        classroom.set_pin("482913")
+        wrong = client.post("/api/trainer/sign-in", json={"pin": "000000"})
+        assert wrong.status_code == 401 and wrong.json() == {"error": "wrong_pin"}
+        assert client.get("/api/trainer/live").status_code == 401
+        forged = client.get("/api/trainer/live", headers={"Authorization": "Bearer forged"})
+        assert forged.status_code == 401 and forged.json() == {"error": "trainer_signed_out"}
+        token = client.post("/api/trainer/sign-in", json={"pin": "482913"}).json()["token"]
+        trainer = {"Authorization": f"Bearer {token}"}
+        session = client.post("/api/sessions", json={"trainee": "OFC-1", "code": codes["OFC-1"]}).json()
+        client.post(
+            f"/api/sessions/{session['session']}/answers",
+            json={"position": 0, "said_same": True, "confidence": 3, "milliseconds": 2500},
+        )
+        live = client.get("/api/trainer/live", headers=trainer).json()
+        assert live["counts"] == {"answering": 1, "idle": 0, "finished": 0, "absent": 1}
+        rows = {row["trainee"]: row for row in live["trainees"]}
+        assert rows["OFC-1"]["answered"] == 1 and rows["OFC-1"]["total"] == 10
+        assert rows["OFC-2"]["state"] == "absent" and truth_words(json.dumps(live)) == []
+        client.post("/api/trainer/sign-out", headers=trainer)
+        assert client.get("/api/trainer/live", headers=trainer).status_code == 401
+        for _ in range(PIN_FAILURES - 1):
+            client.post("/api/trainer/sign-in", json={"pin": "000000"})
+        assert client.post("/api/trainer/sign-in", json={"pin": "482913"}).status_code == 429

@@ -10,6 +10,7 @@
  *   "confidence." + level                       (level: 1..5)
  *   "norm." + norm key                          (keys of the score response's "norms")
  *   "language." + language code                 (codes of the catalogue's "languages")
+ *   "live.state." + state, "live.count." + state (state: answering | idle | finished | absent)
  * Numbers go through Intl in the current language. Nothing is ever parsed as HTML: all text goes
  * in through textContent, so names and IDs from the server cannot inject markup.
  *
@@ -28,7 +29,7 @@
   const state = {
     catalogue: null, // {language, languages, messages}
     set: null, // {name, items, mode}
-    screen: "loading", // loading | signin | item | result
+    screen: "loading", // loading | signin | item | result | trainer | live
     session: null, // the sign-in reply: {session, trainee, mode, total, answered, resumed, finished}
     resumed: null, // {answered, total} while the "continuing" notice is shown
     item: null, // {position, total, left, right}
@@ -40,7 +41,12 @@
     feedback: null, // {reply, given}: the answer's reply (practice mode) and the answer sent
     score: null, // the score reply
     error: null, // error code shown in the alert
+    trainer: null, // the trainer's bearer token, in memory only
+    live: null, // the last live-view reply, and when it came: {reply, at}
+    liveTimer: null,
   };
+  const LIVE_STATES = ["answering", "idle", "finished", "absent"];
+  const LIVE_SECONDS = 5;
 
   const $ = (id) => document.getElementById(id);
 
@@ -230,6 +236,7 @@
     renderItem();
     renderFeedback();
     renderResult();
+    renderLive();
   }
 
   // --- server ---------------------------------------------------------------------------------------
@@ -244,6 +251,7 @@
 
   async function api(path, body) {
     const options = { cache: "no-store", headers: { Accept: "application/json" } };
+    if (state.trainer && path.startsWith("/trainer/")) options.headers.Authorization = `Bearer ${state.trainer}`;
     if (body !== undefined) {
       options.method = "POST";
       options.headers["Content-Type"] = "application/json";
@@ -331,6 +339,7 @@
     $("signin-items").textContent = t("signin.items", { items: integer(state.set.items) });
     $("signin-mode").textContent = t("signin.mode", { mode: t("mode." + state.set.mode) });
     $("signin-mode-help").textContent = t("signin.help." + state.set.mode);
+    $("code-field").hidden = !state.set.codes;
   }
 
   async function signIn(event) {
@@ -342,10 +351,17 @@
       $("trainee").focus();
       return;
     }
+    const code = $("code").value.trim();
+    if (state.set && state.set.codes && !code) {
+      showError("wrong_code");
+      $("code").focus();
+      return;
+    }
     state.busy = true;
     $("start").disabled = true;
     try {
-      const session = await api("/sessions", { trainee, language: language() });
+      const session = await api("/sessions", { trainee, code: code || null, language: language() });
+      $("code").value = ""; // the code is not left on a shared computer's screen
       clearError();
       state.session = session;
       state.resumed = session.resumed ? { answered: session.answered, total: session.total } : null;
@@ -751,6 +767,121 @@
     );
   }
 
+  // --- the trainer's live view -------------------------------------------------------------------
+
+  function showTrainer() {
+    clearError();
+    showScreen("trainer");
+    $("trainer-pin").value = "";
+    $("trainer-pin").focus();
+  }
+
+  async function trainerSignIn(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const pin = $("trainer-pin").value;
+    if (!pin) {
+      showError("wrong_pin");
+      return;
+    }
+    state.busy = true;
+    $("trainer-start").disabled = true;
+    try {
+      const reply = await api("/trainer/sign-in", { pin });
+      $("trainer-pin").value = "";
+      state.trainer = reply.token;
+      clearError();
+      showScreen("live");
+      await refreshLive();
+      $("live-heading").focus({ preventScroll: true });
+    } catch (error) {
+      showError(error);
+    } finally {
+      state.busy = false;
+      $("trainer-start").disabled = false;
+    }
+  }
+
+  async function refreshLive() {
+    window.clearTimeout(state.liveTimer);
+    if (state.screen !== "live" || !state.trainer) return;
+    try {
+      state.live = { reply: await api("/trainer/live"), at: new Date() };
+      clearError();
+      renderLive();
+    } catch (error) {
+      showError(error);
+      if (error instanceof ApiError && error.code === "trainer_signed_out") {
+        state.trainer = null;
+        showScreen("trainer");
+        return;
+      }
+    }
+    state.liveTimer = window.setTimeout(refreshLive, LIVE_SECONDS * 1000);
+  }
+
+  async function trainerSignOut() {
+    window.clearTimeout(state.liveTimer);
+    try {
+      if (state.trainer) await api("/trainer/sign-out", {});
+    } catch {
+      // signed out here either way; the token dies with its hours
+    }
+    state.trainer = null;
+    state.live = null;
+    $("live-rows").replaceChildren();
+    showSignin();
+  }
+
+  const clock = (date) => new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(date);
+
+  function renderLive() {
+    if (!state.live) return;
+    const { reply, at } = state.live;
+    $("live-set").textContent = t("live.set", {
+      name: reply.set,
+      items: integer(reply.items),
+      mode: t("mode." + reply.mode),
+    });
+    $("live-classes").textContent = reply.classes.length
+      ? t("live.classes", { classes: reply.classes.join(", ") })
+      : reply.codes ? t("live.open_to_roster") : t("live.open_to_all");
+    $("live-counts").replaceChildren(
+      ...LIVE_STATES.map((name) => {
+        const chip = element("span", t("live.count." + name, { count: integer(reply.counts[name]) }), `chip ${name}`);
+        chip.dataset.testid = `live-count-${name}`;
+        return chip;
+      }),
+    );
+    const rows = reply.trainees.map((trainee) => {
+      const tr = row(
+        [
+          trainee.trainee,
+          trainee.class || t("result.none"),
+          t("live.state." + trainee.state),
+          trainee.total ? t("live.answered", { answered: integer(trainee.answered), total: integer(trainee.total) }) : t("result.none"),
+          trainee.seen ? clock(new Date(trainee.seen)) : t("result.none"),
+          isNumber(trainee.accuracy) ? percent(trainee.accuracy) : t("result.none"),
+        ],
+        `state-${trainee.state}`,
+      );
+      tr.dataset.testid = `live-${trainee.trainee}`;
+      tr.dataset.state = trainee.state;
+      return tr;
+    });
+    if (!rows.length) {
+      const empty = element("tr");
+      const cell = element("td", t("live.empty"));
+      cell.colSpan = 6;
+      empty.append(cell);
+      rows.push(empty);
+    }
+    $("live-rows").replaceChildren(...rows);
+    $("live-updated").textContent = t("live.updated", {
+      time: new Intl.DateTimeFormat(locale(), { timeStyle: "medium" }).format(at),
+    });
+  }
+
   // --- keyboard ------------------------------------------------------------------------------------
 
   function onKey(event) {
@@ -794,6 +925,13 @@
 
   function wire() {
     $("signin-form").addEventListener("submit", signIn);
+    $("to-trainer").addEventListener("click", showTrainer);
+    $("trainer-back").addEventListener("click", () => {
+      clearError();
+      showSignin();
+    });
+    $("trainer-form").addEventListener("submit", trainerSignIn);
+    $("live-sign-out").addEventListener("click", trainerSignOut);
     $("answer-same").addEventListener("click", () => chooseAnswer(true));
     $("zoom").addEventListener("click", toggleZoom);
     $("answer-different").addEventListener("click", () => chooseAnswer(false));

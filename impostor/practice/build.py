@@ -105,7 +105,7 @@ def build_set(
         )
         made.append(render(item, second) if render is not None else item)
     practice_set = PracticeSet(
-        name=name or f"{dataset.root.name} · {difficulty} · {items}",
+        name=name or f"{dataset.root.name} · {items}",  # the page and report give the difficulty in words
         items=tuple(made),
         provenance=_provenance(
             dataset, embedded, profile, items, mismatch_rate, difficulty, seed, document_style, command

@@ -322,7 +322,7 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
     rows: list[list[str]] = []
     for number, scored in enumerate(person.finished, start=1):
         s, d, a = scored.session, scored.score.trainee, scored.score.algorithm
-        row = [str(number), _when(str(s.finished)), escape(s.set_name), w(f"report.mode_{s.mode}")]
+        row = [str(number), _when(str(s.finished)), _set_name(s, w), w(f"report.mode_{s.mode}")]
         row += [
             str(s.total),
             *map(w.pct, (d.accuracy, d.hit_rate, d.correct_rejection_rate, d.false_accept_rate)),
@@ -332,7 +332,7 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
         rows.append([*row, w.pct(scored.score.agreement)])
     for s in person.unfinished:
         progress = w("report.in_progress", answered=s.answered, total=s.total)
-        rows.append(["", _when(s.started), escape(s.set_name), w(f"report.mode_{s.mode}"), str(s.total)])
+        rows.append(["", _when(s.started), _set_name(s, w), w(f"report.mode_{s.mode}"), str(s.total)])
         rows[-1].append(f'<span class="progress">{progress}</span>')
     keys: tuple[str, ...] = ("number", "date", "set", "mode", "items", "accuracy", "hit_rate", "cr_rate")
     keys += ("false_accept_rate", "d_prime")
@@ -356,6 +356,13 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
             f"<p>{tracking}</p>",
         ]
     return "\n".join(parts)
+
+
+def _set_name(session: Session, w: _Words) -> str:
+    """The set's name, and its difficulty in the report's language when it was recorded."""
+    if session.difficulty in ("hard", "mixed", "easy", "trainees"):
+        return f"{escape(session.set_name)} · {w(f'difficulty.{session.difficulty}')}"
+    return escape(session.set_name)
 
 
 def _versus(people: list[_Trainee], who: str, w: _Words) -> str:

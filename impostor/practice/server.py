@@ -214,6 +214,7 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
             "name": practice_set.name,
             "items": len(practice_set.items),
             "mode": mode,
+            "difficulty": practice_set.difficulty,
             "codes": classroom.has_roster(),  # the sign-in asks for the trainee's code
         }
 

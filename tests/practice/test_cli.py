@@ -117,6 +117,7 @@ def test_serve_reports_a_busy_port_and_stops_cleanly_on_ctrl_c(
         "name": "drill",
         "items": 2,
         "mode": "practice",
+        "difficulty": None,
         "codes": False,
     }
     server.send_signal(signal.SIGINT)

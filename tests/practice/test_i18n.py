@@ -57,6 +57,7 @@ DYNAMIC_PREFIXES: dict[str, tuple[str, ...]] = {
     "language.": i18n.LANGUAGES,
     "live.state.": LIVE_STATES,
     "live.count.": LIVE_STATES,
+    "difficulty.": ("hard", "mixed", "easy", "trainees"),
 }
 # t() arguments that are not literals: keys read from index.html's data-i18n attributes, checked there
 FROM_MARKUP = {"node.dataset.i18n", "attributeKey"}

@@ -11,6 +11,7 @@
  *   "norm." + norm key                          (keys of the score response's "norms")
  *   "language." + language code                 (codes of the catalogue's "languages")
  *   "live.state." + state, "live.count." + state (state: answering | idle | finished | absent)
+ *   "difficulty." + difficulty                  (hard | mixed | easy | trainees)
  * Numbers go through Intl in the current language. Nothing is ever parsed as HTML: all text goes
  * in through textContent, so names and IDs from the server cannot inject markup.
  *
@@ -47,6 +48,7 @@
   };
   const LIVE_STATES = ["answering", "idle", "finished", "absent"];
   const LIVE_SECONDS = 5;
+  const DIFFICULTIES = ["hard", "mixed", "easy", "trainees"];
 
   const $ = (id) => document.getElementById(id);
 
@@ -339,6 +341,11 @@
     $("signin-items").textContent = t("signin.items", { items: integer(state.set.items) });
     $("signin-mode").textContent = t("signin.mode", { mode: t("mode." + state.set.mode) });
     $("signin-mode-help").textContent = t("signin.help." + state.set.mode);
+    const difficulty = state.set.difficulty;
+    $("signin-difficulty").hidden = !DIFFICULTIES.includes(difficulty);
+    $("signin-difficulty").textContent = DIFFICULTIES.includes(difficulty)
+      ? t("signin.difficulty", { difficulty: t("difficulty." + difficulty) })
+      : "";
     $("code-field").hidden = !state.set.codes;
   }
 
@@ -752,8 +759,8 @@
         const tr = row(
           [
             integer(item.position + 1),
-            item.same ? t("item.same") : t("item.different"),
-            item.said_same ? t("item.same") : t("item.different"),
+            item.same ? t("answer.same") : t("answer.different"),
+            item.said_same ? t("answer.same") : t("answer.different"),
             integer(item.confidence),
             seconds(item.seconds),
             percent(item.probability),

@@ -18,11 +18,14 @@ __all__ = ["ItemStats", "item_analysis"]
 
 @dataclass(frozen=True)
 class ItemStats:
-    """One item over every finished answer to it: ``wrong`` of ``answers`` were wrong (of
-    them ``false_accepts``: a different-people pair called the same person), with a mean
-    confidence of ``confidence_when_wrong`` (1-5, NaN when none was wrong); ``probability`` is
-    the algorithm's that the pair is one person (NaN when it had no view)."""
+    """One pair over every finished answer to it, in whatever set it was served: ``wrong`` of
+    ``answers`` were wrong (of them ``false_accepts``: a different-people pair called the same
+    person), with a mean confidence of ``confidence_when_wrong`` (1-5, NaN when none was
+    wrong); ``probability`` is the algorithm's that the pair is one person (NaN when it had no
+    view). ``pair`` is ``Item.pair`` (None for answers recorded before pairs were), and
+    ``item_id`` the item's id where it was last answered."""
 
+    pair: str | None
     item_id: str
     same: bool
     answers: int
@@ -35,22 +38,31 @@ class ItemStats:
     def wrong_share(self) -> float:
         return self.wrong / self.answers if self.answers else math.nan
 
+    @property
+    def fooling(self) -> float:
+        """The share wrong with one right and one wrong answer added (Laplace): one wrong answer
+        of one is not more telling than nine of ten, when choosing pairs that fool people."""
+        return (self.wrong + 1) / (self.answers + 2)
+
 
 def item_analysis(store: PracticeStore, *, set_id: str | None = None) -> list[ItemStats]:
-    """Every item answered in a finished session (of set ``set_id`` only, when given), the
-    ones most often wrong first (then the most answered, then by id)."""
+    """Every pair answered in a finished session (of set ``set_id`` only, when given), the
+    ones most often wrong first (then the most answered, then by id). A pair served in several
+    sets is one entry; an answer from before pairs were recorded counts under its set's item."""
     answers_by_item: dict[str, list[Answer]] = {}
-    for session in store.sessions():
-        if session.finished is None or (set_id is not None and session.set_id != set_id):
+    for session in store.sessions(set_id=set_id):
+        if session.finished is None:
             continue
         for answer in store.answers(session.id):
-            answers_by_item.setdefault(answer.item_id, []).append(answer)
+            key = answer.pair or f"{session.set_id}/{answer.item_id}"
+            answers_by_item.setdefault(key, []).append(answer)
     found = []
-    for item_id, answers in answers_by_item.items():
+    for answers in answers_by_item.values():
         wrong = [a for a in answers if not a.correct]
         found.append(
             ItemStats(
-                item_id=item_id,
+                pair=answers[-1].pair,
+                item_id=answers[-1].item_id,
                 same=answers[0].same,
                 answers=len(answers),
                 wrong=len(wrong),

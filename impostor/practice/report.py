@@ -234,10 +234,11 @@ def _items(store: PracticeStore, practice_set: PracticeSet | None, w: _Words) ->
     found = item_analysis(store, set_id=practice_set.id if practice_set is not None else None)
     if not found:
         return ""
-    pictures = {item.id: item for item in practice_set.items} if practice_set is not None else {}
+    served = practice_set.items if practice_set is not None else ()
+    by_pair, by_id = {item.pair: item for item in served}, {item.id: item for item in served}
     rows = []
     for stats in found[:ANALYSED_ITEMS]:
-        item = pictures.get(stats.item_id)
+        item = by_pair.get(stats.pair) if stats.pair else by_id.get(stats.item_id)
         thumbs = ""
         if item is not None and practice_set is not None:
             thumbs = _thumbnail(practice_set, item.left) + _thumbnail(practice_set, item.right)

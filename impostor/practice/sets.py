@@ -176,7 +176,7 @@ class PracticeSet:
 
 def pair_key(first: ImageRef, second: ImageRef) -> str:
     """Two photos' digests, sorted, as one text (``Item.pair``)."""
-    return "+".join(sorted((first.sha256[:20], second.sha256[:20])))
+    return "+".join(sorted((first.sha256, second.sha256)))
 
 
 def load_set(path: str | Path) -> PracticeSet:

@@ -355,19 +355,44 @@ def test_item_analysis_is_what_the_database_says(
     from skimage import data
 
     folder = store.path.parent
-    cv2.imwrite(str(folder / "face.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-    digest = hashlib.sha256((folder / "face.png").read_bytes()).hexdigest()
     pset = practice_set(folder)
+    faces = []  # a picture of its own for each side of each pair: pairs are told apart by content
+    for k in range(2 * len(pset.items)):
+        cv2.imwrite(str(folder / f"face{k}.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR) + k)
+        digest = hashlib.sha256((folder / f"face{k}.png").read_bytes()).hexdigest()
+        faces.append((f"face{k}.png", digest))
     pictured = tuple(
         dataclasses.replace(
             item,
-            left=dataclasses.replace(item.left, path="face.png", sha256=digest),
-            right=dataclasses.replace(item.right, path="face.png", sha256=digest),
+            left=dataclasses.replace(item.left, path=faces[2 * k][0], sha256=faces[2 * k][1]),
+            right=dataclasses.replace(item.right, path=faces[2 * k + 1][0], sha256=faces[2 * k + 1][1]),
         )
-        for item in pset.items
+        for k, item in enumerate(pset.items)
     )
     pset = dataclasses.replace(pset, items=pictured)
     sitting = PracticeStore(folder / "pictured.db")
     sit(sitting, "dana", pset, right_but_one)
     with_pictures = render_report(sitting, practice_set=pset)
     assert all(f'alt="p{k}"' in with_pictures for k in range(len(pset.items)))
+
+
+def test_a_pair_served_in_two_sets_is_one_pair_in_the_item_analysis(tmp_path: Path) -> None:
+    import dataclasses
+
+    from impostor.practice.items import item_analysis
+
+    first = practice_set(tmp_path, "first")
+    # the same photos again, under other item ids and in another order: another set
+    second = dataclasses.replace(
+        first,
+        name="second",
+        items=tuple(dataclasses.replace(i, id=f"x{i.id}") for i in reversed(first.items)),
+    )
+    assert first.id != second.id
+    store = PracticeStore(tmp_path / "two.db")
+    sit(store, "ana", first, always_same)
+    sit(store, "luis", second, always_same)
+    found = item_analysis(store)
+    assert len(found) == len(first.items) and all(s.answers == 2 for s in found)
+    assert {s.pair for s in found} == {i.pair for i in first.items}
+    assert len(item_analysis(store, set_id=second.id)) == len(first.items)

@@ -40,10 +40,21 @@ def practice() -> None:
 )
 @click.option(
     "--difficulty",
-    type=click.Choice(["hard", "mixed", "easy"]),
+    type=click.Choice(["hard", "mixed", "easy", "trainees"]),
     default="hard",
     show_default=True,
-    help="hard: look-alike strangers and unlike photos of one person; mixed: the whole range.",
+    help="hard: look-alike strangers and unlike photos of one person (for the algorithm); mixed: the "
+    "whole range; trainees: the pairs trainees got wrong most in earlier sessions (needs --db).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Practice results to learn from, for --difficulty trainees.",
+)
+@click.option(
+    "--known-people",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A list of people trainees know (one name a line), added to the shipped one.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the choice, sides and order.")
 @click.option("--document-style", is_flag=True, help="Render each left image as a travel-document portrait.")
@@ -57,6 +68,8 @@ def practice_build(
     items: int,
     mismatch_rate: float,
     difficulty: str,
+    db: Path | None,
+    known_people: Path | None,
     seed: int,
     document_style: bool,
     name: str | None,
@@ -66,15 +79,24 @@ def practice_build(
 ) -> None:
     """Choose pairs from DATASET (one sub-folder per person) and write a practice set.
 
+    It warns when the people are likely to be known to trainees (public figures): a face
+    recognised is not a face matched. Look at the set with `practice preview` before serving it.
+
     \b
     Examples:
-      impostor practice build ../shared/data/faces-dev --out hard.json
       impostor practice build PEOPLE --out counter.json --items 60 --difficulty mixed --document-style
+      impostor practice build PEOPLE --out missed.json --difficulty trainees --db practice.db
+      impostor practice build ../shared/data/faces-dev --out hard.json --known-people our-news.txt
     """
+    from impostor.errors import PracticeError
     from impostor.practice.build import build_set, mean_probability
+    from impostor.practice.store import PracticeStore
     from impostor.qa.cache import open_cache
 
     with reported():
+        if difficulty == "trainees" and db is None:
+            raise PracticeError("--difficulty trainees learns from earlier sessions: give their --db")
+        results = PracticeStore(db, create=False) if difficulty == "trainees" else None
         cache = open_cache("" if no_cache else None)
         try:
             made = build_set(
@@ -90,6 +112,8 @@ def practice_build(
                 name=name,
                 progress=not quiet,
                 command=command_line(),
+                results=results,
+                known_list=known_people,
             )
         finally:
             if cache is not None:
@@ -99,6 +123,23 @@ def practice_build(
         f"wrote {out}: {len(made.items)} items ({genuine} same person, {len(made.items) - genuine} different)"
     )
     click.echo(f"  set id {made.id}, {difficulty}, seed {seed}")
+    selection = made.provenance.get("selection", {})
+    if difficulty == "trainees":
+        click.echo(
+            f"  {selection.get('from_trainees', 0)} pairs chosen from what trainees got wrong "
+            f"({selection.get('answered_pairs', 0)} answered pairs of these photos in the results); "
+            "the rest are the algorithm's hardest"
+        )
+    known = made.provenance.get("known_people") or []
+    if known:
+        people = made.provenance.get("dataset", {}).get("people", 0)
+        shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+        click.secho(
+            f"warning: {len(known)} of {people} people are likely to be known to trainees ({shown}): a "
+            "face recognised is not a face matched; use photos of strangers (list: --known-people)",
+            err=True,
+            fg="yellow",
+        )
     click.echo(
         "  algorithm's mean probability of 'same person': "
         f"different-people items {percent(mean_probability(made, same=False))}, "

@@ -1,10 +1,12 @@
 """Building a practice set from a folder of people: which pairs, how hard, and how they look.
 
 Every image is embedded with the verification pipeline (through the embedding cache), then
-pairs are chosen by embedding distance (``selection``: hard, mixed or easy). The seed decides
+pairs are chosen by embedding distance (``selection``: hard, mixed or easy), or first from what
+trainees got wrong in earlier sessions (``trainees``, from a results file). The seed decides
 among near-equal pairs, left and right, and the order. Each item keeps the shipped profile's
 probability that the pair shown is the same person: the algorithm's view the trainee is
-compared with.
+compared with. People trainees are likely to recognise are named in the provenance
+(``known``), for the command to warn about.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import cv2
 import numpy as np
 
 from impostor._version import __version__
-from impostor.errors import OutputError
+from impostor.errors import DatasetError, OutputError
 from impostor.pipeline import Verifier
+from impostor.practice.items import item_analysis
+from impostor.practice.known import known_people
 from impostor.practice.selection import (
     SAME_PERSON_CEILING,
     STRANGERS_FLOOR,
@@ -27,6 +31,7 @@ from impostor.practice.selection import (
     name_key,
 )
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
+from impostor.practice.store import PracticeStore
 from impostor.printing import choose_style, render_document
 from impostor.profile import Profile, load_profile
 from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
@@ -53,6 +58,8 @@ def build_set(
     name: str | None = None,
     progress: bool = True,
     command: str = "",
+    results: PracticeStore | None = None,
+    known_list: Path | None = None,
 ) -> PracticeSet:
     """Build a practice set of ``items`` pairs from ``root`` (one sub-folder per person) and
     write it to ``out`` (JSON); returns it.
@@ -60,23 +67,29 @@ def build_set(
     ``mismatch_rate`` (0-1) is the share of different-person items. With ``document_style``
     the left image of each pair is rendered as a travel-document portrait, written beside
     ``out`` in ``<out stem>-images/``, and the algorithm's probability is that of the rendered
-    pair. Raises ``DatasetError`` when the data set cannot supply the pairs, ``OutputError``
-    when ``out`` cannot be written, ``ValueError`` for a bad argument.
+    pair. ``trainees`` needs ``results``, the practice results whose item analysis ranks the
+    pairs; ``known_list`` adds a trainer's names to the shipped list of people trainees are
+    likely to know. Raises ``DatasetError`` when the data set cannot supply the pairs,
+    ``OutputError`` when ``out`` cannot be written, ``ValueError`` for a bad argument.
     """
     if items < 2:
         raise ValueError(f"items must be at least 2, not {items}")
     if not 0.0 <= mismatch_rate <= 1.0:
         raise ValueError(f"mismatch_rate must be between 0 and 1, not {mismatch_rate}")
+    if difficulty == "trainees" and results is None:
+        raise ValueError("difficulty 'trainees' needs the results of earlier sessions")
     target = Path(out)
     if not target.parent.is_dir():
         raise OutputError(f"cannot write practice set {target}: folder {target.parent} does not exist")
     dataset = scan(root)
+    known = known_people(sorted(set(dataset.identities)), known_list)
     embedded = embed_dataset(dataset, workers=workers, cache=cache, progress=progress)
     rng = np.random.default_rng(seed)
     n_impostor = round(items * mismatch_rate)
     # a group photo may hand one person's pair the face of another: only one-face photos are used
     single = embedded.found & (embedded.faces_found == 1)
     _, namesakes = np.unique([name_key(person) for person in dataset.identities], return_inverse=True)
+    learned = _learned(dataset, results, single) if difficulty == "trainees" and results is not None else {}
     genuine, impostor = choose_pairs(
         embedded.vectors,
         dataset.identity_codes,
@@ -86,6 +99,7 @@ def build_set(
         rng=rng,
         eligible=single,
         namesakes=namesakes.reshape(-1).astype(np.int64),
+        learned=learned,
     )
     profile = load_profile()
     chosen = [(pair, True) for pair in genuine] + [(pair, False) for pair in impostor]
@@ -109,11 +123,41 @@ def build_set(
         items=tuple(made),
         provenance=_provenance(
             dataset, embedded, profile, items, mismatch_rate, difficulty, seed, document_style, command
-        ),
+        )
+        | {"known_people": known},
         folder=target.resolve().parent,
     )
+    if difficulty == "trainees":
+        from_trainees = sum(
+            (min(p.first, p.second), max(p.first, p.second)) in learned for p in genuine + impostor
+        )
+        practice_set.provenance["selection"] |= {
+            "from_trainees": from_trainees,
+            "answered_pairs": len(learned),
+        }
     practice_set.save(target)
     return practice_set
+
+
+def _learned(dataset: Dataset, results: PracticeStore, eligible: np.ndarray) -> dict[tuple[int, int], float]:
+    """The pairs of this data set's photos that trainees answered in finished sessions, as rows
+    (the lower first), with how often they were wrong (``ItemStats.fooling``)."""
+    stats = [s for s in item_analysis(results) if s.pair]
+    if not stats:
+        raise DatasetError(
+            f"no finished answers in {results.path} to learn from; sit some sessions first, or choose "
+            "another --difficulty"
+        )
+    rows: dict[str, int] = {}
+    for row in np.flatnonzero(eligible).tolist():
+        rows[file_digest(dataset.root / dataset.images[row])] = row
+    learned = {}
+    for s in stats:
+        first, _, second = (s.pair or "").partition("+")
+        if first in rows and second in rows:
+            a, b = rows[first], rows[second]
+            learned[(min(a, b), max(a, b))] = s.fooling
+    return learned
 
 
 def _reference(dataset: Dataset, row: int) -> ImageRef:

@@ -3,7 +3,10 @@
 - ``hard``: the most similar different-person pairs and the least similar same-person pairs,
   the two errors that matter at a counter;
 - ``easy``: the reverse, the most different strangers and the most alike photos of one person;
-- ``mixed``: pairs spread evenly over the whole range of distances of each kind.
+- ``mixed``: pairs spread evenly over the whole range of distances of each kind;
+- ``trainees``: the pairs earlier trainees got wrong most often (``learned``: the item
+  analysis), then, for the rest, ``hard``'s. Hard for dlib's embedding is not always hard for
+  people; what trainees actually missed is.
 
 No photo is used twice and no person more than a fair share, so a trainee cannot learn the set
 instead of the faces; the random generator decides among pairs that are practically as hard.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,8 +37,9 @@ __all__ = [
     "name_key",
 ]
 
-Difficulty = Literal["hard", "mixed", "easy"]
-DIFFICULTIES: tuple[Difficulty, ...] = ("hard", "mixed", "easy")
+Difficulty = Literal["hard", "mixed", "easy", "trainees"]
+DIFFICULTIES: tuple[Difficulty, ...] = ("hard", "mixed", "easy", "trainees")
+_LEARNED = -10.0  # ranks a pair trainees answered ahead of any the embedding alone calls hard
 
 # seeded noise added to the ranking distance: the seed then chooses among pairs that are
 # practically as hard as each other (a few hundredths of a distance unit) without turning a
@@ -75,6 +79,7 @@ def choose_pairs(
     rng: np.random.Generator,
     eligible: NDArray[np.bool_] | None = None,
     namesakes: NDArray[np.int64] | None = None,
+    learned: Mapping[tuple[int, int], float] | None = None,
 ) -> tuple[list[Pair], list[Pair]]:
     """Choose ``genuine`` same-person and ``impostor`` different-person pairs of rows.
 
@@ -84,8 +89,9 @@ def choose_pairs(
     (``(n,)``, see ``name_key``) are never paired as different people; neither are rows closer
     than ``STRANGERS_FLOOR``, and no same-person pair farther apart than
     ``SAME_PERSON_CEILING`` is used. Each row is used at most once over both lists, and each person at
-    most ``max(2, ceil(4 · pairs / people))`` times. Raises ``DatasetError`` when the data set
-    cannot supply that many pairs.
+    most ``max(2, ceil(4 · pairs / people))`` times. For ``trainees``, ``learned`` maps pairs of
+    rows (the lower row first) to how often trainees got them wrong (0-1); those go first, the
+    most missed first. Raises ``DatasetError`` when the data set cannot supply that many pairs.
     """
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
@@ -97,24 +103,50 @@ def choose_pairs(
     people = len(set(identities[usable].tolist()))
     cap = max(2, math.ceil(4 * (genuine + impostor) / max(people, 1)))
     chooser = _Chooser(identities, cap)
+    learned = learned if difficulty == "trainees" else None
+    ranking: Difficulty = "hard" if difficulty == "trainees" else difficulty
     # same-person pairs are the scarcer kind, so they are chosen first
     same = _same_person_pairs(vectors, identities, usable)
     hard_first = -np.array([p.distance for p in same])  # a hard genuine pair looks different
-    chosen_genuine = chooser.take(same, hard_first, genuine, difficulty, rng)
+    chosen_genuine = chooser.take(same, _learned_first(same, hard_first, learned), genuine, ranking, rng)
     if len(chosen_genuine) < genuine:
         raise DatasetError(
             f"the data set yields only {len(chosen_genuine)} usable same-person pairs without reusing a "
             f"photo; ask for fewer items or a higher --mismatch-rate (wanted {genuine})"
         )
-    different = _different_person_pairs(vectors, strangers, usable, impostor, difficulty, rng)
+    different = _different_person_pairs(vectors, strangers, usable, impostor, ranking, rng)
+    if learned:  # the pool keeps the embedding's hardest; the pairs trainees missed join it
+        pooled = {(p.first, p.second) for p in different}
+        allowed = set(usable.tolist())
+        for a, b in learned:
+            if a in allowed and b in allowed and strangers[a] != strangers[b] and (a, b) not in pooled:
+                distance = float(np.linalg.norm(vectors[a] - vectors[b]))
+                if distance >= STRANGERS_FLOOR:
+                    different.append(Pair(a, b, distance))
     hard_first = np.array([p.distance for p in different])  # a hard impostor pair looks alike
-    chosen_impostor = chooser.take(different, hard_first, impostor, difficulty, rng)
+    chosen_impostor = chooser.take(
+        different, _learned_first(different, hard_first, learned), impostor, ranking, rng
+    )
     if len(chosen_impostor) < impostor:
         raise DatasetError(
             f"the data set yields only {len(chosen_impostor)} different-person pairs without reusing a "
             f"photo; ask for fewer items or add people (wanted {impostor})"
         )
     return chosen_genuine, chosen_impostor
+
+
+def _learned_first(
+    pairs: Sequence[Pair], hardness: NDArray[np.float64], learned: Mapping[tuple[int, int], float] | None
+) -> NDArray[np.float64]:
+    """``hardness`` with the pairs trainees answered ahead of all others, the most missed first."""
+    if not learned:
+        return hardness
+    ranked = hardness.copy()
+    for index, pair in enumerate(pairs):
+        fooled = learned.get((min(pair.first, pair.second), max(pair.first, pair.second)))
+        if fooled is not None:
+            ranked[index] = _LEARNED - fooled
+    return ranked
 
 
 class _Chooser:

@@ -195,3 +195,69 @@ def test_the_command_prints_both_means(faces_dev: Path, tmp_path: Path) -> None:
         main, ["practice", "build", str(tmp_path / "none"), "--out", str(tmp_path / "x.json")]
     )
     assert bad.exit_code == 12, bad.output
+
+
+def test_trainees_difficulty_serves_first_the_pairs_earlier_trainees_missed(
+    sets: dict[str, PracticeSet], faces_dev: Path, cache: EmbeddingCache, tmp_path: Path
+) -> None:
+    from impostor.practice.store import PracticeStore
+
+    easy = sets["easy"]  # pairs nobody should miss: trainees here miss a few of them anyway
+    missed = {easy.items[k].pair for k in (0, 1, 2, 3)}
+    store = PracticeStore(tmp_path / "results.db")
+    for trainee in ("ana", "luis", "rosa"):
+        session, _ = store.start(trainee, easy, "practice", "es")
+        for position, index in enumerate(session.order):
+            item = easy.items[index]
+            said_same = item.same != (item.pair in missed)
+            store.record(session.id, position, item, said_same=said_same, confidence=4, seconds=3.0)
+    made = build_set(
+        faces_dev,
+        tmp_path / "missed.json",
+        items=8,
+        difficulty="trainees",
+        seed=3,
+        cache=cache,
+        progress=False,
+        results=store,
+    )
+    assert missed <= {item.pair for item in made.items}
+    selection = made.provenance["selection"]
+    assert selection["difficulty"] == "trainees" and selection["from_trainees"] >= 4
+    assert made.difficulty == "trainees"
+    # without earlier answers there is nothing to learn from: said, not silently "hard"
+    with pytest.raises(DatasetError, match="no finished answers"):
+        build_set(
+            faces_dev,
+            tmp_path / "none.json",
+            items=8,
+            difficulty="trainees",
+            cache=cache,
+            progress=False,
+            results=PracticeStore(tmp_path / "empty.db"),
+        )
+
+
+def test_build_warns_that_faces_dev_shows_people_trainees_know(
+    faces_dev: Path, tmp_path: Path, sets: dict[str, PracticeSet]
+) -> None:
+    assert len(sets["hard"].provenance["known_people"]) == 26  # faces-dev is celebrities
+    people = tmp_path / "ours.txt"
+    people.write_text("# our own news\nana   quispe\n", encoding="utf-8")
+    from impostor.practice.known import known_people
+
+    assert known_people(["Quispe_Ana", "Luis_Mamani", "alejandro toledo"], people) == [
+        "Quispe_Ana",
+        "alejandro toledo",
+    ]
+    result = CliRunner().invoke(
+        main,
+        ["practice", "build", str(faces_dev), "--out", str(tmp_path / "s.json"), "--items", "4", "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: 26 of 26 people are likely to be known to trainees" in result.output
+    refused = CliRunner().invoke(
+        main,
+        ["practice", "build", str(faces_dev), "--out", str(tmp_path / "t.json"), "--difficulty", "trainees"],
+    )
+    assert refused.exit_code != 0 and "give their --db" in refused.output and refused.output.count("\n") == 1

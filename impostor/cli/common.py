@@ -205,10 +205,17 @@ def command_line() -> str:
     for param in context.command.params:
         value = context.params.get(param.name or "")
         if isinstance(param, click.Argument):
-            words.append(shlex.quote(str(value)))
-        elif value not in (None, False) and value != param.default:
+            values = value if isinstance(value, tuple) else (value,)
+            words += [shlex.quote(str(one)) for one in values]
+        elif value not in (None, False, ()) and value != param.default:
             flag = param.opts[0]
-            words.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
+            if value is True:
+                words.append(flag)
+            else:  # an option given several times is retyped several times
+                words += [
+                    f"{flag} {shlex.quote(str(one))}"
+                    for one in (value if isinstance(value, tuple) else (value,))
+                ]
     return " ".join(words)
 
 

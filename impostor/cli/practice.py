@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import click
@@ -144,6 +145,97 @@ def practice_build(
         "  algorithm's mean probability of 'same person': "
         f"different-people items {percent(mean_probability(made, same=False))}, "
         f"same-person items {percent(mean_probability(made, same=True))}"
+    )
+
+
+@practice.command("preview")
+@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write."
+)
+@click.option(
+    "--lang", type=click.Choice(["en", "es"]), default="en", show_default=True, help="Language of the page."
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), help="Results: how often each pair was missed."
+)
+def practice_preview(set_file: Path, out: Path, lang: str, db: Path | None) -> None:
+    """Write a page of every pair of SET, numbered, with its answer, for the trainer to check.
+
+    \b
+    Example:
+      impostor practice preview hard.json --out hard-preview.html --lang es
+    """
+    from impostor.practice.preview import write_preview
+    from impostor.practice.sets import load_set
+    from impostor.practice.store import PracticeStore
+
+    with reported():
+        practice_set = load_set(set_file)
+        results = PracticeStore(db, create=False) if db is not None else None
+        write_preview(practice_set, out, language=lang, results=results)
+    click.echo(f"wrote {out}: {len(practice_set.items)} pairs (it shows the answers: for the trainer only)")
+
+
+@practice.command("edit")
+@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--drop", type=int, multiple=True, metavar="N", help="Leave out pair N (as the preview numbers it)."
+)
+@click.option(
+    "--swap", type=int, multiple=True, metavar="N", help="Replace pair N with a fresh one of its kind."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Set file to write (beside SET).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the fresh pairs.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def practice_edit(
+    set_file: Path, drop: tuple[int, ...], swap: tuple[int, ...], out: Path, seed: int, quiet: bool
+) -> None:
+    """Write SET with pairs dropped or swapped, after looking at `practice preview`.
+
+    Swapped pairs come from the data set SET was built from, of the same kind (same person or
+    not) and difficulty, with no photo SET already shows. The new set has its own id.
+
+    \b
+    Example:
+      impostor practice edit hard.json --drop 3 --swap 7 --swap 12 --out hard-v2.json
+    """
+    from impostor.errors import PracticeError
+    from impostor.practice.build import replacements
+    from impostor.practice.preview import check_numbers, edited
+    from impostor.practice.sets import load_set
+    from impostor.qa.cache import open_cache
+
+    with reported():
+        if not drop and not swap:
+            raise PracticeError(
+                "nothing to edit: give --drop N or --swap N (numbers as `practice preview` shows)"
+            )
+        if out.resolve().parent != set_file.resolve().parent or zipfile.is_zipfile(set_file):
+            raise PracticeError(
+                f"write the edited set beside {set_file} (same folder) so that its images are found; "
+                "edit a set file before packing it"
+            )
+        practice_set = load_set(set_file)
+        dropped = check_numbers(practice_set, list(drop), "drop")
+        swapped = check_numbers(practice_set, list(swap), "swap")
+        fresh = {}
+        if swapped:
+            cache = open_cache(None)
+            try:
+                fresh = replacements(practice_set, swapped, out, seed=seed, cache=cache, progress=not quiet)
+            finally:
+                if cache is not None:
+                    cache.close()
+        new = edited(practice_set, drop=dropped, swapped=fresh, command=command_line())
+        new.save(out)
+    click.echo(
+        f"wrote {out}: {len(new.items)} pairs ({len(dropped)} dropped, {len(fresh)} swapped), set id {new.id}"
     )
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from impostor._version import __version__
-from impostor.errors import DatasetError, OutputError
+from impostor.errors import DatasetError, OutputError, PracticeError
 from impostor.pipeline import Verifier
 from impostor.practice.items import item_analysis
 from impostor.practice.known import known_people
@@ -27,6 +27,7 @@ from impostor.practice.selection import (
     SAME_PERSON_CEILING,
     STRANGERS_FLOOR,
     Difficulty,
+    Pair,
     choose_pairs,
     name_key,
 )
@@ -36,7 +37,7 @@ from impostor.printing import choose_style, render_document
 from impostor.profile import Profile, load_profile
 from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
 
-__all__ = ["build_set", "mean_probability"]
+__all__ = ["build_set", "mean_probability", "replacements"]
 
 _DOCUMENT_QUALITY = 92  # the rendered portrait's own JPEG: its print look is already baked in
 
@@ -105,19 +106,10 @@ def build_set(
     chosen = [(pair, True) for pair in genuine] + [(pair, False) for pair in impostor]
     order = rng.permutation(len(chosen))
     render = _DocumentRenderer(target, dataset, embedded, profile, rng) if document_style else None
-    made: list[Item] = []
+    made = []
     for number, index in enumerate(order.tolist(), start=1):
         pair, same = chosen[index]
-        first, second = (pair.first, pair.second) if rng.random() < 0.5 else (pair.second, pair.first)
-        item = Item(
-            id=f"item-{number:03d}",
-            left=_reference(dataset, first),
-            right=_reference(dataset, second),
-            same=same,
-            distance=pair.distance,
-            probability=profile.probability(pair.distance),
-        )
-        made.append(render(item, second) if render is not None else item)
+        made.append(_item(dataset, pair, same, f"item-{number:03d}", profile, rng, render))
     practice_set = PracticeSet(
         name=name or f"{dataset.root.name} · {items}",  # the page and report give the difficulty in words
         items=tuple(made),
@@ -158,6 +150,92 @@ def _learned(dataset: Dataset, results: PracticeStore, eligible: np.ndarray) -> 
             a, b = rows[first], rows[second]
             learned[(min(a, b), max(a, b))] = s.fooling
     return learned
+
+
+def replacements(
+    practice_set: PracticeSet,
+    indices: list[int],
+    out: Path,
+    *,
+    seed: int = 0,
+    cache: EmbeddingCache | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[int, Item]:
+    """New items for the items of ``practice_set`` at ``indices``: each the same kind (same
+    person or not) at the set's difficulty, from the data set it was built from, using no photo
+    the set already shows; rendered as document portraits (beside ``out``) when the set's are.
+    Raises ``PracticeError`` when that data set is not on this machine, ``DatasetError`` when
+    it has no more such pairs."""
+    dataset_info = practice_set.provenance.get("dataset")
+    root = dataset_info.get("root") if isinstance(dataset_info, dict) else None
+    if not isinstance(root, str) or not Path(root).is_dir():
+        raise PracticeError(
+            f"the data set {practice_set.name!r} was built from ({root or 'not recorded'}) is not on this "
+            "machine: a swap takes new pairs from it; drop pairs instead, or rebuild"
+        )
+    dataset = scan(root)
+    embedded = embed_dataset(dataset, workers=workers, cache=cache, progress=progress)
+    shown = {
+        image.sha256
+        for item in practice_set.items
+        for image in (item.left, item.right, item.left.source)
+        if image
+    }
+    single = embedded.found & (embedded.faces_found == 1)
+    for row in np.flatnonzero(single).tolist():
+        if file_digest(dataset.root / dataset.images[row]) in shown:
+            single[row] = False
+    _, namesakes = np.unique([name_key(person) for person in dataset.identities], return_inverse=True)
+    rng = np.random.default_rng(seed)
+    same = [index for index in indices if practice_set.items[index].same]
+    difficulty = practice_set.difficulty
+    genuine, impostor = choose_pairs(
+        embedded.vectors,
+        dataset.identity_codes,
+        genuine=len(same),
+        impostor=len(indices) - len(same),
+        difficulty=difficulty if difficulty in ("hard", "mixed", "easy") else "hard",  # type: ignore[arg-type]
+        rng=rng,
+        eligible=single,
+        namesakes=namesakes.reshape(-1).astype(np.int64),
+    )
+    profile = load_profile()
+    document_style = bool(practice_set.provenance.get("selection", {}).get("document_style"))
+    render = _DocumentRenderer(out, dataset, embedded, profile, rng) if document_style else None
+    taken = [
+        int(item.id.rsplit("-", 1)[-1]) for item in practice_set.items if item.id.rsplit("-", 1)[-1].isdigit()
+    ]
+    number = max(taken, default=0)
+    new: dict[int, Item] = {}
+    pairs = {True: iter(genuine), False: iter(impostor)}
+    for index in indices:
+        number += 1
+        kind = practice_set.items[index].same
+        new[index] = _item(dataset, next(pairs[kind]), kind, f"item-{number:03d}", profile, rng, render)
+    return new
+
+
+def _item(
+    dataset: Dataset,
+    pair: Pair,
+    same: bool,
+    item_id: str,
+    profile: Profile,
+    rng: np.random.Generator,
+    render: _DocumentRenderer | None,
+) -> Item:
+    """The item of ``pair``, its sides in random order, the left rendered when ``render`` is given."""
+    first, second = (pair.first, pair.second) if rng.random() < 0.5 else (pair.second, pair.first)
+    item = Item(
+        id=item_id,
+        left=_reference(dataset, first),
+        right=_reference(dataset, second),
+        same=same,
+        distance=pair.distance,
+        probability=profile.probability(pair.distance),
+    )
+    return render(item, second) if render is not None else item
 
 
 def _reference(dataset: Dataset, row: int) -> ImageRef:

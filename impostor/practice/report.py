@@ -28,10 +28,10 @@ from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_tria
 from impostor.practice.sets import ImageRef, PracticeSet
 from impostor.practice.store import PracticeStore, Session
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["CSS", "NONE", "Words", "render_report", "thumbnail", "words", "write_report"]
 
-_NONE = "–"  # a figure the answers cannot give
-_CSS = """
+NONE = "–"  # a figure the answers cannot give
+CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 76em; padding: 0 1em; }
 body { color: #222; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
@@ -53,7 +53,7 @@ def _t(language: str, key: str, **values: object) -> str:
 
 
 @dataclass(frozen=True)
-class _Words:
+class Words:
     """One language's text and number formats; calling it gives escaped HTML, ``plain`` gives text."""
 
     language: str
@@ -66,29 +66,29 @@ class _Words:
 
     def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str:
         if value is None or math.isnan(value):
-            return _NONE
+            return NONE
         text = f"{value:{'+' if sign else ''}.{digits}f}".replace("-", "−")
         return text.replace(".", self.plain("report.decimal_mark"))
 
     def pct(self, rate: float | None, digits: int = 1) -> str:
         """A fraction in [0, 1] as a percentage."""
         number = self.num(None if rate is None else rate * 100, digits)
-        return number if number == _NONE else self.plain("report.percent", value=number)
+        return number if number == NONE else self.plain("report.percent", value=number)
 
     def points(self, change: float) -> str:
         """A change of a fraction as signed percentage points."""
         number = self.num(change * 100, 1, sign=True)
-        return number if number == _NONE else self.plain("report.points", value=number)
+        return number if number == NONE else self.plain("report.points", value=number)
 
     def seconds(self, value: float) -> str:
         number = self.num(value, 1)
-        return number if number == _NONE else self.plain("report.seconds", value=number)
+        return number if number == NONE else self.plain("report.seconds", value=number)
 
 
-def _words(language: str) -> _Words:
+def words(language: str) -> Words:
     if language not in LANGUAGES:
         raise ValueError(f"no report text for language {language!r}; choose one of {', '.join(LANGUAGES)}")
-    return _Words(language)
+    return Words(language)
 
 
 # -- what is reported -------------------------------------------------------------------------------
@@ -164,8 +164,8 @@ def render_report(
     trainee when that is why) and ``ValueError`` for a ``language`` without report text.
     """
     people = _collect(store, trainee)
-    analysis = _items(store, practice_set, _words(language)) if trainee is None else ""
-    return _render(store.path, people, cohort=trainee is None, w=_words(language), items=analysis)
+    analysis = _items(store, practice_set, words(language)) if trainee is None else ""
+    return _render(store.path, people, cohort=trainee is None, w=words(language), items=analysis)
 
 
 def write_report(
@@ -178,10 +178,10 @@ def write_report(
 ) -> str:
     """Write the report page (see ``render_report``) to ``out``; returns a one-line summary such as
     "3 trainees, 7 finished sessions, 214 answers". Raises ``OutputError`` when ``out`` cannot be written."""
-    words = _words(language)
+    w = words(language)
     people = _collect(store, trainee)
-    analysis = _items(store, practice_set, words) if trainee is None else ""
-    page = _render(store.path, people, cohort=trainee is None, w=words, items=analysis)
+    analysis = _items(store, practice_set, w) if trainee is None else ""
+    page = _render(store.path, people, cohort=trainee is None, w=w, items=analysis)
     target = Path(out)
     try:
         target.write_text(page, encoding="utf-8")
@@ -201,7 +201,7 @@ def _count(n: int, noun: str) -> str:
 # -- the page ----------------------------------------------------------------------------------------
 
 
-def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words, items: str = "") -> str:
+def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: Words, items: str = "") -> str:
     norms = {norm.key: norm for norm in load_norms()}
     if cohort:
         people = sorted(people, key=_attention)
@@ -213,7 +213,7 @@ def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words, item
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     parts = [
         f'<!DOCTYPE html><html lang="{escape(w.language)}"><head><meta charset="utf-8">',
-        f"<title>{w('report.title')}</title><style>{_CSS}</style></head><body>",
+        f"<title>{w('report.title')}</title><style>{CSS}</style></head><body>",
         f"<h1>{w('report.title')}</h1>",
         f'<p class="muted">{w("report.generated", time=now, database=path)}<br>{scope}</p>',
         _how_to_read(norms["passport_officers"], w),
@@ -229,7 +229,7 @@ def _render(path: Path, people: list[_Trainee], *, cohort: bool, w: _Words, item
 ANALYSED_ITEMS = 20  # the pairs the item analysis lists, those most often wrong first
 
 
-def _items(store: PracticeStore, practice_set: PracticeSet | None, w: _Words) -> str:
+def _items(store: PracticeStore, practice_set: PracticeSet | None, w: Words) -> str:
     """The pairs that fool most trainees, with their pictures when the set is at hand."""
     found = item_analysis(store, set_id=practice_set.id if practice_set is not None else None)
     if not found:
@@ -241,7 +241,7 @@ def _items(store: PracticeStore, practice_set: PracticeSet | None, w: _Words) ->
         item = by_pair.get(stats.pair) if stats.pair else by_id.get(stats.item_id)
         thumbs = ""
         if item is not None and practice_set is not None:
-            thumbs = _thumbnail(practice_set, item.left) + _thumbnail(practice_set, item.right)
+            thumbs = thumbnail(practice_set, item.left) + thumbnail(practice_set, item.right)
         wrong = w("report.count_share", count=stats.wrong, share=w.pct(stats.wrong_share))
         rows.append(
             [
@@ -271,7 +271,7 @@ def _items(store: PracticeStore, practice_set: PracticeSet | None, w: _Words) ->
     )
 
 
-def _thumbnail(practice_set: PracticeSet, image: ImageRef) -> str:
+def thumbnail(practice_set: PracticeSet, image: ImageRef) -> str:
     """A picture of a pair, 72 px tall, inline (the report is one file)."""
     import cv2
 
@@ -285,19 +285,19 @@ def _thumbnail(practice_set: PracticeSet, image: ImageRef) -> str:
     return img(bytes(encoded), image.person) if ok else ""
 
 
-def _how_to_read(officers: Norm, w: _Words) -> str:
+def _how_to_read(officers: Norm, w: Words) -> str:
     far = w("report.help_far", rate=w.pct(officers.false_accept_rate, 0))
     items = f"<li>{w('report.help_d_prime')}</li><li>{w('report.help_c')}</li><li>{far}</li>"
     return f'<div class="help"><b>{w("report.help_heading")}</b><ul>{items}</ul></div>'
 
 
-def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
+def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: Words) -> str:
     limit = norms["passport_officers"].false_accept_rate
     rows = []
     for index, person in enumerate(people):
         name = f'<a href="#trainee-{index}">{escape(person.name)}</a>'
         if person.pooled is None:
-            rows.append([name, "0", *[_NONE] * 6, str(len(person.unfinished))])
+            rows.append([name, "0", *[NONE] * 6, str(len(person.unfinished))])
             continue
         first, last = person.finished[0].score.trainee, person.finished[-1].score.trainee
         far = w.pct(last.false_accept_rate)
@@ -319,7 +319,7 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: _Words) -> str:
     return f"<h2>{w('report.cohort_heading')}</h2><p>{w('report.cohort_help')}</p>" + table(header, rows)
 
 
-def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) -> str:
+def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: Words) -> str:
     rows: list[list[str]] = []
     for number, scored in enumerate(person.finished, start=1):
         s, d, a = scored.session, scored.score.trainee, scored.score.algorithm
@@ -329,7 +329,7 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
             *map(w.pct, (d.accuracy, d.hit_rate, d.correct_rejection_rate, d.false_accept_rate)),
         ]
         row += [w.num(d.d_prime) + ("*" if d.corrected else ""), w.num(d.criterion)]
-        row += [w.seconds(scored.score.mean_seconds), _NONE if a is None else w.pct(a.accuracy)]
+        row += [w.seconds(scored.score.mean_seconds), NONE if a is None else w.pct(a.accuracy)]
         rows.append([*row, w.pct(scored.score.agreement)])
     for s in person.unfinished:
         progress = w("report.in_progress", answered=s.answered, total=s.total)
@@ -359,14 +359,14 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: _Words) ->
     return "\n".join(parts)
 
 
-def _set_name(session: Session, w: _Words) -> str:
+def _set_name(session: Session, w: Words) -> str:
     """The set's name, and its difficulty in the report's language when it was recorded."""
     if session.difficulty in ("hard", "mixed", "easy", "trainees"):
         return f"{escape(session.set_name)} · {w(f'difficulty.{session.difficulty}')}"
     return escape(session.set_name)
 
 
-def _versus(people: list[_Trainee], who: str, w: _Words) -> str:
+def _versus(people: list[_Trainee], who: str, w: Words) -> str:
     """Trainees and algorithm on the same pairs (those the algorithm scored), and a 2x2 of who was right."""
     heading = f"<h2>{w('report.versus_heading')}</h2>"
     viewed = [t for person in people for t in person.trials if not math.isnan(t.probability)]
@@ -402,9 +402,9 @@ def _versus(people: list[_Trainee], who: str, w: _Words) -> str:
     )
 
 
-def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: _Words) -> str:
+def _norms(people: list[_Trainee], norms: dict[str, Norm], cohort: bool, w: Words) -> str:
     rows = [
-        [w(f"norm.{n.key}"), _NONE if n.items is None else str(n.items), w.pct(n.accuracy)]
+        [w(f"norm.{n.key}"), NONE if n.items is None else str(n.items), w.pct(n.accuracy)]
         + [w.pct(n.false_accept_rate), w.pct(n.miss_rate), escape(n.source)]
         for n in norms.values()
     ]

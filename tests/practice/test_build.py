@@ -261,3 +261,48 @@ def test_build_warns_that_faces_dev_shows_people_trainees_know(
         ["practice", "build", str(faces_dev), "--out", str(tmp_path / "t.json"), "--difficulty", "trainees"],
     )
     assert refused.exit_code != 0 and "give their --db" in refused.output and refused.output.count("\n") == 1
+
+
+def test_a_set_is_previewed_then_edited_dropping_and_swapping_pairs_of_the_same_kind(
+    sets: dict[str, PracticeSet], tmp_path: Path
+) -> None:
+    import shutil
+
+    from impostor.practice.preview import render_preview
+
+    source = sets["mixed"]
+    set_file = tmp_path / "mixed.json"
+    shutil.copy(source.folder / "mixed.json", set_file)
+    page = render_preview(source, language="es")
+    assert page.count("<tr>") == len(source.items) + 1 and "★" in page
+    assert "No la muestre a los participantes" in page
+    kinds = [item.same for item in source.items]
+    swap = [kinds.index(True) + 1, kinds.index(False) + 1]  # one of each kind, numbered from 1
+    drop = next(n for n in range(1, len(kinds) + 1) if n not in swap)
+    runner = CliRunner()
+    arguments = ["practice", "edit", str(set_file), "--out", str(tmp_path / "v2.json"), "--quiet"]
+    result = runner.invoke(
+        main, [*arguments, "--drop", str(drop), "--swap", str(swap[0]), "--swap", str(swap[1])]
+    )
+    assert result.exit_code == 0, result.output
+    edited = load_set(tmp_path / "v2.json")
+    assert len(edited.items) == len(source.items) - 1 and edited.id != source.id
+    old = {item.id: item for item in source.items}
+    new = [item for item in edited.items if item.id not in old]
+    assert sorted(item.same for item in new) == [False, True]  # each swapped for its own kind
+    photos = [image.sha256 for item in edited.items for image in (item.left, item.right)]
+    assert len(photos) == len(set(photos))  # and with no photo the set already shows
+    assert source.items[drop - 1].id not in {item.id for item in edited.items}
+    (edit,) = edited.provenance["edits"]
+    assert edit["from_set"] == source.id and "--swap" in edit["command"]
+    for bad, message in [
+        (["--drop", "99"], "the set has pairs 1 to"),
+        (["--drop", "1", "--swap", "1"], "both dropped and swapped"),
+        ([], "nothing to edit"),
+    ]:
+        refused = runner.invoke(main, [*arguments, *bad])
+        assert refused.exit_code == 15 and message in refused.output and refused.output.count("\n") == 1
+    elsewhere = runner.invoke(
+        main, ["practice", "edit", str(set_file), "--drop", "1", "--out", str(tmp_path / "x" / "v.json")]
+    )
+    assert elsewhere.exit_code == 15 and "beside" in elsewhere.output

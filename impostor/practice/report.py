@@ -291,6 +291,22 @@ def _how_to_read(officers: Norm, w: Words) -> str:
     return f'<div class="help"><b>{w("report.help_heading")}</b><ul>{items}</ul></div>'
 
 
+def _trend(person: _Trainee) -> float:
+    """The change in accuracy from the first session like the latest to the latest: the same
+    set in the same mode, else a set of the same difficulty in the same mode (NaN: none)."""
+    latest = person.finished[-1].session
+    for alike in (
+        lambda s: s.set_id == latest.set_id and s.mode == latest.mode,
+        lambda s: (
+            latest.difficulty is not None and s.difficulty == latest.difficulty and s.mode == latest.mode
+        ),
+    ):
+        same = [scored for scored in person.finished if alike(scored.session)]
+        if len(same) > 1:
+            return same[-1].score.trainee.accuracy - same[0].score.trainee.accuracy
+    return math.nan
+
+
 def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: Words) -> str:
     limit = norms["passport_officers"].false_accept_rate
     rows = []
@@ -299,7 +315,7 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: Words) -> str:
         if person.pooled is None:
             rows.append([name, "0", *[NONE] * 6, str(len(person.unfinished))])
             continue
-        first, last = person.finished[0].score.trainee, person.finished[-1].score.trainee
+        last = person.finished[-1].score.trainee
         far = w.pct(last.false_accept_rate)
         if not math.isnan(last.false_accept_low):  # the exact 95% interval: few pairs say little
             span = w(
@@ -309,7 +325,7 @@ def _cohort(people: list[_Trainee], norms: dict[str, Norm], w: Words) -> str:
         if limit is not None and last.false_accept_rate > limit:
             far += f' <span class="warn">▲ {w("report.above_norm", rate=w.pct(limit, 0))}</span>'
         best = max(scored.score.trainee.accuracy for scored in person.finished)
-        trend = last.accuracy - first.accuracy if len(person.finished) > 1 else math.nan
+        trend = _trend(person)
         row = [name, str(len(person.finished)), w.pct(last.accuracy), w.pct(best), far, w.num(last.d_prime)]
         rows.append(
             [*row, w.seconds(person.pooled.mean_seconds), w.points(trend), str(len(person.unfinished))]
@@ -349,7 +365,12 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: Words) -> 
         tracking = w("report.gamma_none") if math.isnan(gamma) else w("report.gamma", gamma=w.num(gamma))
         parts += [
             _figure(
-                progress_png([scored.score.trainee for scored in person.finished], norms, w),
+                progress_png(
+                    [scored.score.trainee for scored in person.finished],
+                    norms,
+                    w,
+                    kinds=[f"{s.session.set_id} {s.session.mode}" for s in person.finished],
+                ),
                 w.plain("report.progress_alt"),
             ),
             f"<h3>{w('report.confidence_heading')}</h3>",

@@ -29,20 +29,27 @@ class Text(Protocol):
     def pct(self, rate: float | None, digits: int = 1) -> str: ...
 
 
-def progress_png(scores: Sequence[Detection], norms: Mapping[str, Norm], w: Text) -> bytes:
+def progress_png(
+    scores: Sequence[Detection], norms: Mapping[str, Norm], w: Text, kinds: Sequence[str] | None = None
+) -> bytes:
     """Accuracy and false-accept rate (top) and d′ (bottom) per finished session, in order, with
-    the GFMT short-version and passport-officer norms dashed."""
+    the GFMT short-version and passport-officer norms dashed. Lines join only sessions of one
+    ``kinds`` value (the same set and mode): a hard test after an easy practice is not a drop."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     x = list(range(1, len(scores) + 1))
+    kinds = list(kinds) if kinds is not None else [""] * len(scores)
+    runs = [[i for i, k in enumerate(kinds) if k == kind] for kind in dict.fromkeys(kinds)]
     figure = Figure(figsize=(7.5, 5.0), dpi=110, layout="constrained")
     rates, sensitivity = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     # each measure drawn with its norm in the same colour: accuracy against the GFMT short-version
     # mean, the false-accept rate against the passport officers'
     for field, norm in (("accuracy", "gfmt_short"), ("false_accept_rate", "passport_officers")):
         colour, label = _COLOURS[field], w.plain(f"report.{field}")
-        rates.plot(x, [getattr(d, field) for d in scores], marker="o", color=colour, label=label)
+        for number, run in enumerate(runs):
+            values = [getattr(scores[i], field) for i in run]
+            rates.plot([x[i] for i in run], values, marker="o", color=colour, label=None if number else label)
         level = getattr(norms[norm], field)
         if level is not None:
             label = w.plain(f"report.plot_{norm}", value=w.pct(level, 0))
@@ -51,7 +58,10 @@ def progress_png(scores: Sequence[Detection], norms: Mapping[str, Norm], w: Text
     rates.yaxis.set_major_formatter(FuncFormatter(lambda value, _: w.pct(value, 0)))
     figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     rates.grid(alpha=0.3)
-    sensitivity.plot(x, [d.d_prime for d in scores], marker="o", color=_COLOURS["d_prime"])
+    for run in runs:
+        sensitivity.plot(
+            [x[i] for i in run], [scores[i].d_prime for i in run], marker="o", color=_COLOURS["d_prime"]
+        )
     sensitivity.axhline(0, color="grey", linewidth=0.8)
     sensitivity.set_ylabel(w.plain("report.d_prime"))
     sensitivity.set_xlabel(w.plain("report.plot_session"))

@@ -396,3 +396,23 @@ def test_a_pair_served_in_two_sets_is_one_pair_in_the_item_analysis(tmp_path: Pa
     assert len(found) == len(first.items) and all(s.answers == 2 for s in found)
     assert {s.pair for s in found} == {i.pair for i in first.items}
     assert len(item_analysis(store, set_id=second.id)) == len(first.items)
+
+
+def test_the_trend_compares_the_latest_session_with_one_like_it(tmp_path: Path) -> None:
+    import dataclasses
+
+    easy = practice_set(tmp_path, "easy drill")
+    hard = dataclasses.replace(
+        practice_set(tmp_path, "hard drill"),
+        items=tuple(dataclasses.replace(i, id=f"h{i.id}", same=not i.same) for i in easy.items),
+    )
+    store = PracticeStore(tmp_path / "trend.db")
+    sit(store, "ana", easy, perfect)
+    sit(store, "ana", hard, always_same)  # another set: its lower score is no fall
+    (cohort,) = [rows for rows in tables(render_report(store)) if rows[0][0] == "Trainee"]
+    assert cohort[1][7] == "–"  # nothing like the latest before it
+    sit(store, "ana", hard, perfect)
+    (cohort,) = [rows for rows in tables(render_report(store)) if rows[0][0] == "Trainee"]
+    sessions = store.sessions("ana")
+    first_hard = scored(store, sessions[1]).trainee.accuracy
+    assert cohort[1][7] == f"+{(1.0 - first_hard) * 100:.1f} pts"  # hard against hard

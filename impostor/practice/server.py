@@ -333,6 +333,8 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
                     "confidence": a.confidence,
                     "seconds": round(a.seconds, 3),
                     "probability": round(a.probability, 4) if math.isfinite(a.probability) else None,
+                    "left": f"/api/sessions/{token}/items/{a.position}/left",
+                    "right": f"/api/sessions/{token}/items/{a.position}/right",
                 }
                 for a in answers
             ],

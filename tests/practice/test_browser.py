@@ -116,6 +116,14 @@ def test_a_trainee_signs_in_answers_ten_items_and_sees_the_score_the_database_gi
     for position in range(10):
         _answer(page, position, feedback=True)
     _check_score_against_database(page, db)
+    # each pair is there again, small, beside its answer: both pictures load
+    thumbs = page.locator('[data-testid="review-0"] img')
+    assert thumbs.count() == 2
+    for k in range(2):
+        thumbs.nth(k).scroll_into_view_if_needed()
+        expect(thumbs.nth(k)).to_have_js_property("complete", True)
+        assert thumbs.nth(k).evaluate("(image) => image.naturalWidth") > 0
+    _screenshot(page, "practice-result-en-desktop")
     page.close()
 
 

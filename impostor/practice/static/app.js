@@ -769,6 +769,16 @@
           falseAccept ? "false-accept" : item.correct ? "right" : "wrong",
         );
         tr.dataset.testid = `review-${item.position}`;
+        // the pair again, small, so that a wrong answer can be looked at once more
+        const photos = element("td", null, "thumbs");
+        for (const side of ["left", "right"]) {
+          const image = element("img");
+          image.loading = "lazy";
+          image.src = item[side];
+          image.alt = t(side === "left" ? "result.photo_left" : "result.photo_right", { position: integer(item.position + 1) });
+          photos.append(image);
+        }
+        tr.firstChild.after(photos);
         return tr;
       }),
     );

@@ -775,7 +775,8 @@
           const image = element("img");
           image.loading = "lazy";
           image.src = item[side];
-          image.alt = t(side === "left" ? "result.photo_left" : "result.photo_right", { position: integer(item.position + 1) });
+          const position = { position: integer(item.position + 1) };
+          image.alt = side === "left" ? t("result.photo_left", position) : t("result.photo_right", position);
           photos.append(image);
         }
         tr.firstChild.after(photos);

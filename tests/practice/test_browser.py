@@ -1,7 +1,9 @@
 """A trainee's whole session in real headless Chromium against ``impostor practice serve``.
 
 The server is the command a trainer runs, in its own process; the browser is Debian's
-Chromium driven by Playwright (its own browser download is never used).
+Chromium driven by Playwright (its own browser download is never used). Screenshots of every
+screen, desktop and phone, Spanish and English, go to the test's folder (and to
+``IMPOSTOR_SCREENSHOTS`` when set, for review and the README).
 """
 
 from __future__ import annotations
@@ -213,14 +215,25 @@ def test_both_faces_at_one_scale_enter_on_a_focused_answer_and_the_whole_photos(
     page.close()
 
 
-def _screenshot(page: Page, name: str) -> None:
-    """Saved for review where IMPOSTOR_SCREENSHOTS names a folder."""
+_SHOTS: list[Path] = []  # where screenshots go: set once per module by ``shots``
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     import os
 
-    folder = os.environ.get("IMPOSTOR_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    _SHOTS[:] = [tmp_path_factory.mktemp("screens")]
+    if os.environ.get("IMPOSTOR_SCREENSHOTS"):
+        _SHOTS.append(Path(os.environ["IMPOSTOR_SCREENSHOTS"]))
+        _SHOTS[-1].mkdir(parents=True, exist_ok=True)
+    return _SHOTS
+
+
+def _screenshot(page: Page, name: str) -> None:
+    """The whole page, saved for review (see the module's text)."""
+    shot = page.screenshot(full_page=True)
+    for folder in _SHOTS:
+        (folder / f"{name}.png").write_bytes(shot)
 
 
 def test_a_phone_fits_every_screen_without_sideways_scrolling(
@@ -301,7 +314,7 @@ def test_the_trainer_signs_in_with_the_pin_and_watches_a_coded_trainee_answer(
         trainee.get_by_test_id("trainee-id").fill("OFC-0050")
         trainee.get_by_test_id("trainee-code").fill(codes["OFC-0051"])  # a classmate's code
         trainee.get_by_test_id("start").click()
-        expect(trainee.get_by_test_id("alert")).to_contain_text("código")
+        expect(trainee.get_by_test_id("alert")).to_contain_text("clave de acceso")
         trainee.get_by_test_id("trainee-code").fill(codes["OFC-0050"].lower())
         trainee.get_by_test_id("start").click()
         for position in range(2):
@@ -325,3 +338,68 @@ def test_the_trainer_signs_in_with_the_pin_and_watches_a_coded_trainee_answer(
         expect(trainer.get_by_test_id("trainee-id")).to_be_visible()
         trainee.close()
         trainer.close()
+
+
+@pytest.fixture(scope="module")
+def two(faces_dev: Path, embedding_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("two") / "two.json"
+    cache = EmbeddingCache(embedding_cache)
+    build_set(faces_dev, out, items=2, seed=2, cache=cache, progress=False, workers=1)
+    return out
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_screen_in_both_languages_on_a_desktop_and_a_phone(
+    browser: Browser, two: Path, tmp_path: Path, language: str
+) -> None:
+    db = tmp_path / "tour.db"
+    classroom = Classroom(PracticeStore(db))
+    codes = classroom.add(["OFC-0060", "OFC-0061"], "LIM-2026-12")
+    classroom.set_pin("482913")
+    sizes = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 360, "height": 740}}
+    for url in _serve(two, db, "practice"):
+        for size, viewport in sizes.items():
+            phone = size == "phone"
+            context = browser.new_context(
+                locale="es-PE" if language == "es" else "en-GB",
+                viewport=viewport,
+                has_touch=phone,
+                is_mobile=phone,
+            )
+            page = context.new_page()
+            page.goto(url)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            expect(page.get_by_test_id("trainee-code")).to_be_visible()
+
+            def shot(screen: str, page: Page = page, size: str = size) -> None:
+                name = f"practice-{screen}-{language}-{size}"
+                if size == "phone":
+                    _fits(page, name)
+                else:
+                    _screenshot(page, name)
+
+            shot("signin")
+            trainee = "OFC-0060" if phone else "OFC-0061"
+            page.get_by_test_id("trainee-id").fill(trainee)
+            page.get_by_test_id("trainee-code").fill(codes[trainee])
+            page.get_by_test_id("start").click()
+            for side in ("item-left", "item-right"):
+                expect(page.get_by_test_id(side)).to_have_js_property("complete", True, timeout=30_000)
+            shot("item")
+            page.get_by_test_id("answer-same").click()
+            page.get_by_test_id("confidence-4").click()
+            page.get_by_test_id("confirm").click()
+            expect(page.get_by_test_id("feedback")).to_be_visible()
+            shot("feedback")
+            page.get_by_test_id("next").click()
+            _answer(page, 1, feedback=True)
+            expect(page.get_by_test_id("result")).to_be_visible()
+            shot("result")
+            page.get_by_test_id("again").click()
+            page.get_by_test_id("to-trainer").click()
+            shot("trainer")
+            page.get_by_test_id("trainer-pin").fill("482913")
+            page.get_by_test_id("trainer-sign-in").click()
+            expect(page.get_by_test_id(f"live-{trainee}")).to_have_attribute("data-state", "finished")
+            shot("live")
+            context.close()

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import TextIO
 
+from impostor.practice.classroom import Classroom
 from impostor.practice.scoring import FAST_SECONDS
 from impostor.practice.store import PracticeStore
 
@@ -36,6 +37,8 @@ COLUMNS = (
     "fast",
     "algorithm_probability",
     "answered_at",
+    "class",
+    "difficulty",
 )
 
 
@@ -58,8 +61,10 @@ def export_answers(store: PracticeStore, out: TextIO, *, trainee: str | None = N
     the header ``COLUMNS``; returns the rows written (the header not counted)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+    classes = {entry.trainee: entry.klass for entry in Classroom(store).roster()}
     rows = 0
     for session in store.sessions(trainee):
+        tail = [classes.get(session.trainee, ""), session.difficulty or ""]
         head = [
             session.id,
             session.trainee,
@@ -70,7 +75,7 @@ def export_answers(store: PracticeStore, out: TextIO, *, trainee: str | None = N
         ]
         answers = store.answers(session.id)
         if not answers:
-            writer.writerow([*head, *[""] * (len(COLUMNS) - len(head))])
+            writer.writerow([*head, *[""] * (len(COLUMNS) - len(head) - len(tail)), *tail])
             rows += 1
         for answer in answers:
             probability = "" if math.isnan(answer.probability) else f"{answer.probability:.4f}"
@@ -87,6 +92,7 @@ def export_answers(store: PracticeStore, out: TextIO, *, trainee: str | None = N
                     _flag(answer.seconds < FAST_SECONDS),
                     probability,
                     local_time(answer.answered_at),
+                    *tail,
                 ]
             )
             rows += 1

@@ -146,8 +146,11 @@ def test_export_writes_every_answer_in_local_time(tmp_path: Path) -> None:
     from impostor.practice.store import PracticeStore
     from tests.practice.test_report import perfect, practice_set, sit
 
+    from impostor.practice.classroom import Classroom
+
     db = tmp_path / "practice.db"
     store = PracticeStore(db)
+    Classroom(store).add(["Ñuñez"], "LIM-1")
     sit(store, "Ñuñez", practice_set(tmp_path), perfect)
     out = tmp_path / "answers.csv"
     result = CliRunner().invoke(main, ["practice", "export", "--db", str(db), "--out", str(out)])
@@ -156,7 +159,9 @@ def test_export_writes_every_answer_in_local_time(tmp_path: Path) -> None:
     assert tuple(rows[0]) == COLUMNS
     body = rows[1:]
     assert len(body) == len(store.answers(store.sessions()[0].id)) and body[0][1] == "Ñuñez"
-    assert all(row[-1][-6] in "+-" for row in body)  # an offset: local time, said so
+    at = COLUMNS.index("answered_at")
+    assert all(row[at][-6] in "+-" for row in body)  # an offset: local time, said so
+    assert {row[COLUMNS.index("class")] for row in body} == {"LIM-1"}
     missing = CliRunner().invoke(
         main, ["practice", "export", "--db", str(tmp_path / "no.db"), "--out", str(out)]
     )

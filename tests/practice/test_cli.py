@@ -142,11 +142,10 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, grace_hopper: np.ndarray
 def test_export_writes_every_answer_in_local_time(tmp_path: Path) -> None:
     import csv
 
+    from impostor.practice.classroom import Classroom
     from impostor.practice.export import COLUMNS
     from impostor.practice.store import PracticeStore
     from tests.practice.test_report import perfect, practice_set, sit
-
-    from impostor.practice.classroom import Classroom
 
     db = tmp_path / "practice.db"
     store = PracticeStore(db)

@@ -403,3 +403,40 @@ def test_every_screen_in_both_languages_on_a_desktop_and_a_phone(
             expect(page.get_by_test_id(f"live-{trainee}")).to_have_attribute("data-state", "finished")
             shot("live")
             context.close()
+
+
+_FOCUSED = "() => document.activeElement?.closest('[data-testid]')?.dataset.testid"
+
+
+def _tab_to(page: Page, test_id: str) -> None:
+    """Press Tab until the element ``test_id`` (or a child of it) has the focus."""
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate(_FOCUSED) == test_id:
+            return
+    raise AssertionError(f"Tab never reached {test_id}")
+
+
+def test_the_whole_flow_works_with_the_tab_key_alone(browser: Browser, two: Path, tmp_path: Path) -> None:
+    for url in _serve(two, tmp_path / "keys.db", "practice"):
+        page = browser.new_page(locale="en-GB")
+        page.goto(url)
+        expect(page.get_by_test_id("trainee-id")).to_be_focused()
+        page.keyboard.type("OFC-0070")
+        page.keyboard.press("Enter")
+
+        for position in range(2):
+            expect(page.locator("#item-progress")).to_contain_text(str(position + 1))
+            expect(page.locator("#photos")).not_to_have_class(re.compile("is-loading"), timeout=30_000)
+            _tab_to(page, "answer-same")
+            page.keyboard.press("Space")
+            expect(page.get_by_test_id("answer-same")).to_have_attribute("aria-pressed", "true")
+            _tab_to(page, "confidence-1")
+            page.keyboard.press("Space")
+            _tab_to(page, "confirm")
+            page.keyboard.press("Enter")
+            expect(page.get_by_test_id("feedback")).to_be_visible()
+            expect(page.get_by_test_id("next")).to_be_focused()
+            page.keyboard.press("Enter")
+        expect(page.get_by_test_id("result")).to_be_visible()
+        page.close()

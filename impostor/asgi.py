@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from impostor.errors import ConfigError
+
 __all__ = ["LOOPBACK_NAMES", "BodyLimit", "RateLimiter", "is_loopback", "serve", "tls_problem"]
 
 _BACKLOG = 2048  # uvicorn's own default
@@ -153,18 +155,24 @@ def serve(
     port: int,
     fail: Callable[[str], Exception],
     ready: Callable[[str], None] | None = None,
-    certfile: str | None = None,
-    keyfile: str | None = None,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    insecure_http: bool = False,
+    why_tls: str = "secrets would cross the network readable",
 ) -> None:
     """Serve ``app`` with uvicorn until interrupted (Ctrl-C, or SIGTERM), then return.
 
-    The address is taken before anything is announced, so a port in use raises ``fail(message)``
-    (the caller's error class, a one-line message); ``ready`` is then called with the page's
-    address (port 0 picks a free port, and the address says which). With ``certfile`` and
-    ``keyfile`` the app is served over TLS.
+    Beyond loopback it needs ``certfile`` and ``keyfile`` (TLS) or ``insecure_http``, else
+    ``ConfigError`` says why (``why_tls``: what plain HTTP would cost). The address is taken
+    before anything is announced, so a port in use raises ``fail(message)`` (the caller's error
+    class, a one-line message); ``ready`` is then called with the page's address (port 0 picks
+    a free port, and the address says which).
     """
     import uvicorn
 
+    problem = tls_problem(host, certfile, keyfile, insecure_http, why=why_tls)
+    if problem:
+        raise ConfigError(problem)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -190,8 +198,8 @@ def serve(
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
         server_header=False,
         access_log=False,  # paths only, but a counter's log is no place for who came when
     )

@@ -9,8 +9,9 @@ import shlex
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -193,6 +194,35 @@ def _fail(error: Exception, as_json: bool) -> NoReturn:
         click.echo(json.dumps({"error": {"type": name, "message": message, "exit_code": code}}))
     click.echo(f"{name}: {message}", err=True)
     sys.exit(code)
+
+
+def tls_options(readable: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--certfile``, ``--keyfile`` and ``--insecure-http`` for a command that listens;
+    ``readable`` says what plain HTTP would expose on the LAN (in the flag's help)."""
+
+    file = click.Path(dir_okay=False, path_type=Path)
+    plain = f"Serve plain HTTP beyond this machine ({readable} readable on the LAN)."
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option("--insecure-http", is_flag=True, help=plain)(command)
+        command = click.option("--keyfile", type=file, help="TLS private key (PEM).")(command)
+        return click.option("--certfile", type=file, help="TLS certificate (PEM).")(command)
+
+    return add
+
+
+def warn_plain_http(host: str, certfile: Path | None, insecure_http: bool, cost: str) -> None:
+    """The loud line on every start that serves plain HTTP beyond this machine; ``cost`` says
+    what that exposes."""
+    from impostor.asgi import is_loopback
+
+    if insecure_http and certfile is None and not is_loopback(host):
+        click.secho(
+            f"WARNING: serving plain HTTP on {host}: {cost}",
+            err=True,
+            fg="red",
+            bold=True,
+        )
 
 
 def command_line() -> str:

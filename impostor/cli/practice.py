@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from impostor import settings
-from impostor.cli.common import command_line, percent, reported
+from impostor.cli.common import command_line, percent, reported, tls_options, warn_plain_http
 
 __all__ = ["practice"]
 
@@ -270,13 +270,7 @@ def practice_pack(set_file: Path, out: Path) -> None:
     help="practice: the answer after each item; test: results only at the end.",
 )
 @_practice_db_option
-@click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM).")
-@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM).")
-@click.option(
-    "--insecure-http",
-    is_flag=True,
-    help="Serve plain HTTP beyond this machine (codes and the trainer's PIN readable on the LAN).",
-)
+@tls_options("codes and the trainer's PIN")
 def practice_serve(
     set_file: Path,
     host: str,
@@ -299,7 +293,6 @@ def practice_serve(
       impostor practice serve hard.json --db practice.db --mode test
       impostor practice serve hard.json --db practice.db --host 0.0.0.0 --certfile lab.pem --keyfile lab.key
     """
-    from impostor.asgi import is_loopback
     from impostor.practice.classroom import Classroom
     from impostor.practice.server import serve
     from impostor.practice.sets import load_set
@@ -309,14 +302,12 @@ def practice_serve(
         practice_set = load_set(set_file)
         store = PracticeStore(db)
         classroom = Classroom(store)
-        if insecure_http and certfile is None and not is_loopback(host):
-            click.secho(
-                f"WARNING: serving plain HTTP on {host}: trainees' codes and the trainer's PIN cross the "
-                "network unencrypted",
-                err=True,
-                fg="red",
-                bold=True,
-            )
+        warn_plain_http(
+            host,
+            certfile,
+            insecure_http,
+            "trainees' codes and the trainer's PIN cross the network unencrypted",
+        )
         notes = []
         if not classroom.has_roster():
             notes.append(

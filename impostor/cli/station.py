@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from impostor import settings
-from impostor.cli.common import device_option, reported
+from impostor.cli.common import device_option, reported, tls_options, warn_plain_http
 
 __all__ = ["station"]
 
@@ -46,13 +46,7 @@ _replace_option = click.option("--replace", is_flag=True, help="Replace an exist
     metavar="DAYS",
     help="Keep both images of each comparison, encrypted, for DAYS days (default: keep none).",
 )
-@click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM).")
-@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM).")
-@click.option(
-    "--insecure-http",
-    is_flag=True,
-    help="Serve plain HTTP beyond this machine (PINs and faces readable on the LAN).",
-)
+@tls_options("PINs and faces")
 @click.option("--name", help="The station's name in the audit log (default: this computer's name).")
 @click.option(
     "--idle-minutes",
@@ -121,14 +115,13 @@ def station(
             time_zone=local_time_zone(),
             hosts=LOOPBACK_NAMES if is_loopback(host) else None,
         )
-        if insecure_http and certfile is None and not is_loopback(host):
-            click.secho(
-                f"WARNING: serving plain HTTP on {host}: operators' PINs, session cookies and travellers' "
-                "faces cross the network unencrypted, and browsers on other machines will refuse the webcam",
-                err=True,
-                fg="red",
-                bold=True,
-            )
+        warn_plain_http(
+            host,
+            certfile,
+            insecure_http,
+            "operators' PINs, session cookies and travellers' faces cross the network unencrypted, and "
+            "browsers on other machines will refuse the webcam",
+        )
 
         def announce(url: str) -> None:
             kept = f"; images kept {keep_images} days, encrypted" if keep_images else ""

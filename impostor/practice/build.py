@@ -140,9 +140,7 @@ def _learned(dataset: Dataset, results: PracticeStore, eligible: np.ndarray) -> 
             f"no finished answers in {results.path} to learn from; sit some sessions first, or choose "
             "another --difficulty"
         )
-    rows: dict[str, int] = {}
-    for row in np.flatnonzero(eligible).tolist():
-        rows[file_digest(dataset.root / dataset.images[row])] = row
+    rows = _digests(dataset, eligible)
     learned = {}
     for s in stats:
         first, _, second = (s.pair or "").partition("+")
@@ -183,8 +181,8 @@ def replacements(
         if image
     }
     single = embedded.found & (embedded.faces_found == 1)
-    for row in np.flatnonzero(single).tolist():
-        if file_digest(dataset.root / dataset.images[row]) in shown:
+    for digest, row in _digests(dataset, single).items():
+        if digest in shown:
             single[row] = False
     _, namesakes = np.unique([name_key(person) for person in dataset.identities], return_inverse=True)
     rng = np.random.default_rng(seed)
@@ -236,6 +234,12 @@ def _item(
         probability=profile.probability(pair.distance),
     )
     return render(item, second) if render is not None else item
+
+
+def _digests(dataset: Dataset, rows: np.ndarray) -> dict[str, int]:
+    """The SHA-256 of each photo marked in ``rows`` (a mask), to its row: how a pair recorded by
+    content (``Item.pair``) is found in a data set."""
+    return {file_digest(dataset.root / dataset.images[row]): row for row in np.flatnonzero(rows).tolist()}
 
 
 def _reference(dataset: Dataset, row: int) -> ImageRef:

@@ -21,7 +21,7 @@ from impostor.errors import OutputError, PracticeError
 from impostor.markup import escape, table
 from impostor.practice.items import item_analysis
 from impostor.practice.known import known_people
-from impostor.practice.report import CSS, thumbnail, words
+from impostor.practice.report import CSS, NONE, thumbnail, words
 from impostor.practice.sets import Item, PracticeSet
 from impostor.practice.store import PracticeStore
 
@@ -62,13 +62,12 @@ def render_preview(
     keys: tuple[str, ...] = ("number", "item_pictures", "people", "truth", "algorithm_probability")
     keys += ("wrong",) if results is not None else ()
     header = [w(f"report.{key}") for key in keys]
-    difficulty = practice_set.difficulty
     about = w(
         "preview.about",
         name=practice_set.name,
         items=len(practice_set.items),
         same=sum(item.same for item in practice_set.items),
-        difficulty=w.plain(f"difficulty.{difficulty}") if difficulty else "–",
+        difficulty=w.difficulty(practice_set.difficulty) or NONE,
     )
     parts = [
         f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">',

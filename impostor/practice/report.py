@@ -25,6 +25,7 @@ from impostor.practice.i18n import LANGUAGES, translate
 from impostor.practice.items import item_analysis
 from impostor.practice.report_plots import confidence_png, progress_png
 from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_trials
+from impostor.practice.selection import DIFFICULTIES
 from impostor.practice.sets import ImageRef, PracticeSet
 from impostor.practice.store import PracticeStore, Session
 
@@ -79,6 +80,10 @@ class Words:
         """A change of a fraction as signed percentage points."""
         number = self.num(change * 100, 1, sign=True)
         return number if number == NONE else self.plain("report.points", value=number)
+
+    def difficulty(self, name: str | None) -> str | None:
+        """A set's difficulty in words (plain text), or None for none or one unknown here."""
+        return self.plain(f"difficulty.{name}") if name in DIFFICULTIES else None
 
     def seconds(self, value: float) -> str:
         number = self.num(value, 1)
@@ -382,9 +387,8 @@ def _trainee(index: int, person: _Trainee, norms: dict[str, Norm], w: Words) -> 
 
 def _set_name(session: Session, w: Words) -> str:
     """The set's name, and its difficulty in the report's language when it was recorded."""
-    if session.difficulty in ("hard", "mixed", "easy", "trainees"):
-        return f"{escape(session.set_name)} · {w(f'difficulty.{session.difficulty}')}"
-    return escape(session.set_name)
+    difficulty = w.difficulty(session.difficulty)
+    return escape(session.set_name) + (f" · {escape(difficulty)}" if difficulty else "")
 
 
 def _versus(people: list[_Trainee], who: str, w: Words) -> str:

@@ -50,7 +50,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from impostor.asgi import BodyLimit, RateLimiter
 from impostor.capture import load_image
-from impostor.errors import ConfigError, ImpostorError, PracticeError
+from impostor.errors import ImpostorError, PracticeError
 from impostor.pipeline import Verifier
 from impostor.portrait import portrait_jpeg
 from impostor.practice.classroom import Classroom, normal_trainee
@@ -400,17 +400,16 @@ def serve(
     """
     from impostor import asgi
 
-    problem = asgi.tls_problem(host, certfile, keyfile, insecure_http, why=WHY_TLS)
-    if problem:
-        raise ConfigError(problem)
     asgi.serve(
         create_app(practice_set, store, mode),
         host=host,
         port=port,
         fail=PracticeError,
         ready=ready,
-        certfile=None if certfile is None else str(certfile),
-        keyfile=None if keyfile is None else str(keyfile),
+        certfile=certfile,
+        keyfile=keyfile,
+        insecure_http=insecure_http,
+        why_tls=WHY_TLS,
     )
 
 

@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from impostor.asgi import LOOPBACK_NAMES, is_loopback, tls_problem
-from impostor.errors import ConfigError, StationError
+from impostor.asgi import LOOPBACK_NAMES, is_loopback
+from impostor.errors import StationError
 from impostor.station.service import StationConfig
 
 WHY_TLS = "browsers give the webcam only to HTTPS pages"
@@ -60,18 +60,14 @@ def serve(
     from impostor import asgi
     from impostor.station.app import create_app
 
-    problem = tls_problem(
-        host, certfile, keyfile, insecure_http, why="browsers give the webcam only to HTTPS pages"
-    )
-    if problem:
-        raise ConfigError(problem)
-    app = create_app(config)
     asgi.serve(
-        app,
+        create_app(config),
         host=host,
         port=port,
         fail=StationError,
         ready=ready,
-        certfile=None if certfile is None else str(certfile),
-        keyfile=None if keyfile is None else str(keyfile),
+        certfile=certfile,
+        keyfile=keyfile,
+        insecure_http=insecure_http,
+        why_tls=WHY_TLS,
     )

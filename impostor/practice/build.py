@@ -169,8 +169,8 @@ def replacements(
     root = dataset_info.get("root") if isinstance(dataset_info, dict) else None
     if not isinstance(root, str) or not Path(root).is_dir():
         raise PracticeError(
-            f"the data set {practice_set.name!r} was built from ({root or 'not recorded'}) is not on this "
-            "machine: a swap takes new pairs from it; drop pairs instead, or rebuild"
+            f"the data set that {practice_set.name!r} was built from ({root or 'not recorded'}) is not on "
+            "this machine: a swap takes new pairs from it; drop pairs instead, or rebuild"
         )
     dataset = scan(root)
     embedded = embed_dataset(dataset, workers=workers, cache=cache, progress=progress)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from impostor.document import tlv
 from impostor.errors import DocumentError
+from impostor.files import FileTooLarge, NotARegularFile, read_bounded
 
 __all__ = ["ChipFiles", "ChipPortrait", "read_com", "read_dg1", "read_dg2", "read_folder"]
 
@@ -43,6 +44,9 @@ DATA_GROUP_TAGS = {
 }
 CHIP_SUFFIXES = {".bin", ".dat", ""}
 MAX_FILE_BYTES = 1 << 20  # a DG2 is 15-60 KB; nothing on a chip comes near a megabyte
+# ICAO's portraits are about 413 × 531 px (0.2 MP); a 19794-5 full-frontal image at 300 dpi is
+# under 1 MP. Four megapixels leaves room for any chip and none for a decompression bomb.
+MAX_PORTRAIT_PIXELS = 4_000_000
 JPEG = b"\xff\xd8\xff"
 JP2 = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 J2K = b"\xff\x4f\xff\x51"
@@ -199,18 +203,33 @@ def _file_name(path: Path, data: bytes) -> str | None:
 
 
 def read_folder(folder: Path, label: str | None = None) -> ChipFiles:
-    """The chip files in ``folder``, each recognised by its first tag; other files are ignored.
+    """The chip files in ``folder``, each recognised by its first tag; other files and
+    sub-folders are ignored.
 
-    Raises :class:`DocumentError` when two files claim the same data group or when no file is
-    a chip file.
+    Raises :class:`DocumentError` when two files claim the same data group, when an entry is a
+    pipe, a device or a socket (a reader writes files; such an entry is never skipped in
+    silence, since a file left out can hide what would give a forgery away), or when no file
+    is a chip file.
     """
     label = label or str(folder)
     files: dict[str, bytes] = {}
     paths: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES or path.stat().st_size < 2:
+        if path.is_dir():
             continue
-        data = path.read_bytes()
+        try:
+            data = read_bounded(path, MAX_FILE_BYTES)
+        except FileTooLarge:
+            continue  # no chip file comes near the limit: another kind of file
+        except NotARegularFile:
+            raise DocumentError(
+                f"{label}: {path.name} is not a regular file (a pipe, a device or a socket); "
+                "give a folder of the files a chip reader wrote"
+            ) from None
+        except OSError as exc:
+            raise DocumentError(f"{label}: {path.name} cannot be read ({exc.strerror or exc})") from None
+        if len(data) < 2:
+            continue
         name = _file_name(path, data)
         if name is None:
             continue

@@ -19,18 +19,26 @@ kinds of knowledge about the MRZ then pin characters down, each recorded as a
 
 Without the OCR's probabilities (a typed MRZ), each character's look-alikes (0/O, 1/I, 8/B, 5/S,
 2/Z, 6/G) are its other options.
+
+Names have no check digit: nothing above can catch a misread letter in them. So each name
+letter the OCR was not sure of (the kept letter's share of the probability of the letters
+that may stand there under ``min_name_confidence``, from ``impostor/data/mrz_reading.json``) is
+recorded as a :class:`~impostor.document.mrz.Doubt`, for the officer to compare with the page.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
+from impostor import resources
 from impostor.document import codes
-from impostor.document.mrz import Correction, Mrz, layout_of, parse, split_lines
+from impostor.document.mrz import Correction, Doubt, Mrz, layout_of, name_start, parse, split_lines
 
-__all__ = ["Options", "grammar_fit", "parse_read"]
+__all__ = ["Options", "grammar_fit", "min_name_confidence", "parse_read"]
 
 # per line, per position: each plausible character and its probability
 Options = Sequence[Sequence[Mapping[str, float]]]
@@ -193,6 +201,28 @@ def _readings(
                 yield tuple("".join(line) for line in chars)
 
 
+@functools.cache
+def min_name_confidence() -> float:
+    """The share under which a name letter counts as doubted (``impostor/data/mrz_reading.json``)."""
+    limits = json.loads(resources.read_text("mrz_reading.json"))["limits"]
+    return float(limits["min_name_confidence"]["value"])
+
+
+def _name_doubts(reading: tuple[str, ...], layout: str, given: list[list[dict[str, float]]]) -> list[Doubt]:
+    """The name characters whose share of the letters' probability is under the limit."""
+    row, start = name_start(layout)
+    doubts = []
+    for column in range(start, len(reading[row])):
+        kept = reading[row][column]
+        letters = {c: p for c, p in given[row][column].items() if c.isalpha() or c == "<"}
+        if kept not in letters:
+            continue  # a digit read where a letter stands, turned into its letter: no other candidate
+        share = letters[kept] / sum(letters.values())
+        if share < min_name_confidence():
+            doubts.append(Doubt(row, column, kept, round(share, 3)))
+    return doubts
+
+
 def parse_read(text: str | Sequence[str], options: Options | None = None) -> Mrz:
     """Judge an MRZ an OCR read, correcting characters only where the MRZ makes that certain
     (the module's docstring says how). ``options`` gives, per line and position, the plausible
@@ -240,4 +270,10 @@ def parse_read(text: str | Sequence[str], options: Options | None = None) -> Mrz
                 for row, column in sorted(changed)
             ]
             found = parse(valid[0])
-    return replace(found, corrections=tuple(sorted(corrections, key=lambda c: (c.line, c.column))))
+    # without the OCR's own probabilities (a typed MRZ) nothing was doubted
+    doubts = _name_doubts(found.lines, layout, given) if options else []
+    return replace(
+        found,
+        corrections=tuple(sorted(corrections, key=lambda c: (c.line, c.column))),
+        doubts=tuple(doubts),
+    )

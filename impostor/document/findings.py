@@ -6,7 +6,9 @@ severity and an English ``message`` for the command line:
 - **alert**: the document itself needs examining (a check digit, an expired document, a chip
   that fails passive authentication, a ghost image of someone else); a face MATCH becomes a
   REFER;
-- **warning**: something could not be checked (the MRZ could not be read, no portrait);
+  an MRZ that cannot be read, a chip that cannot be authenticated are alerts too, because what
+  cannot be checked must not clear anyone;
+- **warning**: something else could not be checked (no portrait on a page);
 - **note**: for the record (a correction made to an OCR read, a step not done).
 """
 
@@ -16,10 +18,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from impostor.document import codes, sod
-from impostor.document.mrz import Mrz
+from impostor.document import chip, codes, sod
+from impostor.document.mrz import Mrz, name_start, parse
+from impostor.errors import DocumentError
 
-__all__ = ["CODES", "Finding", "Severity", "authentication_findings", "ghost_finding", "mrz_findings"]
+__all__ = [
+    "CODES",
+    "Finding",
+    "Severity",
+    "authentication_findings",
+    "chip_completeness_findings",
+    "ghost_finding",
+    "mrz_findings",
+]
 
 # every finding's code, for the pages' catalogues
 CODES = (
@@ -29,7 +40,10 @@ CODES = (
     "unknown_state_code",
     "specimen_state_code",
     "mrz_corrected",
+    "mrz_name_doubted",
+    "mrz_composite_corrected",
     "mrz_unreadable",
+    "nothing_read",
     "no_portrait",
     "ghost_matches",
     "ghost_unconfirmed",
@@ -41,6 +55,10 @@ CODES = (
     "chip_chain_not_checked",
     "chip_portrait_unreadable",
     "chip_no_dg2",
+    "chip_no_dg1",
+    "chip_not_in_com",
+    "chip_com_unreadable",
+    "chip_portrait_not_signed",
     "chip_not_authenticated",
     "chip_dg1_unreadable",
     "chip_no_sod",
@@ -129,6 +147,51 @@ def mrz_findings(found: Mrz, today: dt.date, *, chip: bool = False) -> list[Find
                 {"count": str(len(decided)), "changes": changes},
             )
         )
+    findings += _doubt_findings(found)
+    return findings
+
+
+def _doubt_findings(found: Mrz) -> list[Finding]:
+    """What no check digit can settle: name letters the reader doubted, and a composite digit
+    that fails only because of a character the reader corrected (with every character as the
+    OCR read it, the composite holds)."""
+    findings = []
+    row, start = name_start(found.layout)
+    if found.doubts:
+        doubted = {doubt.column for doubt in found.doubts}
+        marked = "".join(
+            f"[{char}]" if column in doubted else char for column, char in enumerate(found.lines[row])
+        )[start:]
+        name = marked.rstrip("<").replace("<", " ").strip()
+        findings.append(
+            Finding(
+                "mrz_name_doubted",
+                "warning",
+                f"{len(doubted)} letter(s) of the name were read with doubt ({name}); names have no "
+                "check digit: compare the name with the page",
+                {"count": str(len(doubted)), "name": name},
+            )
+        )
+    covered = [c for c in found.corrections if c.line != row]  # the names are outside the composite
+    if "composite" in found.failing and covered:
+        as_read = [list(line) for line in found.lines]
+        for correction in covered:
+            as_read[correction.line][correction.column] = correction.read
+        try:
+            holds = "composite" not in parse(tuple("".join(line) for line in as_read)).failing
+        except DocumentError:
+            holds = False
+        if holds:
+            changes = ", ".join(f"{c.read}→{c.kept}" for c in covered)
+            findings.append(
+                Finding(
+                    "mrz_composite_corrected",
+                    "warning",
+                    f"the composite check digit fails only because of the reader's corrections ({changes}): "
+                    "compare those characters with the page",
+                    {"changes": changes},
+                )
+            )
     return findings
 
 
@@ -144,6 +207,35 @@ def authentication_findings(result: sod.Authentication) -> list[Finding]:
         elif step.status == sod.NOT_DONE and step.name == "chain":
             message = "the document signer was not checked against a CSCA: give --csca"
             findings.append(Finding("chip_chain_not_checked", "note", message))
+    return findings
+
+
+def chip_completeness_findings(files: chip.ChipFiles) -> list[Finding]:
+    """What a chip's files lack: EF.SOD, DG1 or DG2 (each an alert: a chip that cannot be
+    authenticated, or whose holder or portrait is missing, must not clear anyone), and data
+    groups that EF.COM, the chip's own list of its files, does not name."""
+    findings = []
+    if files.get("EF.SOD") is None:
+        message = "no EF.SOD among the chip files: the chip's data cannot be authenticated"
+        findings.append(Finding("chip_no_sod", "alert", message))
+    if files.get("DG1") is None:
+        message = "no DG1 among the chip files: the chip's MRZ (holder, expiry) cannot be checked"
+        findings.append(Finding("chip_no_dg1", "alert", message))
+    if files.get("DG2") is None:
+        findings.append(
+            Finding("chip_no_dg2", "alert", "no DG2 among the chip files: the chip gives no portrait")
+        )
+    com = files.get("EF.COM")
+    if com is not None:
+        try:
+            listed = set(chip.read_com(com)[1])
+        except DocumentError as error:
+            findings.append(Finding("chip_com_unreadable", "warning", f"EF.COM cannot be read: {error}"))
+        else:
+            present = sorted(int(name[2:]) for name in files.files if name.startswith("DG"))
+            for number in (n for n in present if n not in listed):
+                message = f"DG{number} is among the chip files but EF.COM does not list it: examine the chip"
+                findings.append(Finding("chip_not_in_com", "alert", message, {"group": f"DG{number}"}))
     return findings
 
 

@@ -27,7 +27,18 @@ from dataclasses import dataclass, field
 
 from impostor.errors import DocumentError
 
-__all__ = ["ALPHABET_CHARS", "Check", "Correction", "Mrz", "check_digit", "layout_of", "parse", "split_lines"]
+__all__ = [
+    "ALPHABET_CHARS",
+    "Check",
+    "Correction",
+    "Doubt",
+    "Mrz",
+    "check_digit",
+    "layout_of",
+    "name_start",
+    "parse",
+    "split_lines",
+]
 
 ALPHABET = re.compile(r"[A-Z0-9<]*")
 ALPHABET_CHARS = "<0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -76,6 +87,17 @@ class Correction:
 
 
 @dataclass(frozen=True)
+class Doubt:
+    """A character the OCR was not sure of: 0-based line and column, the character kept, and
+    its share of the probability of the characters its field allows (1.0: no other candidate)."""
+
+    line: int
+    column: int
+    char: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Mrz:
     """What an MRZ says and whether its check digits hold.
 
@@ -99,6 +121,7 @@ class Mrz:
     optional_data: str
     checks: tuple[Check, ...]
     corrections: tuple[Correction, ...] = field(default=())
+    doubts: tuple[Doubt, ...] = field(default=())  # in the names, which no check digit covers
 
     @property
     def valid(self) -> bool:
@@ -124,10 +147,34 @@ class Mrz:
         """The expiry date, in this century unless that puts it over 50 years ahead."""
         return _date(self.expiry, past=False)
 
+    @property
+    def doubted_letters(self) -> tuple[tuple[str, int], ...]:
+        """Where each doubted name letter stands in the names as given here: ("surname" or
+        "given_names", its index in that string)."""
+        row, start = name_start(self.layout)
+        names = self.lines[row][start:] if row < len(self.lines) else ""
+        surname, separator, given = names.partition("<<")
+        found = []
+        for doubt in self.doubts:
+            at = doubt.column - start
+            if at < len(surname):
+                which, raw, index = "surname", surname, at
+            else:
+                which, raw, index = "given_names", given, at - len(surname) - len(separator)
+            index -= len(raw) - len(raw.lstrip("<"))  # the names are given without leading fillers
+            if 0 <= index < len(getattr(self, which)):
+                found.append((which, index))
+        return tuple(found)
+
     def expired(self, today: dt.date) -> bool:
         """True when the expiry date is a date and is before ``today``."""
         expiry = self.expiry_date
         return expiry is not None and expiry < today
+
+
+def name_start(layout: str) -> tuple[int, int]:
+    """(line, column) where the names begin; they run to the end of that line."""
+    return (2, 0) if layout == "TD1" else (0, 5)
 
 
 def _date(text: str, *, past: bool, today: dt.date | None = None) -> dt.date | None:

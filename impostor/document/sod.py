@@ -3,7 +3,9 @@
 EF.SOD (tag ``77``) is a CMS SignedData whose content is the LDS security object: a hash of
 each data group. Three steps, each reported as passed, failed or not done:
 
-1. **hashes**: each data group given is hashed and compared with EF.SOD's value;
+1. **hashes**: each data group given is hashed and compared with EF.SOD's value; a data group
+   EF.SOD does not list fails, and so does a mandatory one (DG1, DG2) that EF.SOD lists but was
+   not given: leaving a file out must not leave it unchecked;
 2. **signature**: the signed attributes' message digest is the content's hash, and the
    document signer's signature over them verifies with the certificate inside EF.SOD;
 3. **chain**: that certificate is signed by a country signing CA (CSCA) the user trusts, given
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ecdsa
@@ -30,13 +32,27 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from impostor.document import tlv
 from impostor.errors import DocumentError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 
-__all__ = ["Authentication", "SecurityObject", "Step", "authenticate", "load_csca", "read_sod"]
+__all__ = [
+    "MANDATORY_GROUPS",
+    "Authentication",
+    "SecurityObject",
+    "Step",
+    "authenticate",
+    "load_csca",
+    "read_sod",
+]
 
 LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 MASTER_LIST = "2.23.136.1.1.2"
 PASSED, FAILED, NOT_DONE = "passed", "failed", "not done"
-MAX_CSCA_BYTES = 16 << 20  # a master list of every country is about 1 MB
+# what became of one data group: its hash matched, differed, was not listed in EF.SOD, or the
+# group is listed but was not given (not read from the chip)
+MATCHED, DIFFERS, NOT_LISTED, ABSENT = "matched", "differs", "not listed", "absent"
+# every eMRTD carries DG1 (the MRZ) and DG2 (the portrait) (ICAO 9303 part 10); the others are
+# optional or access-controlled (DG3, DG4), so a reader may not have read them
+MANDATORY_GROUPS = (1, 2)
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
@@ -98,6 +114,12 @@ class Authentication:
     steps: tuple[Step, ...]
     signer: str  # the document signer's subject, "" when EF.SOD carries no certificate
     signer_valid: str  # its certificate's validity period, for the record
+    groups: dict[int, str] = field(default_factory=dict)  # data group → MATCHED, DIFFERS …
+
+    def verified(self, group: int) -> bool:
+        """Whether data group ``group`` is the one the issuer signed: its hash matched and the
+        signature over the hashes verified (the chain may still be unchecked)."""
+        return self.groups.get(group) == MATCHED and self.step("signature").status == PASSED
 
     @property
     def passed(self) -> bool:
@@ -159,23 +181,35 @@ def _name(certificate: x509.Certificate, which: str) -> str:
         return f"(an unreadable {which})"
 
 
-def _hash_step(security: SecurityObject, groups: dict[int, bytes]) -> Step:
-    if not groups:
-        return Step("hashes", NOT_DONE, "no data group was given")
-    failed, missing, matched = [], [], []
-    for number, data in sorted(groups.items()):
+def _group_results(security: SecurityObject, groups: dict[int, bytes]) -> dict[int, str]:
+    """What became of each data group given or listed (``MATCHED``, ``DIFFERS`` …)."""
+    results = {number: ABSENT for number in security.hashes if number not in groups}
+    for number, data in groups.items():
         expected = security.hashes.get(number)
         if expected is None:
-            missing.append(f"DG{number}")
-        elif hashlib.new(security.hash_algorithm, data).digest() == expected:
-            matched.append(f"DG{number}")
+            results[number] = NOT_LISTED
         else:
-            failed.append(f"DG{number}")
-    if failed or missing:
-        what = [f"{', '.join(failed)} differ from what was signed"] if failed else []
-        what += [f"{', '.join(missing)} not listed in EF.SOD"] if missing else []
+            matched = hashlib.new(security.hash_algorithm, data).digest() == expected
+            results[number] = MATCHED if matched else DIFFERS
+    return dict(sorted(results.items()))
+
+
+def _hash_step(results: dict[int, str], algorithm: str) -> Step:
+    def named(status: str, numbers: tuple[int, ...] | None = None) -> list[str]:
+        return [f"DG{n}" for n, s in results.items() if s == status and (numbers is None or n in numbers)]
+
+    if not any(status != ABSENT for status in results.values()):
+        return Step("hashes", NOT_DONE, "no data group was given")
+    failed, missing = named(DIFFERS), named(NOT_LISTED)
+    absent, unread = named(ABSENT, MANDATORY_GROUPS), named(ABSENT)
+    what = [f"{', '.join(failed)} differ from what was signed"] if failed else []
+    what += [f"{', '.join(missing)} not listed in EF.SOD"] if missing else []
+    what += [f"{', '.join(absent)} listed in EF.SOD but not given, so not checked"] if absent else []
+    if what:
         return Step("hashes", FAILED, "; ".join(what))
-    return Step("hashes", PASSED, f"{', '.join(matched)} match EF.SOD ({security.hash_algorithm})")
+    optional = [name for name in unread if name not in absent]
+    read_too = f"; {', '.join(optional)} listed but not read" if optional else ""
+    return Step("hashes", PASSED, f"{', '.join(named(MATCHED))} match EF.SOD ({algorithm}){read_too}")
 
 
 def _verify(
@@ -296,14 +330,20 @@ def authenticate(
     """
     security = read_sod(sod)
     signer = security.signer
-    steps = (_hash_step(security, groups), _signature_step(security), _chain_step(security, csca))
+    results = _group_results(security, groups)
+    steps = (
+        _hash_step(results, security.hash_algorithm),
+        _signature_step(security),
+        _chain_step(security, csca),
+    )
     valid = ""
     if signer is not None:
         try:
             valid = f"{signer.not_valid_before_utc:%Y-%m-%d} to {signer.not_valid_after_utc:%Y-%m-%d}"
         except ValueError:
             valid = "(unreadable)"
-    return Authentication(security.hash_algorithm, steps, _name(signer, "subject") if signer else "", valid)
+    subject = _name(signer, "subject") if signer else ""
+    return Authentication(security.hash_algorithm, steps, subject, valid, results)
 
 
 def _certificates(data: bytes, label: str) -> list[x509.Certificate]:
@@ -335,9 +375,11 @@ def load_csca(path: Path) -> list[x509.Certificate]:
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     found: list[x509.Certificate] = []
     for file in files:
-        if file.stat().st_size > MAX_CSCA_BYTES:
-            raise DocumentError(f"{file}: over {MAX_CSCA_BYTES >> 20} MB, too large for certificates")
-        found += _certificates(file.read_bytes(), str(file))
+        try:  # a FIFO would block and /dev/zero never end: regular files under the size limit only
+            data = read_bounded(file, max_file_bytes())
+        except OSError as exc:
+            raise DocumentError(f"{file}: CSCA certificates cannot be read ({why_unreadable(exc)})") from None
+        found += _certificates(data, str(file))
     if not found:
         raise DocumentError(f"{path}: holds no certificate")
     return found

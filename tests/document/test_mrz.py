@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from impostor.document import correct, mrz
+from impostor.document import correct, findings, mrz, read_document
 from impostor.errors import DocumentError
 
 UTOPIA = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
@@ -123,3 +124,44 @@ def test_a_read_with_several_valid_readings_is_left_as_read() -> None:
     ambiguous = (UTOPIA[0], UTOPIA[1][:28] + "ZE1B4226B<<<<<10")
     read = correct.parse_read(ambiguous)
     assert not read.valid and not [c for c in read.corrections if c.column >= 28]
+
+
+def test_the_name_letters_the_reader_doubted_are_shown(documents: Path, pages: list[dict[str, Any]]) -> None:
+    # names have no check digit: the Maltese card's SPITERI is read SPIIERI (I at 0.52, T at
+    # 0.48) and passes every check; the reader's own doubt is what shows the officer where to look
+    card = next(page for page in pages if page["file"].endswith("td1_mlt_spiteri_bad.png"))
+    reading = read_document((documents / card["file"]).read_bytes(), name="malta")
+    assert reading.mrz is not None and reading.mrz.surname == "SPIIERI MANDY"
+    assert [(d.line, d.column, d.char) for d in reading.mrz.doubts] == [(2, 3, "I")]
+    assert reading.mrz.doubted_letters == (("surname", 3),)  # where the page marks it
+    doubted = [f for f in reading.findings if f.code == "mrz_name_doubted"]
+    assert [(f.severity, f.values) for f in doubted] == [
+        ("warning", {"count": "1", "name": "SPI[I]ERI MANDY"})
+    ]
+    # and a clean page's names are not doubted
+    utopia = read_document((documents / "images" / "td3_uto_icao_specimen.png").read_bytes(), name="utopia")
+    assert utopia.mrz is not None and utopia.mrz.doubts == ()
+    # a typed MRZ has no confidences to doubt
+    assert correct.parse_read(card["mrz_lines"]).doubts == ()
+
+
+def test_a_composite_failing_only_by_the_readers_correction_is_flagged() -> None:
+    # a TD1 card whose optional data holds the letters OK: the reader takes the O for a 0, as it
+    # may anywhere letters and digits mix, and the composite digit, which alone covers those
+    # characters, then fails
+    printed = (
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F1204159UTOOK<<<<<<<<<4",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    )
+    assert mrz.parse(printed).valid
+    read = correct.parse_read(printed)
+    assert read.failing == ("composite",)
+    found = {f.code: f for f in findings.mrz_findings(read, dt.date(2010, 1, 1))}
+    assert found["mrz_check_digit"].severity == "alert"  # still examined: the flag says where to look
+    assert found["mrz_composite_corrected"].values == {"changes": "O→0"}
+    # a composite that fails with the characters as read is not blamed on the reader
+    forged = (printed[0], printed[1][:29] + "5", printed[2])
+    assert "mrz_composite_corrected" not in {
+        f.code for f in findings.mrz_findings(correct.parse_read(forged), dt.date(2010, 1, 1))
+    }

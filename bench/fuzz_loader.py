@@ -1,6 +1,7 @@
 """Fuzz the image loader: seeded mutations of real images in every format it reads.
 
     uv run python bench/fuzz_loader.py [--inputs 100000] [--seed 0] [--seconds 0] [--json OUT]
+    uv run python bench/fuzz_loader.py --memory [--megapixels 6]
 
 Each input is a small image of one format (JPEG, PNG 8- and 16-bit, GIF, BMP, TIFF, WebP,
 JPEG 2000, PNM, PFM, Radiance HDR), made from the public-domain astronaut photo that ships with
@@ -11,14 +12,23 @@ and its first few cases printed with the seed that reproduces them. A crash of t
 an escape too: the test suite runs this file in a child process.
 
 Prints one JSON object: inputs tried, how they ended (read, each catalogue error), escapes,
-seconds, and inputs per second.
+seconds, inputs per second, the slowest input and the process's peak memory (a decoder that
+allocates what a forged length field says shows there).
+
+``--memory`` checks the decoding budget's estimate instead: each format (and a progressive JPEG
+and a float TIFF) at the given size is decoded in a fresh process, and the memory the decoding
+took (peak resident growth) is printed beside what the loader reserved for it. A ratio over 1
+means the budget under-counts that format; the command then exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,12 +42,12 @@ from impostor.errors import ImpostorError
 FORMATS = (".jpg", ".png", ".png16", ".gif", ".bmp", ".tif", ".webp", ".jp2", ".ppm", ".pfm", ".hdr")
 
 
-def seeds() -> dict[str, bytes]:
-    """One small encoded image per format, from scikit-image's astronaut."""
+def seeds(side: int = 96) -> dict[str, bytes]:
+    """One encoded image of ``side`` × ``side`` per format, from scikit-image's astronaut."""
     from PIL import Image
     from skimage import data
 
-    rgb = cv2.resize(np.ascontiguousarray(data.astronaut()), (96, 96), interpolation=cv2.INTER_AREA)
+    rgb = cv2.resize(np.ascontiguousarray(data.astronaut()), (side, side), interpolation=cv2.INTER_AREA)
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     found: dict[str, bytes] = {}
     for suffix in FORMATS:
@@ -97,11 +107,13 @@ def run(inputs: int, seed: int, seconds: float) -> dict[str, object]:
     escapes: list[str] = []
     started = time.perf_counter()
     tried = 0
+    slowest = (0.0, "")
     for tried in range(1, inputs + 1):
         name = names[int(rng.integers(len(names)))]
         data = originals[name]
         for _ in range(int(rng.integers(1, 4))):  # one to three mutations stacked
             data = mutate(data, rng)
+        began = time.perf_counter()
         try:
             load_image(data, name=f"input {tried}{name}")
             outcomes["read"] += 1
@@ -111,6 +123,7 @@ def run(inputs: int, seed: int, seconds: float) -> dict[str, object]:
             outcomes["ESCAPED"] += 1
             if len(escapes) < 10:
                 escapes.append(f"input {tried} ({name}, seed {seed}): {type(error).__name__}: {error}"[:300])
+        slowest = max(slowest, (time.perf_counter() - began, f"input {tried} ({name})"))
         if seconds and time.perf_counter() - started > seconds:
             break
     took = time.perf_counter() - started
@@ -123,7 +136,65 @@ def run(inputs: int, seed: int, seconds: float) -> dict[str, object]:
         "first_escapes": escapes,
         "seconds": round(took, 1),
         "inputs_per_second": round(tried / took, 1) if took else None,
+        "slowest_input": {"seconds": round(slowest[0], 3), "input": slowest[1]},
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+# the peak is reset first (Linux: 5 to clear_refs), or the imports' own peak would hide the decoding's
+_MEASURE = """
+import json, re, sys
+from impostor.budget import DECODING
+from impostor.capture import load_image
+def status(key):
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1)) * 1024
+data = open(sys.argv[1], "rb").read()
+load_image(open(sys.argv[2], "rb").read())  # imports and first-use costs are not the format's
+DECODING.peak_ = 0
+with open("/proc/self/clear_refs", "w") as peak:
+    peak.write("5")
+before = status("VmRSS")
+load_image(data)
+print(json.dumps([status("VmHWM") - before, DECODING.peak_]))
+"""
+
+
+def memory(megapixels: float) -> dict[str, object]:
+    """Peak memory of decoding each format at ``megapixels``, beside what the budget reserved."""
+    side = int(round((megapixels * 1e6) ** 0.5))
+    encoded = seeds(side)
+    rgb = cv2.imdecode(np.frombuffer(encoded[".png"], np.uint8), cv2.IMREAD_COLOR)
+    assert rgb is not None
+    ok, progressive = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    encoded[".jpg-progressive"] = progressive.tobytes()
+    ok, floats = cv2.imencode(".tif", np.dstack([rgb, rgb[:, :, :1]]).astype(np.float32) / 255.0)
+    encoded[".tif-float-rgba"] = floats.tobytes()
+    rows: dict[str, object] = {}
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        warm = Path(folder) / "warm.png"
+        warm.write_bytes(seeds(96)[".png"])
+        for name, data in sorted(encoded.items()):
+            path = Path(folder) / f"image{name}"
+            path.write_bytes(data)
+            done = subprocess.run(
+                [sys.executable, "-c", _MEASURE, str(path), str(warm)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                rows[name] = {"error": done.stderr.strip().splitlines()[-1][:200]}
+                continue
+            used, reserved = json.loads(done.stdout)
+            ratio = used / reserved if reserved else float("inf")
+            worst = max(worst, ratio)
+            rows[name] = {
+                "used_mb": round(used / 2**20),
+                "reserved_mb": round(reserved / 2**20),
+                "ratio": round(ratio, 2),
+            }
+    return {"megapixels": round(side * side / 1e6, 2), "formats": rows, "worst_ratio": round(worst, 2)}
 
 
 def main() -> None:
@@ -132,13 +203,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: no limit)")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--memory", action="store_true", help="check the decoding budget's estimate instead")
+    parser.add_argument("--megapixels", type=float, default=6.0, help="image size for --memory")
     options = parser.parse_args()
-    result = run(options.inputs, options.seed, options.seconds)
+    if options.memory:
+        result = memory(options.megapixels)
+        failed = float(result["worst_ratio"]) > 1.0  # type: ignore[arg-type]
+    else:
+        result = run(options.inputs, options.seed, options.seconds)
+        failed = bool(result["escapes"])
     text = json.dumps(result, indent=2)
     print(text)
     if options.json:
         options.json.write_text(text + "\n", encoding="utf-8")
-    sys.exit(1 if result["escapes"] else 0)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

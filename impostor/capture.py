@@ -4,13 +4,16 @@ Still images are checked before they are decoded, because a decoder allocates th
 first: only regular files are read, and no more than the file-size limit of them; the header
 (``impostor.headers``) gives the size and the sample depth, and an image over the pixel limit,
 or one whose decoding would take more memory than the decoding budget, is refused without
-allocating it. Data whose header no reader knows is not decoded at all, and whatever a decoder
-raises becomes "not an image". Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT
-domain (several times faster than a full decode and a resize), as long as the longer side stays
-above the ``analysis_side`` setting; a JPEG whose entropy-coded data is damaged still decodes
-(libjpeg fills what it lost with grey) but says so in ``ImageInfo.damage``, so that the decision
-can refer it instead of trusting half a face. EXIF orientation is applied here, once, so every
-later stage sees the face the right way up.
+allocating it. The budget is one per process (``impostor.budget``): a decode reserves what it
+will take, its decoder's own buffers included, and waits while the decodes running beside it
+leave too little. A chunk whose declared length runs past the end of the file is refused
+before a decoder trusts it. Data whose header no reader knows is not decoded at all, and
+whatever a decoder raises becomes "not an image". Large JPEGs are decoded at 1/2, 1/4 or 1/8
+scale in the DCT domain (several times faster than a full decode and a resize), as long as the
+longer side stays above the ``analysis_side`` setting; a JPEG whose entropy-coded data is
+damaged still decodes (libjpeg fills what it lost with grey) but says so in
+``ImageInfo.damage``, so that the decision can refer it instead of trusting half a face. EXIF
+orientation is applied here, once, so every later stage sees the face the right way up.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor import settings
+from impostor.budget import DECODING
 from impostor.errors import (
     CaptureError,
     ImageNotFound,
@@ -39,7 +43,7 @@ from impostor.errors import (
     UnsupportedImage,
 )
 from impostor.files import FileTooLarge, NotARegularFile, read_bounded
-from impostor.headers import Header, read_header
+from impostor.headers import Header, read_header, structure_fault
 from impostor.types import ImageInfo, LoadedImage
 
 __all__ = ["ImageSource", "load_image", "open_stream", "Frame"]
@@ -113,11 +117,20 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
     _check_size(header.width, header.height, label, limit)
     if min(header.width, header.height) < 1:
         raise NotAnImage(f"{label}: the {header.format} header gives no size")
+    fault = structure_fault(data)
+    if fault:
+        raise NotAnImage(f"{label}: the {header.format} data is corrupt ({fault})")
     scale = 1
     if header.format == "JPEG":
         longest = max(header.width, header.height)
         scale = next((s for s in (8, 4, 2) if longest // s >= side), 1)
-    _check_memory(header, scale, label)
+    needed, budget = _decode_cost(data, header, scale, label)
+    # the process's decodes share the budget: this one waits for room beside those running
+    with DECODING.reserve(needed, budget):
+        return _decode_upright(data, header, scale, label)
+
+
+def _decode_upright(data: bytes, header: Header, scale: int, label: str) -> LoadedImage:
     damage = None
     whole = _strict_jpeg(data, header, scale) if header.format == "JPEG" else None
     if whole is not None:  # a whole JPEG, decoded once (the common case)
@@ -148,17 +161,21 @@ def _from_bytes(data: bytes, label: str, limit: int, side: int) -> LoadedImage:
     return LoadedImage(pixels=rgb, info=info)
 
 
-def _check_memory(header: Header, scale: int, label: str) -> None:
-    """Refuse an image whose decoding would take more than the ``decode_memory_mb`` budget."""
+def _decode_cost(data: bytes, header: Header, scale: int, label: str) -> tuple[int, int]:
+    """The bytes decoding takes, and the ``decode_memory_mb`` budget; refuses what exceeds it."""
     budget = int(settings.get("decode_memory_mb")) * 1024 * 1024
-    # the decoded array, and the 8-bit RGB copy made of it (conversions work in bounded blocks)
-    needed = header.decoded_bytes // (scale * scale) + header.pixels * 3 // (scale * scale)
+    # the decoded array and the 8-bit RGB copy made of it, what the decoder holds beside them,
+    # the blocks a conversion works in, and the encoded data, which a decoder may copy
+    needed = (header.decoded_bytes + header.pixels * 3) // (scale * scale) + header.codec_bytes + len(data)
+    if header.sample_bytes > 1 or header.mode not in ("grey", "rgb", "palette", "cmyk"):
+        needed += _CONVERSION_BLOCKS * _BLOCK_BYTES
     if needed > budget:
         raise ImageTooLarge(
             f"{label}: a {header.width}×{header.height} {header.format} of {8 * header.sample_bytes}-bit "
             f"samples needs about {needed / 2**20:,.0f} MB to decode, over the budget of "
             f"{budget / 2**20:,.0f} MB; resize it or raise IMPOSTOR_DECODE_MEMORY_MB"
         )
+    return needed, budget
 
 
 def _decode(data: bytes, header: Header, scale: int, label: str) -> NDArray[np.generic]:
@@ -214,7 +231,10 @@ def _jpeg_damage(data: bytes) -> str:
     """What libjpeg reported while decoding, when the picture lost data; "" when it is whole.
 
     A small, strict decode (1/8 scale: a few milliseconds) turns libjpeg's warnings into
-    errors. Extraneous bytes between markers are padding some cameras write, not damage.
+    errors. "Extraneous bytes before marker" is padding only where some cameras write it, between
+    the header's segments; after the picture's data (before a restart marker or the end, or
+    between the scans of a progressive JPEG) it means the decoder finished the picture
+    somewhere else than its data ends: corrupt data, decoded into shifted or garbled blocks.
     """
     import simplejpeg
 
@@ -222,12 +242,28 @@ def _jpeg_damage(data: bytes) -> str:
         simplejpeg.decode_jpeg(data, strict=True, min_factor=8, min_height=1, min_width=1)
     except ValueError as exc:
         message = str(exc).strip()
-        if "extraneous bytes" in message:
+        if "extraneous bytes" in message and _header_padding(data):
             return ""
         return message[:120] or "the JPEG data is damaged"
     except Exception:  # a decoder that cannot even start: OpenCV decoded it, so say so mildly
         return ""
     return ""
+
+
+def _header_padding(data: bytes) -> bool:
+    """Whether bytes that are no marker sit between the segments before the first scan."""
+    at = 2  # after SOI
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return True
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill bytes before a marker are allowed
+            at += 1
+            continue
+        if marker == 0xDA:  # the first scan: the header ended without padding
+            return False
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return False
 
 
 def _from_array(array: NDArray[np.generic], label: str, limit: int) -> LoadedImage:
@@ -273,7 +309,8 @@ def _check_usable(rgb: NDArray[np.uint8], label: str) -> None:
         raise UnsupportedImage(f"{label}: only {width}×{height} pixels, too small to hold a face")
 
 
-_BLOCK_BYTES = 32 * 2**20  # rows converted at a time: bounds the float temporaries of a conversion
+_BLOCK_BYTES = 8 * 2**20  # rows converted at a time: bounds the float temporaries of a conversion
+_CONVERSION_BLOCKS = 3  # the most blocks' worth a conversion holds at once (float input, measured)
 _SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64, np.bool_)
 
 
@@ -281,7 +318,8 @@ def _to_rgb8(array: NDArray[np.generic], label: str, *, bgr: bool) -> NDArray[np
     """Any depth and channel count to RGB uint8; alpha is composited onto white.
 
     Conversions that need wider temporaries run over blocks of rows, so the memory they take
-    beyond the input and the output stays under ``_BLOCK_BYTES`` whatever the image's size.
+    beyond the input and the output stays under ``_CONVERSION_BLOCKS`` × ``_BLOCK_BYTES``
+    whatever the image's size.
     """
     if array.dtype.type not in _SUPPORTED:
         raise UnsupportedImage(f"{label}: pixel type {array.dtype} is not supported; save it as 8- or 16-bit")

@@ -59,7 +59,8 @@ SETTINGS: dict[str, Setting] = {
             "max_file_mb",
             "IMPOSTOR_MAX_FILE_MB",
             "100",
-            "Largest image or profile file read, in megabytes; only regular files are read.",
+            "Largest image, profile, pair list or certificate file read, in megabytes; only regular "
+            "files are read.",
             float,
             low=0.001,
             high=1000000.0,
@@ -68,8 +69,9 @@ SETTINGS: dict[str, Setting] = {
             "decode_memory_mb",
             "IMPOSTOR_DECODE_MEMORY_MB",
             "1024",
-            "Most memory one image may take while it is decoded, in megabytes; larger ones are refused "
-            "from their header.",
+            "Most memory the images being decoded at once may take, in megabytes (one budget per "
+            "process); a larger image is refused from its header, and one that does not fit beside "
+            "those decoding waits.",
             float,
             low=16,
             high=10000000.0,

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
+import time
+import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -150,7 +154,7 @@ def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: py
     seen: list[tuple[str, tuple[int, ...], int]] = []
     real = detect._run
 
-    def watched(image: np.ndarray, detector: str, upsample: int) -> list[object]:
+    def watched(image: np.ndarray, detector: str, upsample: int) -> Any:
         seen.append((detector, image.shape[:2], upsample))
         return real(image, detector, upsample)  # type: ignore[arg-type]
 
@@ -160,13 +164,335 @@ def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: py
             for effort in detect.EFFORTS:
                 seen.clear()
                 pixels = np.zeros(shape, np.uint8)
-                assert detect.detect_faces(pixels, detector=detector, effort=effort) == []  # type: ignore[arg-type]
+                assert detect.detect_faces(pixels, detector=detector, effort=effort) == []
                 assert len(seen) == len(set(seen)), (detector, effort, seen)
                 # HOG's own passes have nothing to do for the CNN (which always looks at colour)
                 idle = effort in ("colour", "small") and detector == "cnn"
                 assert bool(seen) != idle, (detector, effort, seen)
                 if detector == "cnn":
                     assert all(max(size) <= 640 for _, size, _ in seen), seen
+
+
+# -- a few bytes that claim gigabytes ------------------------------------------------------------
+
+SIDE = 12_000  # 144 MP: over the 60 MP limit; as an RGBA raster, 576 MB had anything allocated it
+FAST, SMALL = 0.1, 50 * 2**20  # the goal: refused within 100 ms and 50 MB
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def huge_headers(side: int = SIDE) -> dict[str, bytes]:
+    """A file of a few dozen bytes per format the loader takes, whose header claims side × side."""
+    png = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0))
+    png += _png_chunk(b"IDAT", zlib.compress(b"")) + _png_chunk(b"IEND", b"")
+    components = b"\x01\x11\x00\x02\x11\x00\x03\x11\x00"
+    jpeg = b"\xff\xd8\xff\xc2" + struct.pack(">HBHHB", 17, 8, side, side, 3) + components + b"\xff\xd9"
+    gif = b"GIF89a" + struct.pack("<HHBBB", side, side, 0, 0, 0) + b"\x2c"
+    gif += struct.pack("<HHHHB", 0, 0, side, side, 0) + b"\x02\x02\x44\x01\x00\x3b"
+    bmp = (
+        b"BM"
+        + struct.pack("<IHHI", 58, 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, side, side, 1, 24, 0, 0, 0, 0, 0, 0)
+    )
+    entries = [
+        (256, 4, side),
+        (257, 4, side),
+        (258, 3, 8),
+        (262, 3, 2),
+        (273, 4, 8),
+        (277, 3, 3),
+        (279, 4, 4),
+    ]
+    tiff = b"II*\x00" + struct.pack("<I", 12) + bytes(4) + struct.pack("<H", len(entries))
+    tiff += b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in entries) + bytes(4)
+    canvas = (side - 1).to_bytes(3, "little") * 2
+    webp_body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + bytes(4) + canvas
+    webp_body += (
+        b"VP8L"
+        + struct.pack("<I", 6)
+        + b"\x2f"
+        + ((side - 1) | (side - 1) << 14).to_bytes(4, "little")
+        + b"\x00"
+    )
+    siz = struct.pack(">HHIIIIIIIIH", 41, 0, side, side, 0, 0, side, side, 0, 0, 3) + b"\x07\x01\x01" * 3
+    j2k = b"\xff\x4f\xff\x51" + siz + b"\xff\xd9"
+    box = lambda kind, body: struct.pack(">I", 8 + len(body)) + kind + body  # noqa: E731
+    jp2 = box(b"jP  ", b"\r\n\x87\n") + box(b"ftyp", b"jp2 \x00\x00\x00\x00jp2 ")
+    jp2 += box(b"jp2h", box(b"ihdr", struct.pack(">IIHBBBB", side, side, 3, 7, 7, 0, 0))) + box(b"jp2c", j2k)
+    sun = struct.pack(">8I", 0x59A66A95, side, side, 24, 0, 1, 0, 0)
+    return {
+        "png": png,
+        "jpeg": jpeg,
+        "gif": gif,
+        "bmp": bmp,
+        "tiff": tiff,
+        "webp": b"RIFF" + struct.pack("<I", len(webp_body)) + webp_body,
+        "j2k": j2k,
+        "jp2": jp2,
+        "ppm": b"P6\n%d %d\n255\n" % (side, side) + bytes(16),
+        "pgm16": b"P5\n%d %d\n65535\n" % (side, side) + bytes(16),
+        "pfm": b"PF\n%d %d\n-1.0\n" % (side, side) + bytes(16),
+        "hdr": b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y %d +X %d\n" % (side, side) + bytes(16),
+        "sun": sun + bytes(16),
+    }
+
+
+# in the measured child, every allocation is written to (as in a station whose heap has served a
+# while, where the allocator must clear what it hands out): memory reserved is memory used
+TOUCHED = {"MALLOC_PERTURB_": "165"}
+
+# resident memory: the peak is reset before each measure (Linux: 5 to clear_refs), so that the
+# imports' own peak does not hide what follows
+RESIDENT = """
+import re
+def resident(key):
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1)) * 1024
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as peak:
+        peak.write("5")
+    return resident("VmRSS")
+"""
+
+MEASURE = (
+    RESIDENT
+    + """
+import json, sys, time, tracemalloc
+from impostor.capture import load_image
+from impostor.errors import ImpostorError
+load_image(sys.argv[1])  # imports and first-use costs are not the input's
+found = {}
+for path in sys.argv[2:]:
+    data = open(path, "rb").read()
+    tracemalloc.start()
+    before = reset_peak()
+    started = time.perf_counter()
+    try:
+        load_image(data, name=path)
+        outcome = "read"
+    except ImpostorError as error:
+        outcome = f"{type(error).__name__}: {error}"
+    seconds = time.perf_counter() - started
+    grown = resident("VmHWM") - before
+    found[path] = [outcome, seconds, max(grown, tracemalloc.get_traced_memory()[1])]
+    tracemalloc.stop()
+print(json.dumps(found))
+"""
+)
+
+
+def measured_loads(paths: list[Path]) -> dict[str, tuple[str, float, int]]:
+    """``load_image`` of each file in a fresh child: (outcome, seconds, bytes of memory it took)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(GENUINE), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **TOUCHED},
+    )
+    assert done.returncode == 0, done.stderr
+    return {Path(path).name: tuple(row) for path, row in json.loads(done.stdout).items()}
+
+
+def test_a_huge_header_is_refused_at_once_in_every_format(tmp_path: Path) -> None:
+    """A 65-byte PNG claiming 100000² took 28-84 s and 9.5 GB: Pillow decoded it to look for EXIF."""
+    paths = []
+    for name, data in huge_headers().items():
+        paths.append(tmp_path / f"huge.{name}")
+        paths[-1].write_bytes(data)
+        assert len(data) < 200
+    for name, (outcome, seconds, grown) in measured_loads(paths).items():
+        assert outcome.startswith("ImageTooLarge: ") and "megapixels" in outcome, (name, outcome)
+        assert seconds < FAST and grown < SMALL, (name, f"{seconds * 1000:.0f} ms", f"{grown / 2**20:.0f} MB")
+
+
+def _peak_rss_of(arguments: list[str]) -> tuple[int, str, int]:
+    """Run the command line in a child; its exit code, stderr and peak resident memory in bytes."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from impostor.cli import main; main()", *arguments],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **TOUCHED},
+    )
+    assert child.stderr is not None
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, stderr, usage.ru_maxrss * 1024
+
+
+def test_a_huge_png_header_costs_the_command_line_nothing(tmp_path: Path) -> None:
+    huge, small = tmp_path / "huge.png", tmp_path / "small.png"
+    huge.write_bytes(huge_headers()["png"])
+    cv2.imwrite(str(small), np.full((8, 8), 128, np.uint8))
+    code, stderr, peak = _peak_rss_of(["quality", str(huge)])
+    assert code == 6, stderr
+    assert one_line(stderr).startswith("ImageTooLarge: ") and "IMPOSTOR_MAX_PIXELS" in stderr
+    # the same command refusing an 8 × 8 image it decoded: the forged size adds nothing to it
+    small_code, small_stderr, small_peak = _peak_rss_of(["quality", str(small)])
+    assert small_code == 7, small_stderr
+    assert peak < small_peak + SMALL, (peak / 2**20, small_peak / 2**20)
+
+
+SERVE = """
+import sys, uvicorn
+from pathlib import Path
+from impostor.station.app import create_app
+from impostor.station.service import StationConfig
+folder, port = Path(sys.argv[1]), int(sys.argv[2])
+config = StationConfig(accounts=folder / "station.sqlite", audit_db=folder / "audit.sqlite", warm=False)
+uvicorn.run(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def _high_water(pid: int) -> int:
+    """The most resident memory process ``pid`` has held, in bytes (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_huge_header_is_a_413_at_once_over_http(tmp_path: Path) -> None:
+    """The station, in its own process, answers each forged header with the catalogue's 413 within
+    100 ms, its peak memory unmoved; /api/v1/quality and a page sent as the document alike."""
+    import httpx
+
+    from impostor.station.accounts import Accounts
+    from tests.servers import free_port
+
+    key = Accounts(tmp_path / "station.sqlite").add_key("gate-1")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(tmp_path), str(port)],
+        env={**os.environ, **TOUCHED},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=60
+        ) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/api/v1/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            bombs = huge_headers()
+            client.post("/api/v1/quality", files={"image": ("warm.png", bombs["png"])})  # first-use costs
+            before = _high_water(server.pid)
+            for name, data in bombs.items():
+                fastest = math.inf
+                for _ in range(3):  # the fastest of three: a shared machine's pauses are not the input's
+                    started = time.perf_counter()
+                    reply = client.post("/api/v1/quality", files={"image": (f"huge.{name}", data)})
+                    fastest = min(fastest, time.perf_counter() - started)
+                    assert reply.status_code == 413, (name, reply.text)
+                    assert reply.json()["error"]["code"] == "too_large", (name, reply.text)
+                assert fastest < FAST, (name, f"{fastest * 1000:.0f} ms")
+            page = client.post(
+                "/api/v1/verify",
+                files={"document": ("page.png", bombs["png"]), "live": ("live.jpg", GENUINE.read_bytes())},
+            )
+            assert page.status_code == 413 and page.json()["error"]["code"] == "too_large", page.text
+            grown = _high_water(server.pid) - before
+            assert grown < SMALL, f"{grown / 2**20:.0f} MB"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_png_chunk_longer_than_its_file_is_refused_before_any_decoder_sees_it(tmp_path: Path) -> None:
+    """OpenCV reserved the length IDAT declares: 4.2 GB for the document sample edited to say 0xFFFFFF7F."""
+    data = bytearray(DOCUMENT.read_bytes())
+    at = 8
+    while data[at + 4 : at + 8] != b"IDAT":
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+    data[at : at + 4] = (0xFFFFFF7F).to_bytes(4, "big")
+    path = tmp_path / "long_idat.png"
+    path.write_bytes(bytes(data))
+    outcome, seconds, grown = measured_loads([path])[path.name]
+    assert seconds < FAST and grown < SMALL, (f"{seconds * 1000:.0f} ms", f"{grown / 2**20:.0f} MB")
+    assert outcome.startswith("NotAnImage: ") and "'IDAT'" in outcome, outcome
+    assert "declares 4,294,967,167 bytes" in outcome, outcome
+    result = CliRunner().invoke(main, ["quality", str(path)])
+    assert result.exit_code == 5 and one_line(result.stderr).startswith("NotAnImage: "), result.output
+
+
+@pytest.mark.parametrize("kind", ["PNG", "WEBP"])
+def test_exif_orientation_is_read_from_the_chunks_without_decoding(kind: str) -> None:
+    """PNG and WebP headers are read by walking their chunks; EXIF found there still turns the photo
+    (a PNG's eXIf may follow its pixels, which is why Pillow decoded the whole image to find it)."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: the stored image is 80 wide and 40 high
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((40, 80, 3), np.uint8)).save(buffer, format=kind, exif=exif.tobytes())
+    image = load_image(buffer.getvalue())
+    assert image.info.exif_orientation == 6 and image.pixels.shape == (80, 40, 3)
+
+
+def test_a_png_too_small_for_the_size_it_claims_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Under the pixel limit, a forged IHDR still made the decoder allocate its raster first."""
+    path = tmp_path / "forged.png"
+    png = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 7000, 7000, 8, 6, 0, 0, 0))
+    path.write_bytes(png + _png_chunk(b"IDAT", zlib.compress(bytes(5000), 9)) + _png_chunk(b"IEND", b""))
+    outcome, seconds, grown = measured_loads([path])[path.name]
+    assert seconds < FAST and grown < SMALL, (f"{seconds * 1000:.0f} ms", f"{grown / 2**20:.0f} MB")
+    assert outcome.startswith("NotAnImage: ") and "cannot hold the 7000×7000" in outcome, outcome
+    # the most compressible real images are still read: deflate's limit is never reached
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.zeros((3000, 4000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    assert load_image(flat).pixels.shape == (3000, 4000, 3)
+
+
+PARALLEL = (
+    RESIDENT
+    + """
+import json, sys, threading, tracemalloc
+from impostor.capture import load_image
+load_image(sys.argv[1])
+tracemalloc.start()
+before = reset_peak()
+kept = []
+sides = [threading.Thread(target=lambda path=path: kept.append(load_image(path))) for path in sys.argv[2:]]
+for side in sides:
+    side.start()
+for side in sides:
+    side.join()
+grown = resident("VmHWM") - before
+print(json.dumps([len(kept), tracemalloc.get_traced_memory()[1], grown]))
+"""
+)
+
+
+def test_the_decoding_budget_is_one_for_the_whole_process(tmp_path: Path) -> None:
+    """Both sides of a comparison decode at once: two images each within the budget together took
+    twice it (a float TIFF and a 60 MP 16-bit PNG: 1,578 MB against 1,024)."""
+    paths = [tmp_path / "first.png", tmp_path / "second.png"]
+    for k, path in enumerate(paths):
+        cv2.imwrite(str(path), np.full((3000, 4000, 4), k, dtype=np.uint16))
+    budget = 256
+    done = subprocess.run(
+        [sys.executable, "-c", PARALLEL, str(GENUINE), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "IMPOSTOR_DECODE_MEMORY_MB": str(budget)},
+    )
+    assert done.returncode == 0, done.stderr
+    read, traced, grown = json.loads(done.stdout)
+    assert read == 2  # each fits the budget: the second waits for the first, neither is refused
+    # what was allocated at once (numpy and OpenCV's arrays), and the process's resident peak, which
+    # also holds what each thread's allocator keeps of its freed blocks
+    assert traced < budget * 2**20, traced / 2**20
+    assert grown < (budget + 32) * 2**20, grown / 2**20
 
 
 # -- silent nonsense -----------------------------------------------------------------------------

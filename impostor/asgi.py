@@ -1,79 +1,51 @@
 """The small pieces of ASGI shared by the web apps (practice, station): bodies refused before
-they are read whole, rates per caller, the rule for listening beyond loopback (TLS or a loud
-opt-out), and serving an app on an address taken before it is announced.
+they are read whole, requests per address and rates per caller (serving them: ``impostor.listen``).
 
 FastAPI turns any error raised while it reads a body into a 400, so a size limit must act before
-the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the limit at
-once, and otherwise gathers the body (small by definition) as it arrives, refusing it as soon as
-it passes the limit, then hands it to the app whole.
+the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the route's limit
+at once, and otherwise gathers the body (small by definition) as it arrives, refusing it as soon
+as it passes the limit, or when it has not all arrived within a time limit, then hands it to the
+app whole. ``AddressLimit``, around everything, caps the requests one address has in flight and
+ends the connection after any reply sent before its body was read, so a refused body is not
+read afterwards at the client's pace. Each app words the refusals (``Reply``) in its own catalogue.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import signal
-import socket
-import ssl
+import asyncio
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from impostor.errors import ConfigError
+__all__ = ["BODY_SECONDS", "REQUESTS_PER_ADDRESS", "AddressLimit", "BodyLimit", "RateLimiter", "Reply"]
 
-__all__ = ["LOOPBACK_NAMES", "BodyLimit", "RateLimiter", "is_loopback", "serve", "tls_problem"]
+# the longest a request's body may take to arrive, from its headers on: 40 MB (two images at the
+# largest upload) needs ~6 Mbit/s; a body that stalls holds its connection no longer than this
+BODY_SECONDS = 60.0
+# requests of one address in flight at once: a browser opens at most 6 connections to a host, and
+# a station's two cores serve fewer comparisons than that at a time
+REQUESTS_PER_ADDRESS = 8
 
-_BACKLOG = 2048  # uvicorn's own default
-
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")  # the Host names a loopback server answers to
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach: 127.0.0.0/8, ::1, ``localhost``."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
-
-
-def tls_problem(
-    host: str, certfile: Path | None, keyfile: Path | None, insecure_http: bool, *, why: str
-) -> str | None:
-    """Why a server may not listen on ``host`` as asked (None when it may); ``why`` says what
-    plain HTTP beyond loopback would cost (in the message)."""
-    if (certfile is None) != (keyfile is None):
-        return "--certfile and --keyfile go together: give both, or neither"
-    if certfile is not None and keyfile is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            context.load_cert_chain(certfile, keyfile)
-        except (OSError, ssl.SSLError) as error:
-            reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
-            return (
-                f"cannot use {certfile} and {keyfile} for TLS ({reason}): give a PEM certificate and its key"
-            )
-        return None
-    if not is_loopback(host) and not insecure_http:
-        return (
-            f"listening on {host} reaches beyond this machine: give --certfile and --keyfile "
-            f"({why}), or --insecure-http to accept plain HTTP"
-        )
-    return None
+Reply = Callable[[int, str, str], bytes]
+"""(HTTP status, code, message) → the JSON body an app refuses with, in its own catalogue's form;
+the codes are ``too_large`` (413), ``too_slow`` (408) and ``rate_limited`` (429)."""
 
 
 @dataclass
 class RateLimiter:
-    """At most ``per_minute`` requests of each caller in any sixty seconds (a sliding window)."""
+    """At most ``per_minute`` requests of each caller in any ``window`` seconds (a sliding window:
+    a minute, but for tests). A caller is forgotten once its window has passed, so the memory
+    held follows the callers of the last window, not every caller ever seen."""
 
     per_minute: int
     what: str = "requests"
-    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    window: float = 60.0
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _swept: float = field(default_factory=time.monotonic)
 
     def allow(self, caller: str) -> float | None:
         """None when ``caller`` may go on (and this one is counted); else the seconds until it may."""
@@ -83,52 +55,74 @@ class RateLimiter:
         """As ``allow``, without counting: for limits that count only failures (wrong codes)."""
         return self._pass(caller, count=False)
 
+    def callers(self) -> int:
+        """How many callers it remembers now."""
+        with self._lock:
+            return len(self._seen)
+
     def _pass(self, caller: str, *, count: bool) -> float | None:
         now = time.monotonic()
         with self._lock:
-            seen = self._seen[caller]
-            while seen and now - seen[0] >= 60.0:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return 60.0 - (now - seen[0])
+            if now - self._swept >= self.window:
+                self._sweep(now)
+            seen = self._seen.get(caller)
+            if seen is not None:
+                while seen and now - seen[0] >= self.window:
+                    seen.popleft()
+                if len(seen) >= self.per_minute:
+                    return self.window - (now - seen[0])
             if count:
-                seen.append(now)
+                self._seen.setdefault(caller, deque()).append(now)
+            elif seen is not None and not seen:
+                del self._seen[caller]
             return None
+
+    def _sweep(self, now: float) -> None:
+        """Forget the callers whose last request has left the window: once a window, so that a
+        request costs the same however many callers came before."""
+        self._seen = {
+            caller: seen for caller, seen in self._seen.items() if seen and now - seen[-1] < self.window
+        }
+        self._swept = now
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 and ``refusal`` (JSON bytes).
+    """ASGI middleware: a request body over ``limit`` bytes gets 413, one that has not all arrived
+    ``seconds`` after the request began gets 408 (and its connection closed); ``reply`` words them.
 
     ``limit`` is a number of bytes, or a function of the request's path giving one (a camera
-    frame is allowed less than a passport scan).
+    frame is allowed less than a passport scan). A declared Content-Length over it is refused
+    before any of the body is read; a body without one (chunked) is counted as it arrives.
     """
 
-    def __init__(self, app: Any, limit: int | Callable[[str], int], refusal: bytes) -> None:
-        self.app, self.refusal = app, refusal
+    def __init__(
+        self, app: Any, limit: int | Callable[[str], int], reply: Reply, seconds: float = BODY_SECONDS
+    ) -> None:
+        self.app, self.reply, self.seconds = app, reply, seconds
         self.limit_of: Callable[[str], int] = limit if callable(limit) else (lambda path: limit)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_of(scope["path"])
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        path = scope["path"]
+        limit = self.limit_of(path)
+        too_large = f"{path} accepts a body of at most {limit} bytes"
+        declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(send)
+            await _refuse(send, self.reply, 413, "too_large", too_large)
             return
-        chunks: list[bytes] = []
-        size, more = 0, scope["method"] not in ("GET", "HEAD")
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away: let the app see an empty body
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit:
-                await self._refuse(send)
-                return
-            more = message.get("more_body", False)
-        body, delivered = b"".join(chunks), False
+        try:
+            async with asyncio.timeout(self.seconds):
+                body = await _gather(receive, limit) if scope["method"] not in ("GET", "HEAD") else b""
+        except TimeoutError:
+            message = f"the request's body did not arrive within {self.seconds:g} s"
+            await _refuse(send, self.reply, 408, "too_slow", message, close=True)
+            return
+        if body is None:
+            await _refuse(send, self.reply, 413, "too_large", too_large)
+            return
+        delivered = False
 
         async def replay() -> Any:
             nonlocal delivered
@@ -139,92 +133,124 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any) -> None:
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self.refusal)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": self.refusal})
 
-
-def serve(
-    app: Any,
-    *,
-    host: str,
-    port: int,
-    fail: Callable[[str], Exception],
-    ready: Callable[[str], None] | None = None,
-    certfile: Path | None = None,
-    keyfile: Path | None = None,
-    insecure_http: bool = False,
-    why_tls: str = "secrets would cross the network readable",
-) -> None:
-    """Serve ``app`` with uvicorn until interrupted (Ctrl-C, or SIGTERM), then return.
-
-    Beyond loopback it needs ``certfile`` and ``keyfile`` (TLS) or ``insecure_http``, else
-    ``ConfigError`` says why (``why_tls``: what plain HTTP would cost). The address is taken
-    before anything is announced, so a port in use raises ``fail(message)`` (the caller's error
-    class, a one-line message); ``ready`` is then called with the page's address (port 0 picks
-    a free port, and the address says which).
+class AddressLimit:
+    """ASGI middleware around a whole app: at most ``per_address`` requests of one client address
+    in flight at once (429 beyond, its connection closed), and a reply sent before its request's
+    body was read whole (a refusal) ends the connection. The reply goes out at once; the rest of
+    the body is read and dropped for what remains of ``seconds`` after the request began, so an
+    honest client reads the reply rather than a reset, and a slow one is cut off in time.
     """
-    import uvicorn
 
-    problem = tls_problem(host, certfile, keyfile, insecure_http, why=why_tls)
-    if problem:
-        raise ConfigError(problem)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # no Nagle delay on the connections it accepts (they inherit it): a reply's headers and body
-    # go out as two writes, and the body must not wait for the client's delayed ACK (40 ms)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(
+        self,
+        app: Any,
+        reply: Reply,
+        per_address: int = REQUESTS_PER_ADDRESS,
+        seconds: float = BODY_SECONDS,
+    ) -> None:
+        self.app, self.reply, self.per_address, self.seconds = app, reply, per_address, seconds
+        self._in_flight: dict[str, int] = {}  # only addresses with a request open: bounded by them
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = str((scope.get("client") or ("unknown", 0))[0])
+        if self._in_flight.get(address, 0) >= self.per_address:
+            message = f"more than {self.per_address} requests at once from {address}: wait for one to end"
+            await _refuse(send, self.reply, 429, "rate_limited", message, close=True, retry_after=1)
+            return
+        self._in_flight[address] = self._in_flight.get(address, 0) + 1
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        read = not _has_body(scope)
+        early = False
+
+        async def reading() -> Any:
+            nonlocal read
+            message = await receive()
+            read = read or message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def replying(message: Any) -> None:
+            nonlocal early
+            if message["type"] == "http.response.start" and not read:
+                early = True
+                headers = [*message.get("headers", [])]
+                if (b"connection", b"close") not in headers:
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            elif early and message["type"] == "http.response.body" and not message.get("more_body"):
+                await send({**message, "more_body": True})
+                await _drain(reading, deadline)
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        try:
+            await self.app(scope, reading, replying)
+        finally:
+            self._in_flight[address] -= 1
+            if not self._in_flight[address]:
+                del self._in_flight[address]
+
+
+async def _gather(receive: Any, limit: int) -> bytes | None:
+    """The request's body as it arrives; None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: let the app see an empty body
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _drain(receive: Any, deadline: float) -> None:
+    """Read and drop the rest of a refused body, until it ends or ``deadline`` (loop time)."""
     try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise fail(
-            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
-        ) from None
-    # listening before the address is announced: a browser that is quicker than uvicorn's start
-    # waits in the queue instead of being refused
-    listener.listen(_BACKLOG)
-    bound = listener.getsockname()[1]
-    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
-    # handler it found: make that a KeyboardInterrupt for SIGTERM too, so that a service manager
-    # stopping the server ends it like Ctrl-C does (exit 0, "stopped") instead of by the signal
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    scheme = "https" if certfile else "http"
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        ssl_certfile=None if certfile is None else str(certfile),
-        ssl_keyfile=None if keyfile is None else str(keyfile),
-        server_header=False,
-        access_log=False,  # paths only, but a counter's log is no place for who came when
-    )
-    server = uvicorn.Server(config)
-    address = f"{scheme}://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound}/"
-
-    def announce() -> None:
-        # once uvicorn has started (its signal handlers in place, the app's start-up done), so
-        # that whoever reads the address and stops the server at once gets a clean stop
-        while not server.started:
-            if server.should_exit:
-                return
-            time.sleep(0.02)
-        if ready is not None:
-            ready(address)
-
-    try:
-        threading.Thread(target=announce, name="announce", daemon=True).start()
-        server.run(sockets=[listener])
-    except KeyboardInterrupt:
-        pass  # stopping is the normal end
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        listener.close()
+        async with asyncio.timeout_at(deadline):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+    except TimeoutError:
+        return
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+async def _refuse(
+    send: Any,
+    reply: Reply,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    close: bool = False,
+    retry_after: int | None = None,
+) -> None:
+    body = reply(status, code, message)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    value = dict(scope.get("headers", [])).get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _has_body(scope: Any) -> bool:
+    """Whether the request announces a body (a Content-Length above 0, or a chunked one)."""
+    length = _header(scope, b"content-length")
+    return _header(scope, b"transfer-encoding") is not None or (length is not None and length != "0")

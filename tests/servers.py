@@ -27,10 +27,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app: Any, *, start_within: float = 60.0) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 for the duration of the block; yields its base address."""
+def running(app: Any, *, start_within: float = 60.0, **options: Any) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 for the duration of the block (``options``: more of
+    ``uvicorn.Config``'s, e.g. ``http``); yields its base address."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_within

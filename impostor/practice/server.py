@@ -48,7 +48,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from impostor.asgi import BodyLimit, RateLimiter
+from impostor.asgi import AddressLimit, BodyLimit, RateLimiter
 from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
 from impostor.pipeline import Verifier
@@ -193,7 +193,8 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
         code = codes.get(error.status_code, "bad_request" if error.status_code < 500 else "server")
         return JSONResponse({"error": code}, error.status_code)
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, refusal=json.dumps({"error": "too_large"}).encode())
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, reply=_refusal_body)
+    app.add_middleware(AddressLimit, reply=_refusal_body)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -398,9 +399,9 @@ def serve(
     before anything is announced, so a port in use is a one-line ``PracticeError``; ``ready``
     is then called with the page's address (port 0 picks a free port, and the address says which).
     """
-    from impostor import asgi
+    from impostor import listen
 
-    asgi.serve(
+    listen.serve(
         create_app(practice_set, store, mode),
         host=host,
         port=port,
@@ -410,7 +411,13 @@ def serve(
         keyfile=keyfile,
         insecure_http=insecure_http,
         why_tls=WHY_TLS,
+        reply=_refusal_body,
     )
+
+
+def _refusal_body(status: int, code: str, message: str) -> bytes:
+    """A refusal of the shared ASGI layer as this server's JSON: the catalogue code alone."""
+    return json.dumps({"error": code}).encode()
 
 
 def _address(request: Request) -> str:

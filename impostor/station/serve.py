@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from impostor.asgi import LOOPBACK_NAMES, is_loopback
 from impostor.errors import StationError
+from impostor.listen import LOOPBACK_NAMES, is_loopback
 from impostor.station.service import StationConfig
 
 WHY_TLS = "browsers give the webcam only to HTTPS pages"
@@ -57,10 +57,10 @@ def serve(
 ) -> None:
     """Serve the station until interrupted. Raises ``ConfigError`` for an address or TLS files it
     may not use, ``StationError`` for a port in use, and the errors of ``create_app``."""
-    from impostor import asgi
-    from impostor.station.app import create_app
+    from impostor import listen
+    from impostor.station.app import catalogue_body, create_app
 
-    asgi.serve(
+    listen.serve(
         create_app(config),
         host=host,
         port=port,
@@ -70,4 +70,5 @@ def serve(
         keyfile=keyfile,
         insecure_http=insecure_http,
         why_tls=WHY_TLS,
+        reply=catalogue_body,
     )

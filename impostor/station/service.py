@@ -65,6 +65,11 @@ class StationConfig:
     station: str = "station"  # the name this station logs under
     max_upload_bytes: int = 20 * 2**20  # each image
     max_frame_bytes: int = 2**20  # each guidance frame (a 640 px JPEG is ~50 kB)
+    # any other body (a sign-in, a judgement, an outcome: a few hundred bytes), and the form
+    # around the images of an upload (its part headers and small fields)
+    max_form_bytes: int = 2**14
+    body_seconds: float = asgi.BODY_SECONDS  # a request's whole body arrives within this, or 408
+    requests_per_address: int = asgi.REQUESTS_PER_ADDRESS  # in flight at once, or 429
     requests_per_minute: int = 120  # each API key
     operator_requests_per_minute: int = 60  # each operator's documents, photos and records
     frames_per_minute: int = 900  # each operator's guidance frames (up to 15 a second)
@@ -85,6 +90,12 @@ class StationConfig:
             raise errors.ConfigError(f"--keep-images must be 1 to 3650 days, not {self.keep_images_days}")
         if not 1 <= self.idle_minutes <= 24 * 60:
             raise errors.ConfigError(f"the idle time must be 1 to 1440 minutes, not {self.idle_minutes:g}")
+        if not self.body_seconds > 0:
+            raise errors.ConfigError(f"the body time limit must be above 0 s, not {self.body_seconds:g}")
+        if self.requests_per_address < 1:
+            raise errors.ConfigError(
+                f"the requests in flight per address must be at least 1, not {self.requests_per_address}"
+            )
 
 
 class Refusal(Exception):

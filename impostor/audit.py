@@ -30,10 +30,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sqlite3
+import unicodedata
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +51,7 @@ __all__ = [
     "AuditLog",
     "AuditRecord",
     "ChainReport",
+    "check_text",
     "default_path",
 ]
 
@@ -124,6 +127,7 @@ EVENT_KINDS: Mapping[str, tuple[str, ...]] = {
 MAX_NOTE = 200  # characters of an outcome's note
 _EVENT_FIELDS = ("seq", "time", "record_seq", "record_hash", "kind", "value", "prev_hash")
 _EVENT_PERSONAL = ("operator", "note")
+_EVENT_COLUMNS = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "personal", "purged")
 # what a purge removes from an old record: who worked the counter and which images were compared
 PERSONAL = ("operator", "document_sha256", "live_sha256")
 _PUBLIC = tuple(name for name in _FIELDS if name not in PERSONAL)
@@ -133,6 +137,29 @@ _V2_COLUMNS = (
     # the document's issuing state and number as an HMAC under the log's own key (scheme 3)
     "ALTER TABLE records ADD COLUMN document_ref TEXT NOT NULL DEFAULT ''",
 )
+
+
+# characters no name or note in the log may hold: they hide or reorder what a reviewer reads
+# (U+202E turns "exe.txt" into "txt.exe"), end a CSV row, or cannot be stored as UTF-8
+_UNPRINTABLE_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")  # controls (NUL, ESC, DEL, C1), surrogates, separators
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` when it holds no control, bidirectional-formatting or separator character.
+
+    Raises ValueError naming ``what`` (``"the note"``, ``"--operator"``), the first such
+    character and where it is.
+    """
+    for place, character in enumerate(text, 1):
+        if character in _BIDI_CONTROLS or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES:
+            name = unicodedata.name(character, "a control character")
+            raise ValueError(
+                f"{what} holds U+{ord(character):04X} ({name}) at character {place}: control and "
+                "bidirectional-formatting characters are not kept in the audit log; type it again "
+                "without them"
+            )
+    return text
 
 
 def _personal(scheme: int) -> tuple[str, ...]:
@@ -331,6 +358,83 @@ def _digest(values: Mapping[str, object], scheme: int = SCHEMA_VERSION) -> str:
     return _canonical_digest({**{name: values[name] for name in _PUBLIC}, "personal": values["personal"]})
 
 
+_DAMAGED = "!damaged"  # the key under which ``_decoded`` names a column that was not UTF-8
+
+
+def _text(value: object) -> str:
+    """A stored text read as bytes (``AuditLog._raw_text``) or as text; ValueError when not UTF-8."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _decoded(row: Mapping[str, object]) -> dict[str, object]:
+    """``row`` with its texts decoded; under ``_DAMAGED`` the first column whose bytes were not
+    UTF-8 (decoded with U+FFFD, so that the row no longer hashes as it did), or ""."""
+    decoded: dict[str, object] = {_DAMAGED: ""}
+    for name, value in row.items():
+        if isinstance(value, bytes):
+            try:
+                decoded[name] = value.decode("utf-8")
+            except UnicodeDecodeError:
+                decoded[_DAMAGED] = decoded[_DAMAGED] or name
+                decoded[name] = value.decode("utf-8", "replace")
+        else:
+            decoded[name] = value
+    return decoded
+
+
+def _said(error: object) -> str:
+    """What SQLite (or Python) said, on one short line, without the damaged text it may quote."""
+    text = " ".join(str(error[0] if isinstance(error, tuple) else error).split())
+    undecodable = re.search(r"Could not decode to UTF-8 column '(\w+)'", text)
+    if undecodable:
+        return f"its {undecodable[1]} is not UTF-8 text"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _record_problem(row: Mapping[str, object], scheme: int, count: int) -> str:
+    """What is wrong with one decoded record on its own ("" when nothing): bytes that are not
+    text, personal fields that do not match their digest, a hash that does not match."""
+    seq = row["seq"]
+    if row.get(_DAMAGED):
+        return f"record {seq} is damaged: its {row[_DAMAGED]} is not text (bytes changed in the file)"
+    try:
+        if scheme >= 2 and row["purged"] is None:
+            edited = _personal_digest(row, scheme) != row["personal"]
+        else:  # a purged record holds no personal field: "purged" cannot hide an edit of them
+            edited = scheme >= 2 and any(row[name] != "" for name in _personal(scheme))
+        if edited:
+            return f"record {seq} was edited"
+        if _digest(row, scheme) == row["hash"]:
+            return ""
+        # content moved from elsewhere in the chain still hashes right at its old position
+        # (sequence numbers are hashed); looked for only once, at the first bad record
+        origin = next(
+            (k for k in range(1, count + 2) if _digest({**row, "seq": k}, scheme) == row["hash"]), None
+        )
+    except (TypeError, ValueError):  # a column whose type the damage changed
+        return f"record {seq} is damaged (bytes changed in the file)"
+    if origin is not None:
+        return f"records out of order: record {seq} holds record {origin}'s content"
+    return f"record {seq} was edited"
+
+
+def _event_problem(row: Mapping[str, object]) -> str:
+    """What is wrong with one decoded event on its own ("" when nothing)."""
+    seq = row["seq"]
+    if row.get(_DAMAGED):
+        return f"event {seq} is damaged: its {row[_DAMAGED]} is not text (bytes changed in the file)"
+    try:
+        # a purged event holds no operator and no note: "purged" cannot hide an edit of them
+        if row["purged"] is None:
+            edited = _event_personal(row) != row["personal"]
+        else:
+            edited = any(row[name] != "" for name in _EVENT_PERSONAL)
+        edited = edited or _event_digest(row) != row["hash"]
+    except (TypeError, ValueError):
+        return f"event {seq} is damaged (bytes changed in the file)"
+    return f"event {seq} was edited" if edited else ""
+
+
 class AuditLog:
     """An append-only, hash-chained log of decisions in the SQLite file ``path``.
 
@@ -385,13 +489,18 @@ class AuditLog:
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
-            elif int(row[0]) > SCHEMA_VERSION:
+            try:
+                # a log begun by impostor 0.1 keeps its scheme: re-hashing it would end its evidence
+                self.scheme = SCHEMA_VERSION if row is None else int(row[0])
+            except ValueError:
+                raise AuditError(
+                    f"{self.path} is damaged: its schema version {row[0]!r} is not a number"
+                ) from None
+            if self.scheme > SCHEMA_VERSION:
                 raise AuditError(
                     f"{self.path} has audit schema version {row[0]}, newer than this impostor's "
                     f"{SCHEMA_VERSION}: upgrade impostor to read it"
                 )
-            # a log begun by impostor 0.1 keeps its scheme: re-hashing it would end its evidence
-            self.scheme = SCHEMA_VERSION if row is None else int(row[0])
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate(self._db)
@@ -425,15 +534,24 @@ class AuditLog:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'document_key'").fetchone()
         if row is None:
             return ""
-        message = f"{issuing_state}:{number}".encode()
-        return hmac.new(bytes.fromhex(str(row[0])), message, hashlib.sha256).hexdigest()
+        try:
+            key = bytes.fromhex(str(row[0]))
+        except ValueError:
+            raise AuditError(f"the audit log {self.path} is damaged: its document key is not hex") from None
+        return hmac.new(key, f"{issuing_state}:{number}".encode(), hashlib.sha256).hexdigest()
 
     def append_entry(self, entry: AuditEntry) -> AuditRecord:
-        """Append one entry at the head of the chain, atomically; returns the stored record."""
+        """Append one entry at the head of the chain, atomically; returns the stored record.
+
+        Raises ValueError for an unknown decision or an empty or unprintable station or
+        operator (``check_text``), and ``AuditError`` when the log cannot take it: a head that no
+        longer verifies (``check_head``), a damaged or read-only file."""
         if entry.decision not in {d.value for d in Decision}:
             raise ValueError(f"decision {entry.decision!r} is not one of MATCH, NO_MATCH, REFER")
         if not entry.station or not entry.operator:
             raise ValueError(f"station {entry.station!r} and operator {entry.operator!r} must be non-empty")
+        check_text(entry.station, "the station name")
+        check_text(entry.operator, "the operator name")
         values: dict[str, object] = {
             "time": _utc_text(entry.time or datetime.now(UTC)),
             "station": entry.station,
@@ -454,6 +572,7 @@ class AuditLog:
         }
         try:
             with self._transaction():
+                self.check_head()
                 seq, prev_hash = self._head()
                 values["seq"] = seq + 1
                 values["prev_hash"] = prev_hash
@@ -482,8 +601,9 @@ class AuditLog:
     ) -> AuditEvent:
         """Append what followed decision ``record_seq`` (a ``kind`` of ``EVENT_KINDS``); returns it.
 
-        Raises ValueError for an unknown kind or value, an empty operator or a note over
-        ``MAX_NOTE`` characters, and ``AuditError`` when there is no record ``record_seq``.
+        Raises ValueError for an unknown kind or value, an empty operator, a note over
+        ``MAX_NOTE`` characters or a control or bidirectional-formatting character in either
+        (``check_text``), and ``AuditError`` when there is no record ``record_seq``.
         """
         if value not in EVENT_KINDS.get(kind, ()):
             raise ValueError(f"{kind!r} {value!r} is not an audit event: expected one of {dict(EVENT_KINDS)}")
@@ -491,6 +611,8 @@ class AuditLog:
             raise ValueError("an event needs its operator")
         if len(note) > MAX_NOTE:
             raise ValueError(f"a note is at most {MAX_NOTE} characters, not {len(note)}")
+        check_text(operator, "the operator name")
+        check_text(note, "the note")
         values: dict[str, object] = {
             "time": _utc_text(datetime.now(UTC)),
             "record_seq": int(record_seq),
@@ -501,6 +623,7 @@ class AuditLog:
         }
         try:
             with self._transaction():
+                self.check_head()
                 row = self._db.execute("SELECT hash FROM records WHERE seq = ?", (record_seq,)).fetchone()
                 if row is None:
                     raise AuditError(
@@ -525,41 +648,52 @@ class AuditLog:
         return _event(values)
 
     def events(self, record_seq: int | None = None) -> Iterator[AuditEvent]:
-        """The events, in sequence order; only those of decision ``record_seq`` when given."""
+        """The events, in sequence order; only those of decision ``record_seq`` when given.
+
+        Raises ``AuditError`` at an event the file no longer holds readably."""
         columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "purged")
         where, params = ("", ()) if record_seq is None else (" WHERE record_seq = ?", (record_seq,))
-        cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM events{where} ORDER BY seq", params)
-        for row in cursor:
-            yield _event(dict(zip(columns, row, strict=True)))
+        last = 0
+        try:
+            cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM events{where} ORDER BY seq", params)
+            for row in cursor:
+                event = _event(dict(zip(columns, row, strict=True)))
+                yield event
+                last = event.seq
+        except (sqlite3.Error, ValueError, TypeError) as error:
+            raise self._unreadable("event", last, error) from None
+
+    def _unreadable(self, what: str, last: int, error: Exception) -> AuditError:
+        where = f"after {what} {last}" if last else f"at its first {what}"
+        return AuditError(
+            f"the audit log {self.path} cannot be read {where} ({_said(error)}): "
+            f"`impostor audit verify --db {self.path}` names the first bad record"
+        )
 
     def _verify_events(self, hashes: Mapping[int, str]) -> tuple[int, str]:
         """The events seen and the first problem of their chain (empty when none)."""
-        columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "personal", "purged")
-        rows = [
-            dict(zip(columns, row, strict=True))
-            for row in self._db.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY seq")
-        ]
+        rows, unreadable = self._read(
+            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events ORDER BY seq", _EVENT_COLUMNS
+        )
         expected_seq, prev_hash = 1, GENESIS_HASH
         for row in rows:
             seq = int(str(row["seq"]))
             if seq != expected_seq:
                 return len(rows), f"event {expected_seq} is missing (sequence gap)"
-            # a purged event holds no operator and no note: "purged" cannot hide an edit of them
-            if row["purged"] is None:
-                edited = _event_personal(row) != row["personal"]
-            else:
-                edited = any(row[name] != "" for name in _EVENT_PERSONAL)
-            if edited or _event_digest(row) != row["hash"]:
-                return len(rows), f"event {seq} was edited"
+            problem = _event_problem(row)
+            if problem:
+                return len(rows), problem
             if row["prev_hash"] != prev_hash:
                 return len(rows), f"event {seq} does not follow event {seq - 1} (chain broken)"
             if hashes.get(int(str(row["record_seq"]))) != row["record_hash"]:
                 return len(rows), f"event {seq} does not belong to record {row['record_seq']} (link broken)"
             expected_seq, prev_hash = seq + 1, str(row["hash"])
-        head = dict(self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'events_head_%'").fetchall())
-        if int(head.get("events_head_seq", 0)) >= expected_seq:
+        if unreadable:
+            return len(rows), f"event {expected_seq} cannot be read ({unreadable})"
+        head_seq, head_hash = self._meta_head("events_head")
+        if head_seq >= expected_seq:
             return len(rows), f"event {expected_seq} is missing (log cut after event {expected_seq - 1})"
-        if rows and head.get("events_head_hash", prev_hash) != prev_hash:
+        if rows and (head_hash or prev_hash) != prev_hash:
             return len(rows), f"event {expected_seq - 1} was edited (head mismatch)"
         return len(rows), ""
 
@@ -567,21 +701,109 @@ class AuditLog:
         row = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
+    def _meta_head(self, prefix: str) -> tuple[int, str]:
+        """The head kept in ``meta`` (``head`` or ``events_head``): (sequence number, hash), (0, "")
+        when none is kept. Raises ValueError when it is not a number and a hash any more."""
+        kept = {
+            _text(key): _text(value)
+            for key, value in self._db.execute(
+                "SELECT key, value FROM meta WHERE key IN (?, ?)", (f"{prefix}_seq", f"{prefix}_hash")
+            )
+        }
+        seq = kept.get(f"{prefix}_seq", "0")
+        if not (seq.isascii() and seq.isdigit()):
+            raise ValueError(f"the {prefix}_seq its meta table keeps, {seq[:20]!r}, is not a number")
+        return int(seq), kept.get(f"{prefix}_hash", "")
+
+    def check_head(self) -> None:
+        """Raise ``AuditError`` unless the last record and the last event verify on their own and
+        are the heads kept in ``meta``: nothing is appended after a damaged or edited head.
+
+        One record and one event are read, not the chains (``verify`` walks them all)."""
+        try:
+            with self._raw_text():
+                problem = self._head_problem("record") or self._head_problem("event")
+        except (sqlite3.Error, ValueError) as error:
+            problem = f"its head cannot be read ({_said(error)})"
+        if problem:
+            raise AuditError(
+                f"the audit log {self.path} takes no more decisions: {problem}. Nothing was added; "
+                f"run `impostor audit verify --db {self.path}`, keep the file as evidence and start "
+                "a new log (--audit-db or IMPOSTOR_AUDIT_DB)"
+            )
+
+    def _head_problem(self, what: str) -> str:
+        """What is wrong with the last record (``what="record"``) or event, on its own or against
+        the head kept in ``meta``; "" when nothing."""
+        table, prefix, columns = (
+            ("records", "head", self._columns())
+            if what == "record"
+            else ("events", "events_head", _EVENT_COLUMNS)
+        )
+        query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY seq DESC LIMIT 1"
+        rows, unreadable = self._read(query, columns)
+        if unreadable:
+            return f"its last {what} cannot be read ({unreadable})"
+        kept_seq, kept_hash = self._meta_head(prefix)
+        if not rows:
+            return f"{what} {kept_seq} is missing (the log keeps it as its head)" if kept_seq else ""
+        row = rows[0]
+        seq = int(str(row["seq"]))
+        problem = _record_problem(row, self.scheme, seq) if what == "record" else _event_problem(row)
+        if not problem and kept_hash and (seq, row["hash"]) != (kept_seq, kept_hash):
+            problem = f"{what} {seq} is not the head the log keeps ({what}s cut or edited)"
+        return problem
+
+    @contextmanager
+    def _raw_text(self) -> Iterator[None]:
+        """Texts come back as bytes in the block, decoded by ``_decoded``: a byte changed in the
+        file names its record instead of stopping the read."""
+        self._db.text_factory = bytes
+        try:
+            yield
+        finally:
+            self._db.text_factory = str
+
+    def _read(self, query: str, columns: tuple[str, ...]) -> tuple[list[dict[str, object]], str]:
+        """The rows of ``query`` up to the first the file cannot give, and why it cannot ("")."""
+        rows: list[dict[str, object]] = []
+        try:
+            for row in self._db.execute(query):
+                rows.append(_decoded(dict(zip(columns, row, strict=True))))
+        except sqlite3.DatabaseError as error:
+            return rows, _said(error)
+        return rows, ""
+
     # -- reading ----------------------------------------------------------------------------
 
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[AuditRecord]:
-        """Records with ``since <= time < until`` (either bound may be None), in sequence order."""
+        """Records with ``since <= time < until`` (either bound may be None), in sequence order.
+
+        Raises ``AuditError`` at a record the file no longer holds readably."""
         where, params = _period(since, until)
         columns = self._columns()
-        cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM records{where} ORDER BY seq", params)
-        for row in cursor:
-            yield _record(dict(zip(columns, row, strict=True)))
+        last = 0
+        try:
+            cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM records{where} ORDER BY seq", params)
+            for row in cursor:
+                record = _record(dict(zip(columns, row, strict=True)))
+                yield record
+                last = record.seq
+        except (sqlite3.Error, ValueError, TypeError) as error:
+            raise self._unreadable("record", last, error) from None
 
     def record(self, seq: int) -> AuditRecord | None:
         """Record ``seq``, or None when the log has no such record."""
         columns = self._columns()
-        row = self._db.execute(f"SELECT {', '.join(columns)} FROM records WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else _record(dict(zip(columns, row, strict=True)))
+        try:
+            row = self._db.execute(
+                f"SELECT {', '.join(columns)} FROM records WHERE seq = ?", (seq,)
+            ).fetchone()
+            return None if row is None else _record(dict(zip(columns, row, strict=True)))
+        except (sqlite3.Error, ValueError, TypeError) as error:
+            raise AuditError(
+                f"record {seq} of the audit log {self.path} cannot be read ({_said(error)})"
+            ) from None
 
     def last_seq_before(self, moment: datetime) -> int:
         """The sequence number of the last record made before ``moment`` (0 when none was)."""
@@ -594,52 +816,50 @@ class AuditLog:
         return (*_FIELDS, "hash", "personal", "purged") if self.scheme >= 2 else (*_FIELDS, "hash")
 
     def verify(self) -> ChainReport:
-        """Walk the whole chain; report the first record edited, missing or out of order."""
+        """Walk the whole chain; report the first record edited, damaged, missing or out of order,
+        then SQLite's own check of the file (a byte changed in an index or a free page)."""
+        try:
+            with self._raw_text():
+                report = self._verify_chain()
+            if not report.ok:
+                return report
+            found = self._db.execute("PRAGMA integrity_check(1)").fetchone()
+        except (sqlite3.Error, ValueError) as error:
+            return ChainReport(ok=False, count=0, problem=f"the log cannot be read ({_said(error)})")
+        if found is None or found[0] != "ok":
+            return ChainReport(
+                ok=False,
+                count=report.count,
+                events=report.events,
+                problem=f"every record verifies, but the file is damaged ({_said(found)}): keep it as "
+                "evidence and start a new log (--audit-db or IMPOSTOR_AUDIT_DB)",
+            )
+        return report
+
+    def _verify_chain(self) -> ChainReport:
         columns = self._columns()
-        rows = [
-            dict(zip(columns, row, strict=True))
-            for row in self._db.execute(f"SELECT {', '.join(columns)} FROM records ORDER BY seq")
-        ]
+        rows, unreadable = self._read(f"SELECT {', '.join(columns)} FROM records ORDER BY seq", columns)
         expected_seq, prev_hash = 1, GENESIS_HASH
         for row in rows:
             seq = int(str(row["seq"]))
             if seq != expected_seq:
                 return _bad(len(rows), expected_seq, f"record {expected_seq} is missing (sequence gap)")
-            if self.scheme >= 2 and row["purged"] is None:
-                edited = _personal_digest(row, self.scheme) != row["personal"]
-            else:  # a purged record holds no personal field: "purged" cannot hide an edit of them
-                edited = self.scheme >= 2 and any(row[name] != "" for name in _personal(self.scheme))
-            if edited:
-                return _bad(len(rows), seq, f"record {seq} was edited")
-            if _digest(row, self.scheme) != row["hash"]:
-                # content moved from elsewhere in the chain still hashes right at its old position
-                # (sequence numbers are hashed); looked for only once, at the first bad record
-                origin = next(
-                    (
-                        k
-                        for k in range(1, len(rows) + 2)
-                        if _digest({**row, "seq": k}, self.scheme) == row["hash"]
-                    ),
-                    None,
-                )
-                if origin is not None:
-                    return _bad(
-                        len(rows),
-                        seq,
-                        f"records out of order: record {seq} holds record {origin}'s content",
-                    )
-                return _bad(len(rows), seq, f"record {seq} was edited")
+            problem = _record_problem(row, self.scheme, len(rows))
+            if problem:
+                return _bad(len(rows), seq, problem)
             if row["prev_hash"] != prev_hash:
                 return _bad(len(rows), seq, f"record {seq} does not follow record {seq - 1} (chain broken)")
             expected_seq, prev_hash = seq + 1, str(row["hash"])
-        head = dict(self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'head_%'").fetchall())
-        if "head_seq" in head and int(head["head_seq"]) >= expected_seq:
+        if unreadable:
+            return _bad(len(rows), expected_seq, f"record {expected_seq} cannot be read ({unreadable})")
+        head_seq, head_hash = self._meta_head("head")
+        if head_seq >= expected_seq:
             return _bad(
                 len(rows),
                 expected_seq,
                 f"record {expected_seq} is missing (log cut after record {expected_seq - 1})",
             )
-        if rows and head.get("head_hash", prev_hash) != prev_hash:
+        if rows and (head_hash or prev_hash) != prev_hash:
             return _bad(len(rows), expected_seq - 1, f"record {expected_seq - 1} was edited (head mismatch)")
         events, problem = self._verify_events({int(str(row["seq"])): str(row["hash"]) for row in rows})
         if problem:
@@ -647,12 +867,14 @@ class AuditLog:
         return ChainReport(ok=True, count=len(rows), events=events)
 
     def verify_writable(self) -> None:
-        """Raise ``AuditError`` unless a record could be appended now (a health check)."""
+        """Raise ``AuditError`` unless a record could be appended now (a health check): the file
+        takes writes and its head verifies (``check_head``)."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("ROLLBACK")
         except sqlite3.Error as error:
             raise AuditError(f"the audit log {self.path} takes no writes: {error}") from None
+        self.check_head()
 
     def purge(self, older_than: datetime) -> int:
         """Remove the personal fields (``PERSONAL``) of every record made before ``older_than``, and

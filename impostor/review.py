@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from impostor.audit import AuditEvent, AuditLog, AuditRecord
+from impostor.csvsafe import spreadsheet_cell
 
 __all__ = ["EXPORT_COLUMNS", "Group", "Review", "export", "local_time", "review", "zone_name"]
 
@@ -88,28 +89,23 @@ def _first(events: list[AuditEvent], kind: str) -> AuditEvent | None:
     return next((event for event in events if event.kind == kind), None)
 
 
-def _cell(text: str) -> str:
-    """Free text made safe for a spreadsheet: a cell starting with = + - @ would be a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _tidy(record: AuditRecord, events: list[AuditEvent]) -> dict[str, object]:
     judgement, outcome = _first(events, "judgement"), _latest(events, "outcome")
     return {
         "seq": record.seq,
         "time": local_time(record.time).isoformat(timespec="seconds"),
-        "station": record.station,
-        "operator": record.operator,
+        "station": spreadsheet_cell(record.station),
+        "operator": spreadsheet_cell(record.operator),
         "document_ref": record.document_ref,
         "decision": record.decision,
         "probability": "" if record.probability is None else round(record.probability, 3),
         "distance": "" if record.distance is None else round(record.distance, 4),
         "reason_codes": ";".join(reason.code for reason in record.reasons),
         "quality": _quality_summary(record.quality),
-        "profile": f"{record.profile_name} {record.profile_version}",
+        "profile": spreadsheet_cell(f"{record.profile_name} {record.profile_version}"),
         "judgement": judgement.value if judgement else "",
         "outcome": outcome.value if outcome else "",
-        "outcome_note": _cell(outcome.note) if outcome else "",
+        "outcome_note": spreadsheet_cell(outcome.note) if outcome else "",
         "purged": "" if record.purged is None else local_time(record.purged).isoformat(timespec="seconds"),
     }
 

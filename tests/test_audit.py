@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import multiprocessing
@@ -13,11 +14,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from impostor.audit import AuditEntry, AuditLog
 from impostor.cli import main
@@ -303,6 +305,179 @@ def test_not_a_database_is_one_line_error(tmp_path: Path) -> None:
     bogus.write_bytes(b"this is not sqlite at all" * 100)
     code, output = _verify_cli(bogus)
     assert code == 14 and output.count("\n") == 1 and "AuditError" in output
+
+
+def test_export_never_writes_a_formula_from_a_station_or_operator_name(tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite"
+    hostile = ("=cmd|' /C calc'!A0", "+SUM(1+1)", "-2+3", '@HYPERLINK("http://x")')
+    with AuditLog(db) as log:
+        for i, name in enumerate(hostile):
+            log.append_entry(replace(_entry(i), station=name, operator=name))
+    out = tmp_path / "export.csv"
+    result = CliRunner().invoke(
+        main, ["audit", "export", "--format", "csv", "--out", str(out), "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(row["station"], row["operator"]) for row in rows] == [("'" + n, "'" + n) for n in hostile]
+
+
+# -- a damaged file --------------------------------------------------------------------------
+
+FLIPPED_RECORDS = (1, 2, 7, 15, 29, 30)  # 30 is the head
+
+
+def _distinct(path: Path, count: int = 30) -> Path:
+    """A log whose records each hold texts found nowhere else in the file: a byte flipped in one
+    of them belongs to that record alone."""
+    with AuditLog(path) as log:
+        for seq in range(1, count + 1):
+            log.append_entry(
+                replace(
+                    _entry(seq - 1),
+                    operator=f"OFC-{seq:04d}",
+                    document_sha256=hashlib.sha256(f"document {seq}".encode()).hexdigest(),
+                    live_sha256=hashlib.sha256(f"live {seq}".encode()).hexdigest(),
+                )
+            )
+        for seq in (3, 8):
+            log.append_event(seq, "outcome", "other", operator=f"OFC-{seq:04d}", note=f"nota {seq:04d}")
+    assert not Path(f"{path}-wal").exists()  # closed: everything is in the one file
+    return path
+
+
+def _flipped(original: bytes, offset: int, path: Path) -> Path:
+    damaged = bytearray(original)
+    damaged[offset] ^= 0xFF  # as the issue did: one byte inverted
+    path.write_bytes(bytes(damaged))
+    return path
+
+
+def _one_line_error(result: Result) -> bool:
+    return result.stderr.count("\n") == 1 and result.stderr.startswith("AuditError: ")
+
+
+def _targets(original: bytes) -> list[tuple[int, str]]:
+    """(offset, what verify must name) for a byte in the middle of each record's own texts and
+    each event's note."""
+    found = []
+    for seq in FLIPPED_RECORDS:
+        document = hashlib.sha256(f"document {seq}".encode()).hexdigest()
+        live = hashlib.sha256(f"live {seq}".encode()).hexdigest()
+        for text in (f"OFC-{seq:04d}", document, live):
+            assert original.count(text.encode()) == 1, text
+            found.append((original.index(text.encode()) + len(text) // 2, f"record {seq} "))
+    for seq in (1, 2):
+        note = f"nota {(3, 8)[seq - 1]:04d}".encode()
+        found.append((original.index(note) + 2, f"event {seq} "))
+    return found
+
+
+def test_a_byte_flipped_in_a_record_is_named_never_a_crash(tmp_path: Path) -> None:
+    original = _distinct(tmp_path / "audit.sqlite").read_bytes()
+    targets = _targets(original)
+    # and bytes anywhere: the schema, the meta table, the indexes, free space
+    spread = [(offset, "") for offset in range(100, len(original), len(original) // 32)]
+    assert len(targets) >= 16 and len(spread) >= 32
+    verified = 0
+    for number, (offset, named) in enumerate(targets + spread):
+        log = _flipped(original, offset, tmp_path / f"flipped-{number}.sqlite")
+        code, output = _verify_cli(log)
+        assert code in (0, 14) and (code == 0 or output.count("\n") == 1), (offset, output)
+        if named:
+            assert code == 14 and named in output, (offset, output)
+        verified += code == 0
+        out = tmp_path / f"export-{number}.csv"
+        codes = []
+        for command in (["export", "--out", str(out)], ["export", "--format", "json"], ["stats"]):
+            result = CliRunner().invoke(main, ["audit", *command, "--db", str(log)])
+            assert result.exit_code in (0, 14), (offset, command, result.output)
+            if result.exit_code == 14:
+                assert _one_line_error(result), result.output
+                assert "audit verify" in result.stderr or "usable" in result.stderr, result.stderr
+            codes.append(result.exit_code)
+        assert out.exists() == (codes[0] == 0)  # never half an export
+    assert verified < len(spread)  # most bytes of a small log hold something verify reads
+
+
+def test_nothing_is_appended_to_a_log_whose_head_is_damaged(tmp_path: Path) -> None:
+    original = _distinct(tmp_path / "audit.sqlite").read_bytes()
+    head = original.index(b"OFC-0030") + 4
+    log = _flipped(original, head, tmp_path / "flipped.sqlite")
+    before = log.read_bytes()
+    compare = [str(SAMPLES / "document.png"), str(SAMPLES / "live_genuine.jpg"), "--audit-db", str(log)]
+    result = CliRunner().invoke(main, ["compare", *compare, "--operator", "OFC-0042", "--station", "S1"])
+    assert result.exit_code == 14 and _one_line_error(result), result.output
+    assert "takes no more decisions" in result.output and "record 30" in result.output
+    assert "audit verify" in result.output and "new log" in result.output
+    assert log.read_bytes() == before  # nothing added, nothing lost
+    with AuditLog(log) as opened:
+        with pytest.raises(AuditError, match="takes no more decisions: record 30"):
+            opened.append_event(29, "outcome", "admitted", operator="OFC-0042")
+        with pytest.raises(AuditError, match="takes no more decisions"):
+            opened.verify_writable()
+    assert _verify_cli(log)[0] == 14
+    # an edited, not damaged, last event stops appends too
+    events_edited = tmp_path / "event.sqlite"
+    events_edited.write_bytes(original)
+    with sqlite3.connect(events_edited) as raw:
+        raw.execute("UPDATE events SET value = 'admitted' WHERE seq = 2")
+    with AuditLog(events_edited) as opened, pytest.raises(AuditError, match="event 2 was edited"):
+        opened.append_entry(_entry(31))
+    with AuditLog(events_edited) as opened:
+        assert [r.seq for r in opened.records()][-1] == 30
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("schema_version", "3x", "schema version '3x' is not a number"),
+        ("head_seq", "thirty", "the head_seq its meta table keeps, 'thirty', is not a number"),
+        ("head_hash", "0" * 64, "record 30 was edited (head mismatch)"),
+    ],
+)
+def test_a_damaged_meta_table_is_a_one_line_error(tmp_path: Path, key: str, value: str, said: str) -> None:
+    db = _distinct(tmp_path / "audit.sqlite")
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    code, output = _verify_cli(db)
+    assert code == 14 and output.count("\n") == 1 and said in output, output
+    for command in (["export"], ["stats"]):
+        result = CliRunner().invoke(main, ["audit", *command, "--db", str(db)])
+        assert result.exit_code in (0, 14) and (result.exit_code == 0 or _one_line_error(result)), (
+            result.output
+        )
+
+
+@pytest.mark.parametrize(
+    "text", ["nota\x00oculta", "exe.\u202etxt", "línea\u2028otra", "bell\x07", "\u2066x"]
+)
+def test_control_and_bidi_characters_are_refused_in_notes_and_names(tmp_path: Path, text: str) -> None:
+    db = _filled(tmp_path / "audit.sqlite", 2)
+    with AuditLog(db) as log:
+        with pytest.raises(ValueError, match=r"the note holds U\+[0-9A-F]{4}"):
+            log.append_event(1, "outcome", "other", operator="OFC-0042", note=text)
+        with pytest.raises(ValueError, match="the operator name holds"):
+            log.append_entry(replace(_entry(3), operator=text))
+        with pytest.raises(ValueError, match="the station name holds"):
+            log.append_entry(replace(_entry(3), station=text))
+        log.append_event(1, "outcome", "other", operator="OFC-0042", note="pasaporte dañado, 2ª página")
+        assert log.verify().count == 2 and len(list(log.events())) == 1
+
+
+@pytest.mark.parametrize("option", ["--operator", "--station"])
+def test_compare_refuses_an_unprintable_operator_or_station(tmp_path: Path, option: str) -> None:
+    db = tmp_path / "audit.sqlite"
+    compare = [str(SAMPLES / "document.png"), str(SAMPLES / "live_genuine.jpg"), "--audit-db", str(db)]
+    result = CliRunner().invoke(main, ["compare", *compare, option, "OFC\u202e-0042"])
+    assert result.exit_code == 2, result.output
+    assert "U+202E" in result.output and option in result.output
+    assert not db.exists() or AuditLog(db).verify().count == 0
+
+
+def test_a_station_is_not_served_under_an_unprintable_name() -> None:
+    result = CliRunner().invoke(main, ["station", "--name", "LIM-T1\x00-07"])
+    assert result.exit_code == 2 and "U+0000" in result.output and "--name" in result.output
 
 
 # -- what followed a decision ---------------------------------------------------------------

@@ -71,6 +71,9 @@ def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | 
                         count = export(log, stream, fmt, since=since, until=until)
                 except OSError as error:
                     raise OutputError(f"{out}: cannot be written ({error.strerror or error})") from None
+                except AuditError:
+                    out.unlink(missing_ok=True)  # half an export must not pass for the whole period
+                    raise
         if out is not None:
             click.echo(f"wrote {count} records to {out}")
 

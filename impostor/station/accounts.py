@@ -2,8 +2,9 @@
 
 Both live in the station's SQLite file (the ``station_db`` setting) as salted slow hashes only
 (``impostor.hashing``). Five wrong PINs in a row lock that operator ID for fifteen
-minutes; an unknown ID costs the same scrypt as a known one, so timing does not tell which IDs
-exist.
+minutes. Every sign-in runs exactly one scrypt check, whether the ID exists or not, is locked or
+not; every key refused runs one too, whatever its name or shape: so timing does not tell which
+IDs or system names exist.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,11 +77,16 @@ class Attempt:
 class Accounts:
     """The station's operators and API keys, in the SQLite file ``path`` (created when missing).
 
-    Raises ``StationError`` when the file is not a station database.
+    ``check(secret, stored)`` is the slow comparison of a secret with its stored hash
+    (``impostor.hashing.check_secret``; a test may count its calls). Raises ``StationError``
+    when the file is not a station database.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, check: Callable[[str, str], bool] = check_secret
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
+        self._check = check
         self._passed: dict[str, tuple[bytes, ...]] = {}  # name → digests of keys that passed
         self._checking: dict[str, threading.Lock] = defaultdict(threading.Lock)  # operator → lock
         self._unknown: dict[str, tuple[int, datetime | None]] = {}  # unknown ID → failures, locked until
@@ -141,13 +147,14 @@ class Accounts:
             row = db.execute(
                 "SELECT pin, failures, locked_until FROM operators WHERE id = ?", (operator,)
             ).fetchone()
+        # one slow check whatever the ID and its state, before anything else: an unknown or a
+        # locked ID that answered sooner would tell which IDs exist
+        right = self._check(pin, _dummy() if row is None else str(row[0]))
         if row is None:
-            check_secret(pin, _dummy())  # as slow as a real check
             return self._unknown_attempt(operator, moment)
-        stored, failures, locked = row
+        _, failures, locked = row
         if locked is not None and datetime.fromisoformat(locked) > moment:
             return Attempt(SignIn.LOCKED, datetime.fromisoformat(locked))
-        right = check_secret(pin, stored)
         with self._db() as db, immediate(db):
             if right:
                 db.execute("UPDATE operators SET failures = 0, locked_until = NULL WHERE id = ?", (operator,))
@@ -166,6 +173,13 @@ class Accounts:
         failures, until = self._unknown.get(operator, (0, None))
         if until is not None and until > moment:
             return Attempt(SignIn.LOCKED, until)
+        with self._db() as db, immediate(db):
+            # counted in the file as a known ID's failure is, so an unknown ID does not answer
+            # sooner; the count itself tells an administrator the station is being probed
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('unknown_sign_ins', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
         failures = failures + 1 if until is None else 1
         until = moment + LOCK_FOR if failures >= LOCK_AFTER else None
         if len(self._unknown) > 10_000:  # a flood of invented IDs must not fill the memory
@@ -217,18 +231,19 @@ class Accounts:
         """
         parts = split_key(key)
         if parts is None:
+            self._check(key, _dummy())  # refused as slowly as a key of any other shape
             return None
         name, secret = parts
         with self._db() as db:
             row = db.execute("SELECT hash FROM api_keys WHERE name = ?", (name,)).fetchone()
         if row is None:
-            check_secret(secret, _dummy())
+            self._check(secret, _dummy())
             return None
         stored = str(row[0])
         seen = _remembered(stored, secret)
         if any(hmac.compare_digest(seen, known) for known in self._passed.get(name, ())):
             return name
-        if not check_secret(secret, stored):
+        if not self._check(secret, stored):
             return None
         self._passed[name] = (seen,)
         return name

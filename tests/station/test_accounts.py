@@ -4,7 +4,9 @@ PINs, and the two commands that add them."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,104 @@ def test_an_unknown_id_locks_like_a_known_one(accounts: Accounts) -> None:
     """The replies must not tell which IDs exist: five wrong PINs lock any ID for a while."""
     outcomes = [accounts.sign_in("OFC-NOBODY", "0000").outcome for _ in range(LOCK_AFTER + 1)]
     assert outcomes == [SignIn.WRONG] * (LOCK_AFTER - 1) + [SignIn.LOCKED, SignIn.LOCKED]
+
+
+class _CountedCheck:
+    """The real slow check, counted: how many scrypt runs a sign-in or a key cost."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, secret: str, stored: str) -> bool:
+        self.calls += 1
+        return check_secret(secret, stored)
+
+
+def _checks(counted: _CountedCheck, attempt: Callable[[], object]) -> int:
+    before = counted.calls
+    attempt()
+    return counted.calls - before
+
+
+def _writes(path: Path) -> int:
+    """SQLite's file change counter: one more for every transaction that wrote to the file."""
+    return int.from_bytes(path.read_bytes()[24:28], "big")
+
+
+def test_every_sign_in_costs_one_slow_check_whatever_exists(tmp_path: Path) -> None:
+    """An ID that exists, one that does not, either locked: the same scrypt, so the same time."""
+    counted = _CountedCheck()
+    accounts = Accounts(tmp_path / "station.sqlite", check=counted)
+    accounts.add_operator("OFC-0042", "4821")
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    costs = {
+        "right PIN": _checks(counted, lambda: accounts.sign_in("OFC-0042", "4821", now=start)),
+        "wrong PIN": _checks(counted, lambda: accounts.sign_in("OFC-0042", "0000", now=start)),
+        "unknown ID": _checks(counted, lambda: accounts.sign_in("OFC-NOBODY", "0000", now=start)),
+    }
+    for _ in range(LOCK_AFTER):
+        accounts.sign_in("OFC-0042", "0000", now=start)
+        accounts.sign_in("OFC-NOBODY", "0000", now=start)
+    costs["known ID, locked"] = _checks(counted, lambda: accounts.sign_in("OFC-0042", "0000", now=start))
+    costs["unknown ID, locked"] = _checks(counted, lambda: accounts.sign_in("OFC-NOBODY", "0000", now=start))
+    assert accounts.sign_in("OFC-0042", "4821", now=start).outcome is SignIn.LOCKED
+    assert accounts.sign_in("OFC-NOBODY", "4821", now=start).outcome is SignIn.LOCKED
+    assert costs == dict.fromkeys(costs, 1)
+
+
+def test_a_wrong_pin_costs_the_same_writes_whatever_exists(accounts: Accounts) -> None:
+    """A known ID's wrong PIN is counted in the file: an unknown ID's must write as much."""
+    accounts.add_operator("OFC-0042", "4821")
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    writes = {}
+    for operator in ("OFC-0042", "OFC-NOBODY"):
+        before = _writes(accounts.path)
+        assert accounts.sign_in(operator, "0000", now=start).outcome is SignIn.WRONG
+        writes[operator] = _writes(accounts.path) - before
+    for _ in range(LOCK_AFTER):
+        accounts.sign_in("OFC-0042", "0000", now=start)
+        accounts.sign_in("OFC-NOBODY", "0000", now=start)
+    for operator in ("OFC-0042", "OFC-NOBODY"):
+        before = _writes(accounts.path)
+        assert accounts.sign_in(operator, "0000", now=start).outcome is SignIn.LOCKED
+        writes[f"{operator}, locked"] = _writes(accounts.path) - before
+    assert writes == {"OFC-0042": 1, "OFC-NOBODY": 1, "OFC-0042, locked": 0, "OFC-NOBODY, locked": 0}
+
+
+def test_every_refused_key_costs_one_slow_check_whatever_exists(tmp_path: Path) -> None:
+    counted = _CountedCheck()
+    accounts = Accounts(tmp_path / "station.sqlite", check=counted)
+    key = accounts.add_key("gate-3")
+    secret = key.split(".", 1)[1]
+    refused = {
+        "wrong secret, name exists": "gate-3." + secret[::-1],
+        "name unknown": "gate-9." + secret,
+        "secret too short": "gate-3.abc",
+        "no name": secret,
+        "empty": "",
+    }
+    costs = {what: _checks(counted, partial(accounts.check_key, sent)) for what, sent in refused.items()}
+    assert costs == dict.fromkeys(refused, 1)
+    assert all(accounts.check_key(sent) is None for sent in refused.values())
+    assert _checks(counted, lambda: accounts.check_key(key)) == 1  # the first time it passes
+    assert _checks(counted, lambda: accounts.check_key(key)) == 0  # remembered: the e-gate's every call
+
+
+def test_a_piped_pin_is_read_without_a_warning(tmp_path: Path) -> None:
+    """``printf '%s\\n' "$PIN" | impostor station add-operator ID``: one line, no GetPassWarning."""
+    import subprocess
+
+    from tests.servers import IMPOSTOR
+
+    db = tmp_path / "station.sqlite"
+
+    def add(operator: str, piped: str) -> subprocess.CompletedProcess[str]:
+        arguments = [str(IMPOSTOR), "station", "add-operator", operator, "--db", str(db)]
+        return subprocess.run(arguments, input=piped, capture_output=True, text=True, timeout=60)
+
+    added = add("OFC-0042", "482916\n")
+    assert added.returncode == 0, added.stderr
+    assert "Warning" not in added.stderr and "482916" not in added.stdout + added.stderr
+    assert Accounts(db).sign_in("OFC-0042", "482916").outcome is SignIn.OK
+    empty = add("OFC-0043", "")
+    assert empty.returncode == 2 and empty.stderr.startswith("UsageError: no PIN on standard input")

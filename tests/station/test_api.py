@@ -168,7 +168,11 @@ def test_quality_and_health(station: tuple[str, str, StationConfig]) -> None:
     )
     assert reply.status_code == 200, reply.text
     assert {measure["name"] for measure in reply.json()["measures"]} >= {"sharpness", "palette"}
-    health = httpx.get(f"{url}/api/v1/health").json()
+    # without a key the station says only that it is up: not its name, not its profile
+    assert httpx.get(f"{url}/api/v1/health").json() == {"status": "ok"}
+    wrong = httpx.get(f"{url}/api/v1/health", headers={"X-API-Key": "impostor.not-a-key"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    health = httpx.get(f"{url}/api/v1/health", headers={"X-API-Key": key}).json()
     assert health == {
         "status": "ok",
         "station": "lima-t1-07",
@@ -256,3 +260,60 @@ def test_a_chip_file_that_gives_no_portrait_gets_the_catalogue_error(
         )
         assert reply.status_code == 422, reply.text
         assert reply.json()["error"]["code"] == "unreadable_document"
+
+
+def test_only_an_origin_of_the_same_scheme_host_and_port_may_post(
+    station: tuple[str, str, StationConfig],
+) -> None:
+    url, _, _ = station  # an http:// station
+    port = url.rsplit(":", 1)[1]
+    foreign = (
+        f"https://127.0.0.1:{port}",  # the same host and port, another scheme
+        f"http://127.0.0.1:{int(port) + 1}",
+        "http://127.0.0.1",
+        f"http://localhost:{port}",
+        "null",
+        f"ftp://127.0.0.1:{port}",
+        "http://127.0.0.1:notaport",
+    )
+    for origin in foreign:
+        reply = httpx.post(
+            f"{url}/counter/signin", json={"operator": "OFC-1", "pin": "0000"}, headers={"Origin": origin}
+        )
+        assert reply.status_code == 403, origin
+        assert reply.json()["error"]["code"] == "cross_origin", origin
+    same = httpx.post(
+        f"{url}/counter/signin",
+        json={"operator": "OFC-1", "pin": "0000"},
+        headers={"Origin": f"HTTP://127.0.0.1:{port}"},
+    )
+    assert same.status_code == 401, same.text  # past the gate: a wrong PIN
+
+
+def test_a_note_with_control_or_bidi_characters_is_422_and_not_stored(
+    station: tuple[str, str, StationConfig],
+) -> None:
+    url, _, config = station
+    Accounts(config.accounts).add_operator("OFC-0077", "482916")
+    client = httpx.Client(base_url=url, timeout=60)
+    assert client.post("/counter/signin", json={"operator": "OFC-0077", "pin": "482916"}).status_code == 200
+    document = client.post(
+        "/counter/document", files={"image": ("d.png", (SAMPLES / "document.png").read_bytes())}
+    )
+    assert document.status_code == 200, document.text
+    live = client.post(
+        "/counter/live",
+        files={"image": ("l.jpg", (SAMPLES / "live_genuine.jpg").read_bytes())},
+        data={"source": "camera"},
+    )
+    assert live.status_code == 200, live.text
+    for note, shown in (("pasaporte\x00roto", "U+0000"), ("ver exe.\u202etxt", "U+202E")):
+        reply = client.post("/counter/outcome", json={"outcome": "other", "note": note})
+        assert reply.status_code == 422, reply.text
+        error = reply.json()["error"]
+        assert error["code"] == "bad_request" and shown in error["message"] and "note" in error["message"]
+    kept = client.post("/counter/outcome", json={"outcome": "other", "note": "pasaporte roto"})
+    assert kept.status_code == 200, kept.text
+    with AuditLog(config.audit_db) as log:
+        notes = [event.note for event in log.events(live.json()["record"])]
+    assert notes == ["pasaporte roto"]

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from impostor.csvsafe import spreadsheet_cell
 from impostor.errors import DatasetError, InputError, OutputError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 from impostor.pipeline import Verifier
 
 __all__ = ["DECISION_COLUMNS", "BatchSummary", "compare_list"]
@@ -47,10 +49,11 @@ class BatchSummary:
 
 def _pairs(list_file: Path) -> Iterator[tuple[int, str, str]]:
     try:
-        text = list_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise DatasetError(f"{list_file}: the pair list cannot be read ({reason})") from None
+        text = read_bounded(list_file, max_file_bytes()).decode("utf-8-sig")
+    except OSError as exc:
+        raise DatasetError(f"{list_file}: the pair list cannot be read ({why_unreadable(exc)})") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{list_file}: the pair list cannot be read (not UTF-8 text)") from None
     rows = csv.reader(io.StringIO(text))
     header = [name.strip().lower() for name in next(rows, [])]
     for first, second in (("document", "live"), ("a", "b")):
@@ -69,12 +72,18 @@ def _pairs(list_file: Path) -> Iterator[tuple[int, str, str]]:
         yield number, cells[left], cells[right]
 
 
+def _safe(row: dict[str, object]) -> dict[str, object]:
+    """The row with its text cells safe to open in a spreadsheet (a file name may start with =)."""
+    return {name: spreadsheet_cell(value) if isinstance(value, str) else value for name, value in row.items()}
+
+
 def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> BatchSummary:
     """Compare every pair of ``list_file`` with ``verifier`` and write one row each to ``out``.
 
     Columns are ``DECISION_COLUMNS``; ``decision`` is MATCH, NO_MATCH, REFER or ERROR (an image
-    that cannot be used: ``error`` says why). Raises ``DatasetError`` for a list that cannot be
-    read and ``OutputError`` when ``out`` cannot be written.
+    that cannot be used: ``error`` says why). A text cell that a spreadsheet would take for a
+    formula (a file named ``=cmd…``) is written with a leading ``'``. Raises ``DatasetError``
+    for a list that cannot be read and ``OutputError`` when ``out`` cannot be written.
     """
     source = Path(list_file).expanduser()
     base = source.resolve().parent
@@ -110,6 +119,6 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
                         "reasons": " | ".join(reason.message for reason in verdict.reasons),
                     }
             counts[str(row["decision"])] += 1
-            writer.writerow(row)
+            writer.writerow(_safe(row))
             stream.flush()  # an interrupted review keeps every row decided so far
     return BatchSummary(dict(sorted(counts.items())))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -256,3 +258,78 @@ def test_console_script_is_wired() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("MATCH")
     assert "Traceback" not in done.stderr
+
+
+# -- every file a command reads is a regular file of bounded size --------------------------
+
+
+def run_bounded(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command line in a child process held to a deadline and 3 GB of address space, so that a
+    read that blocks on a FIFO or never ends on a device fails the test instead of the machine."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-c", "from impostor.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        preexec_fn=limit_memory,
+    )
+
+
+@pytest.fixture(params=["fifo", "/dev/zero"])
+def unreadable(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A path no command may read: a FIFO nobody writes to (it would block), or /dev/zero (endless)."""
+    if request.param == "fifo":
+        os.mkfifo(tmp_path / "list.csv")
+        return tmp_path / "list.csv"
+    return Path(request.param)
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "kind"),
+    [
+        (["compare", "--pairs", "PATH", "--out", "OUT/decisions.csv", "--no-audit"], 12, "DatasetError"),
+        (["benchmark", "--pairs", "PATH", "--out", "OUT/report", "--quiet"], 12, "DatasetError"),
+        (["benchmark", "DEV", "--pairs", "PATH", "--out", "OUT/report", "--quiet"], 12, "DatasetError"),
+        (
+            [
+                "calibrate",
+                "DEV",
+                "--pairs",
+                "DEV/pairs.csv",
+                "--heldout-pairs",
+                "PATH",
+                "--out",
+                "OUT/p.json",
+            ],
+            12,
+            "DatasetError",
+        ),
+        (["document", DOCUMENT, "--csca", "PATH"], 19, "DocumentError"),
+    ],
+    ids=["compare-pairs", "benchmark-pairs-alone", "benchmark-pairs", "calibrate-heldout", "document-csca"],
+)
+def test_a_fifo_or_a_device_as_a_path_option_is_refused_at_once(
+    unreadable: Path, faces_dev: Path, tmp_path: Path, command: list[str], code: int, kind: str
+) -> None:
+    words = [
+        word.replace("PATH", str(unreadable)).replace("OUT", str(tmp_path)).replace("DEV", str(faces_dev))
+        for word in command
+    ]
+    done = run_bounded(*words)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code, done.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"{kind}: "), done.stderr
+    assert "not a regular file" in lines[0] and str(unreadable) in lines[0], lines[0]
+
+
+def test_a_fifo_as_a_tls_file_is_refused_at_once(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "station.pem")
+    fifo = str(tmp_path / "station.pem")
+    done = run_bounded("station", "--certfile", fifo, "--keyfile", fifo, "--db", tmp_path / "s.sqlite")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "not a regular file" in done.stderr, done.stderr

@@ -23,6 +23,7 @@ __all__ = [
     "DECISION_EXIT_CODES",
     "EXIT_CODES",
     "INTERNAL_ERROR",
+    "audit_text",
     "command_line",
     "detector_option",
     "echo_json",
@@ -214,7 +215,7 @@ def tls_options(readable: str) -> Callable[[Callable[..., Any]], Callable[..., A
 def warn_plain_http(host: str, certfile: Path | None, insecure_http: bool, cost: str) -> None:
     """The loud line on every start that serves plain HTTP beyond this machine; ``cost`` says
     what that exposes."""
-    from impostor.asgi import is_loopback
+    from impostor.listen import is_loopback
 
     if insecure_http and certfile is None and not is_loopback(host):
         click.secho(
@@ -255,6 +256,17 @@ def login_name() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
         raise click.UsageError("cannot tell the login user name: give --operator NAME") from None
+
+
+def audit_text(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """A click callback for an option the audit log keeps (``--operator``, ``--station``): no
+    control or bidirectional-formatting character, refused before any work is done."""
+    from impostor.audit import check_text
+
+    try:
+        return None if value is None else check_text(value, "the value")
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def percent(probability: float) -> str:

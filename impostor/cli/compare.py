@@ -13,6 +13,7 @@ import click
 from impostor import settings
 from impostor.cli.common import (
     DECISION_EXIT_CODES,
+    audit_text,
     detector_option,
     device_option,
     echo_json,
@@ -68,10 +69,16 @@ _profile_option = click.option(
 @jitters_option
 @device_option
 @click.option(
-    "--station", metavar="TEXT", help="Station named in the audit log (default: this machine's hostname)."
+    "--station",
+    metavar="TEXT",
+    callback=audit_text,
+    help="Station named in the audit log (default: this machine's hostname).",
 )
 @click.option(
-    "--operator", metavar="TEXT", help="Operator named in the audit log (default: the login user name)."
+    "--operator",
+    metavar="TEXT",
+    callback=audit_text,
+    help="Operator named in the audit log (default: the login user name).",
 )
 @click.option(
     "--audit-db",

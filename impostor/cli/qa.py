@@ -240,6 +240,7 @@ def _summary(profile: Profile, out: Path) -> str:
     lines = [
         f"wrote {out}: profile {profile.name} {profile.version}"
         + (click.style("  WEAK", fg="yellow", bold=True) if profile.weak else ""),
+        f"  fitted on {provenance.get('calibration_data', '?')}",
         f"  MATCH at distance <= {profile.accept_distance:.4f}: FMR {_rate(targets.get('accept_target_fmr'))}"
         f" chosen on {pairs.get('impostor', 0):,} impostor pairs",
         f"  NO_MATCH above {profile.reject_distance:.4f}: FNMR {_rate(targets.get('reject_target_fnmr'))}"

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from impostor.errors import PracticeError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 from impostor.practice.selection import name_key
 
 __all__ = ["SHIPPED", "known_people", "read_list"]
@@ -35,8 +36,11 @@ def known_people(people: Iterable[str], extra: Path | None = None) -> list[str]:
     known = read_list((resources.files("impostor.practice") / SHIPPED).read_text(encoding="utf-8"))
     if extra is not None:
         try:
-            known |= read_list(extra.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or error
-            raise PracticeError(f"cannot read the list of known people {extra}: {reason}") from None
+            known |= read_list(read_bounded(extra, max_file_bytes()).decode("utf-8"))
+        except OSError as error:
+            raise PracticeError(
+                f"cannot read the list of known people {extra}: {why_unreadable(error)}"
+            ) from None
+        except UnicodeDecodeError as error:
+            raise PracticeError(f"cannot read the list of known people {extra}: {error}") from None
     return sorted(person for person in people if name_key(person) in known)

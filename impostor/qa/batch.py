@@ -25,7 +25,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn, cast
 
 import numpy as np
@@ -37,6 +36,7 @@ from impostor.capture import load_image
 from impostor.detect import DETECTORS, Detector
 from impostor.embed import default_embedder
 from impostor.errors import ClusterError, InputError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 from impostor.pipeline import PICKS, Located, Pick, Verifier
 from impostor.profile import Profile, load_profile
 from impostor.qa.cache import CachedFace, EmbeddingCache, file_digest, pipeline_key
@@ -194,6 +194,7 @@ class _Job:
     analysis_side: int
     detect_side: int
     max_pixels: int
+    max_file_bytes: int
     profile: Profile
 
 
@@ -222,6 +223,7 @@ def _job(detector: str, pick: str, jitters: int, flip: bool, grey: bool) -> _Job
         analysis_side=int(settings.get("analysis_side")),
         detect_side=int(settings.get("detect_side")),
         max_pixels=int(settings.get("max_pixels")),
+        max_file_bytes=max_file_bytes(),
         profile=load_profile(),
     )
 
@@ -256,9 +258,9 @@ def _embed_files(job: _Job, items: Sequence[tuple[str, str]]) -> list[_Outcome]:
     found: list[tuple[int, str, LoadedImage, Located]] = []
     for path, label in items:
         try:
-            data = Path(path).read_bytes()
+            data = read_bounded(path, job.max_file_bytes)
         except OSError as exc:
-            outcomes.append(_Outcome(None, CachedFace(None, f"cannot be read ({exc.strerror or exc})", None)))
+            outcomes.append(_Outcome(None, CachedFace(None, f"cannot be read ({why_unreadable(exc)})", None)))
             continue
         digest = hashlib.sha256(data).hexdigest()
         try:

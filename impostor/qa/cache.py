@@ -27,6 +27,7 @@ from impostor import settings
 from impostor._version import __version__
 from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import DatasetError, OutputError
+from impostor.files import open_regular
 from impostor.profile import load_profile
 
 __all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "open_cache", "pipeline_key"]
@@ -135,9 +136,10 @@ def _version(module: str) -> str:
 
 
 def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, as 64 hex digits. Raises ``OSError`` if it cannot be read."""
+    """SHA-256 of a regular file's bytes, as 64 hex digits. Raises ``OSError`` if it cannot be
+    read (``NotARegularFile`` for a pipe or a device, which would block or never end)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -77,7 +77,7 @@ def scan(root: str | Path) -> Dataset:
     jpeg png bmp tif tiff webp jp2 j2k, any case; the loader then says what is wrong with a
     broken one) or when their content starts like an image (ORL's .pgm, Yale's .gif, files
     without a suffix); everything else found (files at the top level, hidden files and
-    folders, other files, folders nested inside a person folder, empty person
+    folders, pipes and devices, other files, folders nested inside a person folder, empty person
     folders, broken or looping links, a folder linked twice) is listed in ``skipped`` with the
     reason. Symbolic links to files and folders are followed. Images are not opened here.
 
@@ -163,6 +163,8 @@ def _scan_person(folder: Path, person: str, skipped: list[Skipped]) -> tuple[lis
         elif _is_dir(entry):
             nested = True
             skipped.append(Skipped(where, "folder inside a person folder (not scanned)"))
+        elif not _is_file(entry):  # a FIFO would block its reader, a device never end
+            skipped.append(Skipped(where, "not a regular file (a pipe or a device)"))
         elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES or _sniffed(entry.path):
             found.append(entry.name)
         else:
@@ -180,6 +182,13 @@ def _sniffed(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
             return looks_like_image(handle.read(SNIFF_BYTES))
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
     except OSError:
         return False
 

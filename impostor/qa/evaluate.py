@@ -171,6 +171,8 @@ def _score(
     if len(pairs) == 0:
         raise DatasetError(f"{dataset_dir or pairs_file}: no usable pairs")
     heldout = read_pairs(heldout_file, full) if heldout_file is not None else None
+    if heldout is not None:
+        _check_apart(pairs, heldout, heldout_file)
     dataset, remapped = _used_images(full, [pairs] if heldout is None else [pairs, heldout])
     pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
     cache = open_cache(config.cache)
@@ -202,6 +204,18 @@ def _score(
             cache.close()
     scored = _Scored(full, dataset, pairs, heldout, embeddings, np.empty(0), in_grey, grey)
     return dataclasses.replace(scored, distance=scored.distances(pairs.a, pairs.b))
+
+
+def _check_apart(pairs: Pairs, heldout: Pairs, heldout_file: str | Path | None) -> None:
+    """Refuse, before any embedding, held-out pairs that leave no training image of their own
+    (the training list given twice, say): thresholds are never chosen on held-out images."""
+    training = np.union1d(pairs.a, pairs.b)
+    if np.setdiff1d(training, np.union1d(heldout.a, heldout.b)).size == 0:
+        raise DatasetError(
+            f"{heldout_file}: holds every image of the training pairs ({pairs.source}), so none is "
+            "left to fit on; hold out other people's pairs (LFW's pairsDevTest beside pairsDevTrain), "
+            "or leave out --heldout-pairs to hold out a share of the people"
+        )
 
 
 def _used_images(dataset: Dataset, lists: list[Pairs]) -> tuple[Dataset, list[Pairs]]:
@@ -340,6 +354,7 @@ def run_calibration(
             f"target FMR and reject FNMR must lie in (0, 1), got {target_fmr} and {reject_fnmr}"
         )
     config = config or EvaluationConfig()
+    source = dataset_dir if dataset_dir is not None else pairs_file  # what messages name
     scored = _score(dataset_dir, pairs_file, config, heldout_pairs_file)
     dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
     codes = dataset.identity_codes
@@ -371,7 +386,7 @@ def run_calibration(
     impostor = scored.distance[train_pairs & ~pairs.same]
     if genuine.size < 10 or impostor.size < 10:
         raise DatasetError(
-            f"{dataset_dir}: only {genuine.size} genuine and {impostor.size} impostor training pairs "
+            f"{source}: only {genuine.size} genuine and {impostor.size} impostor training pairs "
             "have faces; at least 10 of each are needed to fit a profile"
         )
     calibration = make_calibrator(method).fit(genuine, impostor)
@@ -389,6 +404,12 @@ def run_calibration(
         g_all, i_all = scored.cross(documents, lives, codes)
     else:
         g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
+    if g_all.size == 0 or i_all.size == 0:  # the held-out pairs took the images that would give them
+        raise DatasetError(
+            f"{source}: the training images (with a face, none of them held out) give {g_all.size:,} "
+            f"genuine and {i_all.size:,} impostor pairs; thresholds need both: hold out other people's "
+            "pairs, or leave out --heldout-pairs"
+        )
     # the profile keeps four decimals, rounded to the safe side: never a higher FMR at accept,
     # never a higher FNMR at reject than the targets' thresholds give on these pairs
     accept = math.floor(threshold_at_fmr(i_all, target_fmr) * 1e4) / 1e4
@@ -397,7 +418,7 @@ def run_calibration(
     weak = _weaknesses(i_all.size, g_all.size, target_fmr, reject_fnmr, accept, reject)
     if weak and not allow_weak:
         raise WeakProfile(
-            f"{dataset_dir}: the profile would not keep its promises ({'; '.join(weak)}); "
+            f"{source}: the profile would not keep its promises ({'; '.join(weak)}); "
             "add people and photos, relax --target-fmr or --reject-fnmr, "
             "or give --allow-weak to write it marked weak"
         )

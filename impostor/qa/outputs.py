@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
+from impostor.csvsafe import spreadsheet_cell
 from impostor.errors import OutputError
 from impostor.jsonio import to_json
 from impostor.qa import metrics, plots
@@ -22,9 +23,10 @@ def write_report(report: Report, scores: PairScores, out_dir: str | Path) -> dic
     report has an error-versus-reject curve, erc.png.
 
     ``scores.csv`` has columns a, b, same (1/0), fold (empty without folds), distance and
-    probability (empty for a lost pair), one row per pair in the order of ``scores``. The HTML
-    is one self-contained file: the plots inline as base64 PNG, no external CSS, scripts or
-    links. Returns the written paths by file name; raises ``OutputError`` if the folder or a
+    probability (empty for a lost pair), one row per pair in the order of ``scores``; an image
+    path a spreadsheet would take for a formula (``=…``, ``+…``, ``-…``, ``@…``) gets a leading
+    ``'``. The HTML is one self-contained file: the plots inline as base64 PNG, no external
+    CSS, scripts or links. Returns the written paths by file name; raises ``OutputError`` if the folder or a
     file cannot be written.
     """
     out = Path(out_dir)
@@ -90,4 +92,4 @@ def _write_csv(scores: PairScores, path: Path) -> None:
         for a, b, same, fold, d, p in zip(
             scores.a, scores.b, scores.same.tolist(), folds, scores.distance, scores.probability, strict=True
         ):
-            writer.writerow([a, b, int(same), fold, number(d), number(p)])
+            writer.writerow([spreadsheet_cell(a), spreadsheet_cell(b), int(same), fold, number(d), number(p)])

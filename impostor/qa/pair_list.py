@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from impostor.errors import DatasetError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 from impostor.qa.dataset import Dataset, Skipped
 from impostor.qa.pairs import Pairs, read_pairs
 
@@ -30,11 +31,11 @@ def read_pair_list(path: str | Path) -> tuple[Dataset, Pairs]:
     """
     file = Path(path).expanduser()
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(
-            f"{file}: the pair list cannot be read ({getattr(exc, 'strerror', None) or exc})"
-        ) from None
+        text = read_bounded(file, max_file_bytes()).decode("utf-8-sig")
+    except OSError as exc:
+        raise DatasetError(f"{file}: the pair list cannot be read ({why_unreadable(exc)})") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{file}: not a pair list (not UTF-8 text)") from None
     rows = list(csv.reader(io.StringIO(text)))
     header = [name.strip().lower() for name in rows[0]] if rows else []
     if not {"a", "b", "same"} <= set(header):

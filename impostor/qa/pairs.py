@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor.errors import DatasetError
+from impostor.files import max_file_bytes, read_bounded, why_unreadable
 from impostor.qa.dataset import Dataset, Skipped
 
 __all__ = ["Pairs", "generate_pairs", "read_pairs"]
@@ -73,9 +74,11 @@ def read_pairs(path: str | Path, dataset: Dataset) -> Pairs:
       labels are integers, renumbered 0, 1, ... in sorted order.
 
     Windows line endings, a byte-order mark and blank lines are tolerated. A line that cannot
-    be used (an image not in the data set, a malformed line, an image paired with itself) is
-    listed in ``skipped`` with its line number. Raises ``DatasetError`` when the file cannot be
-    read, is in neither format, disagrees with its own LFW header, or gives no usable pair.
+    be used (an image not in the data set, a malformed line, an image paired with itself, a
+    pair of images already listed, in either order) is listed in ``skipped`` with its line
+    number; ``source`` says how many repeats were left out, since each pair counts once.
+    Raises ``DatasetError`` when the file cannot be read, is in neither format, disagrees with
+    its own LFW header, or gives no usable pair.
     """
     file = Path(path).expanduser()
     lines = _read_lines(file)
@@ -107,13 +110,13 @@ def read_pairs(path: str | Path, dataset: Dataset) -> Pairs:
 
 def _read_lines(file: Path) -> list[str]:
     try:
-        data = file.read_bytes()
+        data = read_bounded(file, max_file_bytes())
     except FileNotFoundError:
         raise DatasetError(f"{file}: no such pair list") from None
     except IsADirectoryError:
         raise DatasetError(f"{file}: is a folder, not a pair list") from None
     except OSError as exc:
-        raise DatasetError(f"{file}: cannot be read ({exc.strerror or exc})") from None
+        raise DatasetError(f"{file}: the pair list cannot be read ({why_unreadable(exc)})") from None
     if b"\x00" in data[:4096]:
         raise DatasetError(f"{file}: not a pair list (binary data)")
     try:
@@ -142,6 +145,8 @@ class _Builder:
         self.same: list[bool] = []
         self.fold: list[int] = []
         self.skipped: list[Skipped] = []
+        self.seen: dict[tuple[int, int], tuple[int, bool]] = {}  # each pair → its line and label
+        self.repeats = 0
 
     def skip(self, number: int, line: str, why: str) -> None:
         self.skipped.append(Skipped(line.strip(), f"pair line {number}: {why}"))
@@ -164,10 +169,26 @@ class _Builder:
             self.skip(number, line, f"{names[0]} is paired with itself")
         else:
             assert a is not None and b is not None
-            self.a.append(self.index[a])
-            self.b.append(self.index[b])
+            first, second = self.index[a], self.index[b]
+            key = (min(first, second), max(first, second))
+            if key in self.seen:
+                # a repeated comparison is not new evidence: counted twice, it would shrink the
+                # error rates' intervals as if more people had been compared
+                self.repeats += 1
+                earlier, label = self.seen[key]
+                other = "" if label == same else " with the other label; the first is kept"
+                self.skip(number, line, f"repeats the pair of line {earlier}{other} (each pair counts once)")
+                return
+            self.seen[key] = (number, same)
+            self.a.append(first)
+            self.b.append(second)
             self.same.append(same)
             self.fold.append(fold)
+
+    @property
+    def repeated(self) -> str:
+        """A note for ``Pairs.source`` when lines were left out as repeats; empty otherwise."""
+        return f"; {self.repeats:,} repeated pairs counted once" if self.repeats else ""
 
     def build(self, source: str, *, folds: bool) -> Pairs:
         fold = None
@@ -225,7 +246,7 @@ def _read_lfw(
             continue
         found = (names[0] if names[0] in index else None, names[1] if names[1] in index else None)
         builder.add(number, line, names, found, same, position // (2 * per_fold))
-    return builder.build(f"{file.name} ({view})", folds=folds > 1)
+    return builder.build(f"{file.name} ({view}{builder.repeated})", folds=folds > 1)
 
 
 def _read_csv(file: Path, numbered: list[tuple[int, str]], dataset: Dataset) -> Pairs:
@@ -262,7 +283,10 @@ def _read_csv(file: Path, numbered: list[tuple[int, str]], dataset: Dataset) -> 
     folds = f", {int(result.fold.max()) + 1} folds" if result.fold is not None and len(result) else ""
     disagree = _label_conflicts(result, dataset)
     note = f"; {disagree:,} labels disagree with the person folders" if disagree else ""
-    source = f"{file.name} (CSV, {genuine:,} genuine + {len(result) - genuine:,} impostor{folds}{note})"
+    source = (
+        f"{file.name} (CSV, {genuine:,} genuine + {len(result) - genuine:,} impostor{folds}{note}"
+        f"{builder.repeated})"
+    )
     return Pairs(result.a, result.b, result.same, result.fold, source, result.skipped)
 
 

@@ -336,8 +336,12 @@ class Report:
             f"{self.context.title}: {c.pairs:,} pairs ({c.genuine_pairs:,} genuine, {c.impostor_pairs:,} "
             f"impostor), {c.lost_genuine + c.lost_impostor:,} lost to no face; "
             f"{c.fta_images:,} of {c.images:,} images without a face",
-            f"EER {format_rate(self.eer.rate)} at distance {self.eer.threshold:.4f}",
         ]
+        if c.pairs_skipped:  # repeats and lines naming missing images change what the rates rest on
+            lines.append(
+                f"pairs from {self.context.pairs_source}; {c.pairs_skipped:,} lines of the list not used"
+            )
+        lines.append(f"EER {format_rate(self.eer.rate)} at distance {self.eer.threshold:.4f}")
         for t in self.operating_points:
             p = t.point
             ci = f" [{format_rate(t.fnmr_ci.low)}, {format_rate(t.fnmr_ci.high)}]" if t.fnmr_ci else ""

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from impostor.cli import main
-from impostor.errors import DatasetError
+from impostor.errors import DatasetError, PracticeError
 from impostor.practice.build import build_set, mean_probability
 from impostor.practice.selection import STRANGERS_FLOOR, choose_pairs, name_key
 from impostor.practice.sets import PracticeSet, load_set
 from impostor.qa.cache import EmbeddingCache
+from tests.qa import stuck_fifo
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +307,12 @@ def test_a_set_is_previewed_then_edited_dropping_and_swapping_pairs_of_the_same_
         main, ["practice", "edit", str(set_file), "--drop", "1", "--out", str(tmp_path / "x" / "v.json")]
     )
     assert elsewhere.exit_code == 15 and "beside" in elsewhere.output
+
+
+def test_a_known_people_list_that_is_a_pipe_or_a_device_is_refused(tmp_path: Path) -> None:
+    from impostor.practice.known import known_people
+
+    with stuck_fifo(tmp_path / "ours.txt") as fifo, pytest.raises(PracticeError, match="not a regular file"):
+        known_people(["Quispe_Ana"], fifo)  # would wait for a writer
+    with pytest.raises(PracticeError, match="not a regular file"):
+        known_people(["Quispe_Ana"], Path("/dev/zero"))  # would never end

@@ -21,7 +21,9 @@ import pytest
 import impostor
 from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import DatasetError, OutputError
+from impostor.files import NotARegularFile
 from impostor.qa.cache import SCHEMA_VERSION, CachedFace, EmbeddingCache, file_digest, pipeline_key
+from tests.qa import stuck_fifo
 
 KEY = "test pipeline"
 
@@ -185,6 +187,13 @@ def test_file_digest_is_the_sha256_of_the_bytes(faces_dev: Path) -> None:
         assert file_digest(faces_dev / row["path"]) == row["sha256"]
     with pytest.raises(OSError):
         file_digest(faces_dev / "nobody.jpg")
+
+
+def test_file_digest_never_reads_a_pipe_or_a_device(tmp_path: Path) -> None:
+    with stuck_fifo(tmp_path / "pipe.jpg") as fifo, pytest.raises(NotARegularFile):
+        file_digest(fifo)  # would wait for a writer
+    with pytest.raises(NotARegularFile):
+        file_digest("/dev/zero")  # would never end
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from impostor.errors import DatasetError
 from impostor.qa.dataset import Dataset, Skipped, scan
 from impostor.qa.pairs import Pairs, _impostor_pairs_drawn, generate_pairs, read_pairs
+from tests.qa import stuck_fifo
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +148,22 @@ def test_scan_a_messy_folder(tmp_path: Path, faces_dev: Path) -> None:
     }
 
 
+def test_scan_skips_pipes_and_devices(tmp_path: Path, faces_dev: Path) -> None:
+    """A FIFO named like a photo (or with no suffix, so sniffed) would block whoever reads it, and
+    a link to /dev/zero never end: both are listed as skipped, never as images."""
+    link(faces_dev / "Barack_Obama" / "fr_obama.jpg", tmp_path / "Barack_Obama" / "a.jpg")
+    (tmp_path / "Jane_Doe").mkdir()
+    link(Path("/dev/zero"), tmp_path / "Jane_Doe" / "zero.jpg")
+    with stuck_fifo(tmp_path / "Jane_Doe" / "pipe.jpg"), stuck_fifo(tmp_path / "Jane_Doe" / "pipe"):
+        started = time.monotonic()
+        dataset = scan(tmp_path)
+        assert time.monotonic() - started < 5
+    assert dataset.images == ("Barack_Obama/a.jpg",)
+    reasons = {s.path: s.reason for s in dataset.skipped}
+    for name in ("pipe.jpg", "pipe", "zero.jpg"):
+        assert reasons[f"Jane_Doe/{name}"] == "not a regular file (a pipe or a device)", reasons
+
+
 def test_scan_refuses_what_is_not_a_data_set(tmp_path: Path, faces_dev: Path) -> None:
     with pytest.raises(DatasetError, match="nowhere: no such folder"):
         scan(tmp_path / "nowhere")
@@ -265,9 +283,37 @@ def test_faces_dev_csv(dev: Dataset, faces_dev: Path, name: str, count: int, gen
     assert named(pairs, dev) == expected
 
 
-def test_csv_with_extra_columns(dev: Dataset, faces_dev: Path) -> None:
+def test_csv_with_extra_columns_and_repeated_pairs(dev: Dataset, faces_dev: Path) -> None:
+    """deepface's own list names 60 pairs twice (once from each of its source files): each
+    comparison counts once, and the list's source says how many repeats were left out."""
+    listed = csv_pairs(faces_dev / "pairs_deepface_original.csv")
+    distinct = {frozenset(pair[:2]) for pair in listed}
     pairs = read_pairs(faces_dev / "pairs_deepface_original.csv", dev)
-    assert len(pairs) == len(csv_pairs(faces_dev / "pairs_deepface_original.csv"))
+    assert (len(listed), len(distinct), len(pairs)) == (580, 520, 520)
+    assert pair_set(pairs, dev) == {tuple(sorted(pair)) for pair in distinct}
+    assert pairs.source.endswith("; 60 repeated pairs counted once)")
+    assert len(pairs.skipped) == 60 and all("counts once" in s.reason for s in pairs.skipped)
+
+
+def test_a_pair_repeated_in_either_order_counts_once(tmp_path: Path, dev: Dataset) -> None:
+    lines = ["a,b,same", "Joe_Biden/fr_biden.jpg,Joe_Biden/fr_biden2.jpg,1"]
+    lines += ["Joe_Biden/fr_biden.jpg,Rose_Leslie/fr_img1.jpg,0"] * 3
+    lines += [
+        "Joe_Biden/fr_biden2.jpg,Joe_Biden/fr_biden.jpg,1",
+        "Joe_Biden/fr_biden2.jpg,Joe_Biden/fr_biden.jpg,0",
+    ]
+    pairs_file = tmp_path / "pairs.csv"
+    pairs_file.write_text("\n".join(lines) + "\n")
+    pairs = read_pairs(pairs_file, dev)
+    assert pairs.same.tolist() == [True, False]
+    assert pairs.source == "pairs.csv (CSV, 1 genuine + 1 impostor; 4 repeated pairs counted once)"
+    assert [s.reason for s in pairs.skipped] == [
+        "pair line 4: repeats the pair of line 3 (each pair counts once)",
+        "pair line 5: repeats the pair of line 3 (each pair counts once)",
+        "pair line 6: repeats the pair of line 2 (each pair counts once)",
+        "pair line 7: repeats the pair of line 2 with the other label; the first is kept"
+        " (each pair counts once)",
+    ]
 
 
 def test_csv_paths_relative_to_the_root_with_odd_lines(tmp_path: Path, dev: Dataset) -> None:

@@ -274,3 +274,17 @@ def test_bad_qa_input_is_one_line_and_an_exit_code(
     result = CliRunner().invoke(main, [*args, "--quiet", "--no-cache"])
     assert result.exit_code == code, result.output
     assert words in result.output and "Traceback" not in result.output
+
+
+def test_calibrate_refuses_its_training_list_as_the_held_out_one(faces_dev: Path, tmp_path: Path) -> None:
+    """The same list twice leaves no image to choose thresholds on: said at once, before any
+    embedding, not as an internal error after it."""
+    pairs = str(faces_dev / "pairs.csv")
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(
+        main, ["calibrate", str(faces_dev), "--pairs", pairs, "--heldout-pairs", pairs, "--out", str(out)]
+    )
+    assert result.exit_code == 12, result.output
+    assert result.stderr.startswith(f"DatasetError: {pairs}: holds every image of the training pairs")
+    assert result.stderr.count("\n") == 1 and "--heldout-pairs" in result.stderr
+    assert not out.exists()

@@ -149,3 +149,69 @@ def test_compare_a_list_of_pairs_for_review(site: Path, tmp_path: Path) -> None:
         assert log.verify().ok
     wrong = CliRunner().invoke(main, ["compare", "--pairs", str(listing)])
     assert wrong.exit_code == 2 and "--out" in wrong.stderr
+
+
+def test_decisions_never_open_as_formulas_in_a_spreadsheet(site: Path, tmp_path: Path) -> None:
+    """File names are chosen by whoever sent the photos; the reviewer opens the decisions in a
+    spreadsheet, where ``=``, ``+``, ``-`` or ``@`` first would run as a formula."""
+    document, live = "=cmd|' -c calc'!A0.jpg", '@HYPERLINK("evil.example","x").jpg'
+    shutil.copy(site / "docs" / "passport-0.jpg", tmp_path / document)
+    shutil.copy(site / "live" / "counter-0.jpg", tmp_path / live)
+    listing = tmp_path / "review.csv"
+    with listing.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["document", "live"])
+        writer.writerow([document, live])
+        writer.writerow(["+SUM(1+1).jpg", "-2+3.jpg"])  # neither exists: an ERROR row naming both
+    out = tmp_path / "decisions.csv"
+    result = CliRunner().invoke(main, ["compare", "--pairs", str(listing), "--out", str(out), "--no-audit"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(newline="")))
+    assert [row["decision"] for row in rows] == ["MATCH", "ERROR"]
+    assert (rows[0]["document"], rows[0]["live"]) == (f"'{document}", f"'{live}")
+    assert (rows[1]["document"], rows[1]["live"]) == ("'+SUM(1+1).jpg", "'-2+3.jpg")
+    assert all(cell[:1] not in ("=", "+", "-", "@") for row in rows for cell in row.values())
+
+
+def test_calibrate_on_a_pair_list_alone_names_the_list(
+    site: Path, embedding_cache: Path, tmp_path: Path
+) -> None:
+    """Without a DATASET folder the pair list is the data set, and messages name it (not 'None')."""
+    pairs = site / "pairs.csv"
+    args = [
+        "calibrate",
+        "--pairs",
+        str(pairs),
+        "--out",
+        str(tmp_path / "p.json"),
+        "--cache",
+        str(embedding_cache),
+    ]
+    result = CliRunner().invoke(main, [*args, "--quiet"])
+    assert result.exit_code == 12, result.output
+    assert result.stderr.startswith(f"DatasetError: {pairs}: only "), result.stderr
+
+
+def test_benchmark_counts_each_repeated_pair_once_and_says_so(
+    site: Path, embedding_cache: Path, tmp_path: Path
+) -> None:
+    """Two pairs repeated thousands of times are two comparisons, not thousands: counted as
+    thousands they would give error rates with intervals of zero width."""
+    listing = site / "repeated.csv"
+    with listing.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["a", "b", "same", "a_id", "b_id"])
+        for _ in range(5000):
+            writer.writerow(["docs/passport-0.jpg", "live/counter-0.jpg", 1, "Barack_Obama", "Barack_Obama"])
+            writer.writerow(
+                ["live/counter-1.jpg", "docs/passport-0.jpg", 0, "Jennifer_Aniston", "Barack_Obama"]
+            )
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        ["benchmark", "--pairs", str(listing), "--out", str(out), "--cache", str(embedding_cache), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 pairs (1 genuine, 1 impostor)" in result.stdout
+    assert "9,998 repeated pairs counted once" in result.stdout
+    assert len(list(csv.DictReader((out / "scores.csv").open()))) == 2

@@ -277,6 +277,31 @@ def test_csv_rows_match_the_scores(scores: PairScores, written: dict[str, Path])
             assert float(row["probability"]) == scores.probability[k]
 
 
+FORMULAS = (
+    "=cmd|' -c calc'!A0.jpg",
+    "+SUM(1+1)*cmd|' -c calc'!A0.jpg",
+    '@HYPERLINK("http://example.com/x","photo").jpg',
+    "-2+3+cmd|' -c calc'!A0.jpg",
+)
+
+
+def test_csv_cells_never_open_as_formulas(
+    report: Report, scores: PairScores, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Image paths come from whoever named the files: a spreadsheet must show them, not run them."""
+    a, b = list(scores.a), list(scores.b)
+    a[: len(FORMULAS)] = [f"{name}" for name in FORMULAS]
+    b[len(FORMULAS) : 2 * len(FORMULAS)] = [f"{name}" for name in FORMULAS]
+    hostile = replace(scores, a=tuple(a), b=tuple(b))
+    written = write_report(report, hostile, tmp_path_factory.mktemp("hostile"))
+    with written["scores.csv"].open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert all(cell[:1] not in ("=", "+", "-", "@") for row in rows for cell in row)
+    assert [row[0] for row in rows[: len(FORMULAS)]] == [f"'{name}" for name in FORMULAS]
+    assert [row[1] for row in rows[len(FORMULAS) : 2 * len(FORMULAS)]] == [f"'{name}" for name in FORMULAS]
+    assert rows[-1][0] == scores.a[-1]  # an ordinary path is written as it is
+
+
 @pytest.mark.parametrize("name", ["histogram.png", "det.png", "roc.png"])
 def test_plots_decode_at_a_readable_size(written: dict[str, Path], name: str) -> None:
     image = cv2.imread(str(written[name]))

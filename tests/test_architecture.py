@@ -37,7 +37,9 @@ FOUNDATION = {
     "_version",
     "files",
     "headers",
+    "budget",
     "asgi",
+    "listen",
     "i18n",
     "dlib_dat",
     "resnet_dat",
@@ -47,6 +49,7 @@ FOUNDATION = {
     "graphs",
     "printing",
     "hashing",
+    "csvsafe",
 }
 STAGES = {"capture", "detect", "align", "quality", "embed", "score", "calibrate", "decide", "audit"}
 COMPOSITION = {

@@ -4,12 +4,13 @@ manage who may use it (operators and integrating systems)."""
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import click
 
 from impostor import settings
-from impostor.cli.common import device_option, reported, tls_options, warn_plain_http
+from impostor.cli.common import audit_text, device_option, reported, tls_options, warn_plain_http
 
 __all__ = ["station"]
 
@@ -47,7 +48,9 @@ _replace_option = click.option("--replace", is_flag=True, help="Replace an exist
     help="Keep both images of each comparison, encrypted, for DAYS days (default: keep none).",
 )
 @tls_options("PINs and faces")
-@click.option("--name", help="The station's name in the audit log (default: this computer's name).")
+@click.option(
+    "--name", callback=audit_text, help="The station's name in the audit log (default: this computer's name)."
+)
 @click.option(
     "--idle-minutes",
     type=click.IntRange(1, 1440),
@@ -142,25 +145,42 @@ def station(
 @station.command("add-operator")
 @click.argument("operator")
 @click.option(
-    "--pin", prompt="PIN", hide_input=True, confirmation_prompt="PIN again", help="Asked for when not given."
+    "--pin",
+    help="The PIN. Without it the PIN is asked for twice at a terminal, or read from the first line "
+    "of a pipe; on the command line it shows in the process list and the shell's history.",
 )
 @_replace_option
 @_db_option
-def add_operator(operator: str, pin: str, replace: bool, db: Path | None) -> None:
+def add_operator(operator: str, pin: str | None, replace: bool, db: Path | None) -> None:
     """Let OPERATOR (an officer's ID, such as OFC-0042) sign in with a PIN, asked for twice.
 
     \b
-    Example:
+    Examples:
       impostor station add-operator OFC-0042
+      printf '%s\n' "$PIN" | impostor station add-operator OFC-0042
     """
     from impostor.station.accounts import Accounts
 
+    if pin is None:
+        pin = _pin_from_stdin()
     with reported():
         accounts = Accounts(db)
         accounts.add_operator(operator, pin, replace=replace)
     click.echo(
         f"operator {operator} can sign in at the station ({accounts.path}); only a hash of the PIN is kept"
     )
+
+
+def _pin_from_stdin() -> str:
+    """The PIN typed twice at a terminal (not echoed), or the first line of a pipe: getpass on a
+    pipe cannot hide anything and warns that it cannot (GetPassWarning)."""
+    stdin = sys.stdin
+    if stdin.isatty():
+        return str(click.prompt("PIN", hide_input=True, confirmation_prompt="PIN again"))
+    line = stdin.readline()
+    if not line.strip():
+        raise click.UsageError("no PIN on standard input: pipe it as one line, or run at a terminal")
+    return line.rstrip("\r\n")
 
 
 @station.command("add-key")

@@ -4,7 +4,8 @@ tools): the same comparison as ``impostor compare``, over HTTP, warm.
     POST /api/v1/verify     multipart ``document`` (a portrait, a data-page scan or a DG2) and
                             ``live``: the JSON of ``compare --json``
     POST /api/v1/quality    multipart ``image`` and a ``side`` field: the JSON of ``quality --json``
-    GET  /api/v1/health     models loaded, the profile, whether the audit log takes writes
+    GET  /api/v1/health     without a key: only whether the station is up ("ok" or "degraded");
+                            with one: its name, models loaded, the profile, the audit log
     GET  /api/docs          the OpenAPI page
 
 Each system sends its own key in the ``X-API-Key`` header (``impostor station add-key``); every
@@ -24,9 +25,10 @@ from impostor.capture import load_image
 from impostor.document import read_document
 from impostor.station.service import Refusal, Station, in_thread
 
-__all__ = ["GUARDED", "add_api", "read_upload"]
+__all__ = ["GUARDED", "HEALTH", "add_api", "read_upload"]
 
 GUARDED = ("/api/v1/verify", "/api/v1/quality")  # what needs a key: every route but health and docs
+HEALTH = "/api/v1/health"  # open, but its details only for a key (checked when one is sent)
 
 
 async def read_upload(upload: UploadFile, part: str, limit: int) -> bytes:
@@ -90,9 +92,10 @@ def add_api(app: FastAPI, station: Station) -> None:
         analysed, report = await in_thread(lambda: verifier.quality(data, side, label="image"))  # type: ignore[arg-type]
         return {"image": analysed.info.to_dict(), **report.to_dict()}
 
-    @app.get("/api/v1/health", tags=["api"])
-    def health() -> dict[str, Any]:
-        """Whether the station can answer: models, profile, audit log."""
+    @app.get(HEALTH, tags=["api"])
+    def health(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Whether the station can answer; with a key, also its name, models, profile and audit log
+        (a caller without one learns nothing of the station but that it is up)."""
         from impostor import weights
 
         profile = verifier.profile
@@ -101,8 +104,11 @@ def add_api(app: FastAPI, station: Station) -> None:
             writable = True
         except errors.AuditError:
             writable = False
+        status = "ok" if writable else "degraded"
+        if getattr(request.state, "caller", None) is None:
+            return {"status": status}
         return {
-            "status": "ok" if writable else "degraded",
+            "status": status,
             "station": config.station,
             "models_loaded": weights.encoder_loaded(),
             "profile": {"name": profile.name, "version": profile.version, "weak": bool(profile.weak)},

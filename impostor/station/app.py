@@ -3,11 +3,15 @@
 Order of the layers a request meets, outermost first:
 1. security headers on every reply (a Content-Security-Policy with no inline script, no framing,
    no referrer, no caching of anything personal);
-2. the gate, which decides who is calling and whether they may now, before any body is read:
+2. the address limit (``impostor.asgi.AddressLimit``): at most ``requests_per_address`` requests
+   of one address in flight (429), and any reply sent before its body was read ends the connection
+   once the rest of the body is dropped, within ``body_seconds``;
+3. the gate, which decides who is calling and whether they may now, before any body is read:
    an API key (``X-API-Key``) for ``/api/v1/verify`` and ``/quality``, the session cookie for the
    page's ``/counter/…`` routes, a per-address rate for sign-ins; refusals are 401, 403 and 429;
-3. the body limit (413 as soon as a body passes the size its route allows);
-4. the routes (``impostor.station.api``, ``impostor.station.counter``) and the static page.
+4. the body limit (413 as soon as a body passes the size its route allows, 408 when it has not
+   all arrived within ``body_seconds``);
+5. the routes (``impostor.station.api``, ``impostor.station.counter``) and the static page.
 Every refusal and every error is the catalogue reply (``impostor.station.service``): never a
 traceback, never a 500 for a bad request. No image, PIN, key or cookie is logged.
 """
@@ -21,6 +25,7 @@ from contextlib import asynccontextmanager
 from http.cookies import CookieError, SimpleCookie
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,8 +37,8 @@ from starlette.formparsers import MultiPartParser
 from swagger_ui_bundle import swagger_ui_path
 
 from impostor import errors
-from impostor.asgi import BodyLimit
-from impostor.station.api import GUARDED, add_api
+from impostor.asgi import AddressLimit, BodyLimit
+from impostor.station.api import GUARDED, HEALTH, add_api
 from impostor.station.counter import COOKIE, OPEN, add_counter
 from impostor.station.service import (
     Refusal,
@@ -46,13 +51,14 @@ from impostor.station.service import (
 )
 from impostor.station.sessions import Lookup
 
-__all__ = ["CONTENT_SECURITY_POLICY", "create_app"]
+__all__ = ["CONTENT_SECURITY_POLICY", "body_limit_of", "catalogue_body", "create_app"]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -122,19 +128,14 @@ def create_app(config: StationConfig) -> FastAPI:
     def body_limit(path: str) -> int:
         return body_limit_of(config, path)
 
-    too_large = {
-        "type": "TooLarge",
-        "message": "the request is larger than the station accepts",
-        "code": "too_large",
-    }
-    app.add_middleware(BodyLimit, limit=body_limit, refusal=json.dumps({"error": too_large}).encode())
+    app.add_middleware(BodyLimit, limit=body_limit, reply=catalogue_body, seconds=config.body_seconds)
 
     async def gate(scope: Any) -> Refusal | None:
         """Who is calling, and whether they may now: decided before any body is read."""
         path: str = scope["path"]
         if config.hosts is not None and _host_name(header(scope, b"host")) not in config.hosts:
             return Refusal(400, "BadRequest", "this station does not answer to that host name", "bad_host")
-        if path.startswith(GUARDED):
+        if path.startswith(GUARDED) or (path == HEALTH and header(scope, b"x-api-key")):
             key = header(scope, b"x-api-key")
             name = await in_thread(lambda: station.accounts.remembered_key(key)) if key else None
             if name is None and key:
@@ -174,6 +175,12 @@ def create_app(config: StationConfig) -> FastAPI:
         return None
 
     app.add_middleware(_Gate, gate=gate)
+    app.add_middleware(
+        AddressLimit,
+        reply=catalogue_body,
+        per_address=config.requests_per_address,
+        seconds=config.body_seconds,
+    )
     app.add_middleware(_SecurityHeaders)
 
     add_api(app, station)
@@ -201,13 +208,24 @@ def create_app(config: StationConfig) -> FastAPI:
     return app
 
 
+# the images each upload route carries; every other route takes a small form or JSON
+_IMAGES = {"/api/v1/verify": 2, "/api/v1/quality": 1, "/counter/document": 1, "/counter/live": 1}
+
+
 def body_limit_of(config: StationConfig, path: str) -> int:
-    """The largest body a request to ``path`` may send, in bytes."""
+    """The largest body a request to ``path`` may send, in bytes: its images (or camera frame) at
+    their largest, and the form around them."""
+    path = path.rstrip("/")
     if path == "/counter/frame":
-        return config.max_frame_bytes + 2**14
-    if path.startswith(("/api/v1/verify", "/api/v1/quality", "/counter/document", "/counter/live")):
-        return 2 * config.max_upload_bytes + 2**16  # two images and the form around them
-    return 2**14  # a sign-in, a judgement, an outcome: a few hundred bytes
+        return config.max_frame_bytes + config.max_form_bytes
+    return _IMAGES.get(path, 0) * config.max_upload_bytes + config.max_form_bytes
+
+
+def catalogue_body(status: int, code: str, message: str) -> bytes:
+    """A refusal of the shared ASGI layer (``too_large``, ``too_slow``, ``rate_limited``) as the
+    catalogue's JSON, typed ``TooLarge``, ``TooSlow``, ``RateLimited``."""
+    kind = "".join(word.title() for word in code.split("_"))
+    return json.dumps({"error": {"type": kind, "message": message, "code": code}}).encode()
 
 
 def _host_name(host: str) -> str:
@@ -236,14 +254,30 @@ def _cookie(scope: Any) -> str:
 def _same_origin(scope: Any) -> bool:
     """False for a browser request sent from another site's page (its Origin names that site).
 
+    The Origin must name this station exactly: the scheme the request came by, its host and its
+    port (an ``https://`` page is another site than the ``http://`` station on the same host).
     SameSite=Strict already keeps the cookie off such requests; this refuses them outright,
     sign-ins included. Requests without an Origin (curl, a test client) are not from a page.
     """
     origin = header(scope, b"origin")
     if not origin:
         return True
-    host = header(scope, b"host")
-    return origin.split("://", 1)[-1] == host
+    theirs = _origin(origin)
+    ours = _origin(f"{scope.get('scheme', 'http')}://{header(scope, b'host')}")
+    return theirs is not None and theirs == ours
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an Origin, default ports filled in; None when it is not one
+    (``null``, another scheme, no host)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number, a bracket left open
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
 
 
 class _Gate:

@@ -32,8 +32,8 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from impostor.audit import MAX_NOTE
-from impostor.document import DocumentReading, read_document
+from impostor.audit import MAX_NOTE, check_text
+from impostor.document import DocumentReading, Finding, read_document
 from impostor.i18n import Catalogues
 from impostor.pipeline import Located
 from impostor.portrait import portrait_jpeg
@@ -42,6 +42,7 @@ from impostor.station.api import read_upload
 from impostor.station.guidance import guide
 from impostor.station.service import Refusal, Station, in_thread
 from impostor.station.sessions import CounterSession, Traveller
+from impostor.types import Decision, Verdict
 
 __all__ = ["CATALOGUES", "COOKIE", "LOCALES", "OPEN", "add_counter"]
 
@@ -306,6 +307,10 @@ def add_counter(app: FastAPI, station: Station) -> None:
         note = " ".join(body.note.split())  # one line: the note goes into a CSV cell
         if body.outcome == "other" and not note:
             raise Refusal(422, "NoteRequired", "an outcome of 'other' needs a note", "note_required")
+        try:
+            check_text(note, "the note")
+        except ValueError as error:  # a NUL, a right-to-left override: refused, not stored
+            raise Refusal(422, "BadRequest", str(error), "bad_request") from None
 
         def record() -> dict[str, Any]:
             with session.lock:
@@ -386,6 +391,7 @@ def _reading_view(reading: DocumentReading | None) -> dict[str, Any] | None:
             "sex": found.sex,
             "valid": found.valid,
             "failing": list(found.failing),
+            "name_doubts": [{"name": which, "index": index} for which, index in found.doubted_letters],
         }
     steps = None
     if reading.authentication is not None:
@@ -405,6 +411,23 @@ def _reading_view(reading: DocumentReading | None) -> dict[str, Any] | None:
     }
 
 
+# a live "photo" that looks drawn is a picture held up to the camera: another photo of it
+# changes nothing, and the traveller is what needs looking at
+_PRESENTATION_ATTACKS = frozenset({"live_palette"})
+
+
+def _retake(verdict: Verdict, alerts: tuple[Finding, ...]) -> bool:
+    """A REFER whose every reason is the live photo's (no face, blur, light, pose, another face
+    in view): what is asked is another photo, not a secondary inspection."""
+    return (
+        verdict.decision is Decision.REFER
+        and not alerts
+        and bool(verdict.reasons)
+        and all(reason.side == "live" for reason in verdict.reasons)
+        and not any(reason.code in _PRESENTATION_ATTACKS for reason in verdict.reasons)
+    )
+
+
 def _verdict_view(traveller: Traveller) -> dict[str, Any]:
     verdict = traveller.verdict
     assert verdict is not None
@@ -414,6 +437,7 @@ def _verdict_view(traveller: Traveller) -> dict[str, Any]:
     shown = {f.code for f in alerts}
     return {
         "decision": verdict.decision.value,
+        "retake": _retake(verdict, alerts),
         "probability": verdict.probability,
         "document_findings": [{"code": f.code, "values": f.values} for f in alerts],
         "reason_codes": [reason.code for reason in verdict.reasons if reason.code not in shown],

@@ -42,6 +42,7 @@ BY_MEASURE = {
     "overexposure": "less_light",
     "sharpness": "hold_still",
     "compression": "hold_still",
+    "corruption": "hold_still",  # a frame damaged in transit: the next one is taken
     # a printed or on-screen face fails these; the traveller's own face is what must be shown
     "palette": "face_camera",
     "colour": "face_camera",

@@ -4,7 +4,8 @@ The station is the command an administrator runs, in its own process; the browse
 Chromium driven by Playwright, its camera a Y4M clip this test writes from real faces (Chromium's
 ``--use-file-for-fake-video-capture``). One clip per browser: the traveller A whose document is
 scanned, a stranger B, and an empty room. Screenshots of each screen at 1366×768 go to the test's
-folder (and to ``IMPOSTOR_SCREENSHOTS`` when set, for the README).
+folder (and to ``IMPOSTOR_SCREENSHOTS`` when set, for the README); the test that holds the page
+to one screen with the longest findings adds 1280×720, in both languages.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from impostor.audit import AuditLog
 from impostor.station.accounts import Accounts
 from impostor.station.counter import CATALOGUES
 from tests.servers import command, free_port
 
+LANGUAGES = CATALOGUES.languages
 PIN = "482916"
 OPERATOR = "OFC-0042"
 # a genuine pair that MATCHes and a stranger, from faces-dev; each live photo passes the live gates
@@ -137,10 +139,24 @@ def camera(chromium: Path, clip: Path) -> Iterator[Browser]:
             browser.close()
 
 
+# every instruction the guidance shows, in order, for the test to read afterwards
+_RECORD_INSTRUCTIONS = """
+window.shownInstructions = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const guidance = document.querySelector('[data-testid="guidance"]');
+  new MutationObserver(() => {
+    const shown = guidance.dataset.instruction;
+    if (shown && shown !== window.shownInstructions.at(-1)) window.shownInstructions.push(shown);
+  }).observe(guidance, { attributes: true, attributeFilter: ["data-instruction"] });
+});
+"""
+
+
 def open_page(browser: Browser, url: str, locale: str) -> Page:
     context = browser.new_context(
         viewport={"width": 1366, "height": 768}, locale=locale, permissions=["camera"]
     )
+    context.add_init_script(_RECORD_INSTRUCTIONS)
     page = context.new_page()
     page.set_default_timeout(SLOW)
     page.goto(url)
@@ -200,6 +216,8 @@ def test_a_match_in_spanish_by_keyboard_alone(
         expect(result).to_have_attribute("data-decision", "MATCH")
         expect(page.get_by_test_id("result-decision")).to_have_text(text("es", "decision.match"))
         expect(page.get_by_test_id("live-face")).to_have_attribute("src", FACE["live"])
+        # a face was in view from the first frame: the guidance never asked for one
+        assert "face_camera" not in page.evaluate("window.shownInstructions")
         screenshot(page, shots, "3-match")
         assert last_record(audit) == ("MATCH", OPERATOR, [])
 
@@ -265,6 +283,8 @@ def test_no_one_at_the_camera_asks_to_face_it_then_refers(
         page.keyboard.press(" ")  # the officer takes the photo anyway
         expect(page.get_by_test_id("result")).to_have_attribute("data-decision", "REFER")
         expect(page.get_by_test_id("reasons")).to_contain_text(text("es", "reason.live_no_face"))
+        # the photo alone is at fault: the banner asks for another, it does not send the traveller away
+        expect(page.get_by_test_id("result-decision")).to_have_text(text("es", "decision.retake"))
         screenshot(page, shots, "8-refer")
         page.keyboard.press("r")  # photo retaken: recorded, and the camera starts again
         expect(guidance).to_have_attribute("data-instruction", "face_camera")
@@ -302,3 +322,97 @@ def test_a_data_page_shows_what_was_read_beside_the_face(
     with AuditLog(audit) as log:
         record = list(log.records())[-1]
         assert record.document_ref == log.document_ref("NLD", "XA0000014")
+
+
+# a counter screen and a laptop's: everything the officer needs must fit on them unscrolled
+SCREENS = (ViewportSize(width=1366, height=768), ViewportSize(width=1280, height=720))
+# the longest document there is to show: the Maltese card's MRZ fails three check digits, its
+# name and digits were read with doubt, it expired, and its small blurred face fails two gates
+LONGEST = "td1_mlt_spiteri_bad.png"
+_OUT_OF_VIEW = """(selectors) => {
+  const out = [];
+  const page = document.scrollingElement;
+  if (page.scrollHeight > window.innerHeight) out.push(`the page scrolls: ${page.scrollHeight} px`);
+  if (page.scrollWidth > window.innerWidth) out.push(`the page scrolls sideways: ${page.scrollWidth} px`);
+  for (const selector of selectors) {
+    const found = [...document.querySelectorAll(selector)];
+    if (!found.length) out.push(`${selector}: missing`);
+    for (const node of found) {
+      const box = node.getBoundingClientRect();
+      const name = `${selector} ${JSON.stringify(node.textContent.trim().slice(0, 30))}`;
+      if (!box.width || !box.height) out.push(`${name}: not shown`);
+      else if (box.bottom > window.innerHeight + 0.5 || box.right > window.innerWidth + 0.5 || box.top < 0)
+        out.push(`${name}: at ${Math.round(box.top)}-${Math.round(box.bottom)} px`);
+    }
+  }
+  return out;
+}"""
+ON_THE_DOCUMENT_SCREEN = [
+    "#document-face",
+    "#document-verdict",
+    "#document-reasons li",
+    "#reading-kind",
+    "#reading-holder",
+    "#reading-number",
+    "#reading-dates",
+    "#reading-checks",
+    "#reading-findings li",
+    "#video",
+    "#guidance",
+    "#shoot",
+    "#live-file-label",
+    "#document-file + label",
+    "#next",
+]
+ON_THE_VERDICT_SCREEN = [
+    "#result-decision",
+    "#result-probability",
+    "#result-record",
+    "#document-face",
+    "#live-face",
+    "#reasons li",
+    *(f"#outcome-{outcome}" for outcome in ("admitted", "secondary", "retaken", "other")),
+    "#outcome-note",
+    "#outcome-save",
+    "#zoom",
+    "#next",
+]
+
+
+def out_of_view(page: Page, selectors: list[str], shots: list[Path], name: str) -> list[str]:
+    """What of ``selectors`` is not wholly on screen, in each language at each screen size
+    (a screenshot of each goes to ``shots``)."""
+    found = []
+    for language in LANGUAGES:
+        page.get_by_test_id(f"language-{language}").click()
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        for size in SCREENS:
+            page.set_viewport_size(size)
+            page.wait_for_timeout(100)  # a layout pass and the camera's overlay redrawn
+            where = f"{language} {size['width']}x{size['height']}"
+            found += [f"{where}: {problem}" for problem in page.evaluate(_OUT_OF_VIEW, selectors)]
+            screenshot(page, shots, f"fit-{name}-{language}-{size['width']}x{size['height']}")
+    return found
+
+
+def test_everything_for_the_decision_fits_the_screen_unscrolled(
+    chromium: Path,
+    clips: dict[str, Path],
+    station: tuple[str, Path, Path],
+    data_dir: Path,
+    shots: list[Path],
+) -> None:
+    url, _, _ = station
+    with camera(chromium, clips["empty"]) as browser:
+        page = open_page(browser, url, "es-PE")
+        sign_in_by_keyboard(page)
+        page.get_by_test_id("document-file").set_input_files(str(data_dir / "documents" / "images" / LONGEST))
+        expect(page.get_by_test_id("document-reading")).to_be_visible()
+        expect(page.get_by_test_id("reading-findings").locator(".finding-alert").first).to_be_visible()
+        assert out_of_view(page, ON_THE_DOCUMENT_SCREEN, shots, "document") == []
+        page.keyboard.press(" ")  # no one at the camera: the longest list of reasons
+        expect(page.get_by_test_id("result")).to_have_attribute("data-decision", "REFER")
+        assert out_of_view(page, ON_THE_VERDICT_SCREEN, shots, "verdict") == []
+        page.keyboard.press("z")  # the faces alone, enlarged inside their frames; the way back on screen
+        frames = [".document-area .frame", "#live-figure .frame", "#zoom", "#next"]
+        assert out_of_view(page, frames, shots, "zoomed") == []

@@ -76,6 +76,7 @@ def test_a_traveller_from_scan_to_outcome(counter: tuple[str, StationConfig]) ->
     ).json()
     verdict = live["verdict"]
     assert verdict["decision"] == "MATCH" and not live["withheld"] and verdict["record"] == live["record"]
+    assert verdict["retake"] is False
     assert client.get(live["live"]["image"]).status_code == 200
     assert (
         client.post("/counter/outcome", json={"outcome": "other"}).json()["error"]["code"] == "note_required"
@@ -121,6 +122,7 @@ def test_an_empty_frame_asks_to_face_the_camera_and_a_faceless_photo_refers(
     }
     verdict = client.post("/counter/live", files={"image": ("l.jpg", empty)}).json()["verdict"]
     assert verdict["decision"] == "REFER" and verdict["reason_codes"] == ["live_no_face"]
+    assert verdict["retake"] is True  # the live photo alone is at fault: the page asks for another
     bad = client.post("/counter/frame", files={"frame": ("f.jpg", b"not a jpeg")})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "not_an_image"
 

@@ -45,6 +45,7 @@ ERRORS = (
     "wrong_pin",
     "locked",
     "rate_limited",
+    "too_slow",
     "no_document",
     "no_scan",
     "no_scanner",
@@ -175,3 +176,35 @@ def test_the_decision_words_differ_by_more_than_colour() -> None:
     for language in LANGUAGES:
         words = {_messages(language)[f"decision.{d}"] for d in ("match", "no_match", "refer")}
         assert len(words) == 3, language
+
+
+def test_each_mrz_field_brings_its_own_article() -> None:
+    # "incorrecto en el fecha de nacimiento": the article agrees with the field, so it is the field's
+    articles = {"es": ("el ", "la ", "los ", "las "), "en": ("the ",)}
+    for language in LANGUAGES:
+        messages = _messages(language)
+        for name in FIELD_NAMES:
+            field = messages[f"mrz_field.{name}"]
+            assert field.startswith(articles[language]), (language, name, field)
+            said = CATALOGUES.translate(language, "finding.mrz_check_digit", field=field)
+            assert not re.search(r"\b(el|la|los|las|the) (el|la|los|las|the)\b", said), said
+        assert "el fecha" not in " ".join(messages.values()) and "el datos" not in " ".join(messages.values())
+
+
+def test_a_count_is_written_in_both_forms() -> None:
+    # "{count} carácter(es)": a message with a count has its singular form beside it
+    for language in LANGUAGES:
+        messages = _messages(language)
+        assert not {key: text for key, text in messages.items() if re.search(r"\w\((s|es)\)", text)}, language
+        for key, text in messages.items():
+            if "count" in placeholders(text) and not key.endswith(".one"):
+                assert f"{key}.one" in messages, (language, key)
+
+
+def test_a_photo_to_take_again_is_not_worded_as_a_referral() -> None:
+    # REFER sends the traveller to secondary inspection; a photo to take again sends no one
+    for language in LANGUAGES:
+        messages = _messages(language)
+        assert messages["decision.retake"] not in {
+            messages[f"decision.{d}"] for d in ("match", "no_match", "refer")
+        }

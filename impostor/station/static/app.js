@@ -95,8 +95,18 @@
     return Boolean(state.catalogue) && Object.prototype.hasOwnProperty.call(state.catalogue.messages, key);
   }
 
-  /** The catalogue text of `key`, with {name} placeholders filled from `values` (already formatted). */
+  /**
+   * The catalogue text of `key`, with {name} placeholders filled from `values` (already formatted).
+   * A message with a {count} has its plural forms as keys of their own, `key` + "." + the
+   * language's plural category (Intl.PluralRules: "one", "other" …); `key` itself is the form for
+   * any category the catalogue does not write.
+   */
   function t(key, values) {
+    if (values && values.count !== undefined && values.count !== "") {
+      const count = Number(values.count);
+      const form = Number.isFinite(count) ? `${key}.${new Intl.PluralRules(locale()).select(count)}` : "";
+      if (form && hasMessage(form)) key = form;
+    }
     if (!hasMessage(key)) {
       console.warn(`no catalogue message ${key}`);
       return key; // visible, so a missing key is noticed, but the page keeps working
@@ -688,7 +698,7 @@
     if (!reading) return;
     $("reading-kind").textContent = t("reading.kind." + reading.kind);
     const mrz = reading.mrz;
-    $("reading-holder").textContent = mrz ? [mrz.surname, mrz.given_names].filter(Boolean).join(", ") : "";
+    holderWithDoubts($("reading-holder"), mrz);
     $("reading-number").textContent = mrz
       ? t("reading.number", { number: mrz.document_number, state: mrz.issuing_state, nationality: mrz.nationality })
       : "";
@@ -708,6 +718,34 @@
     $("reading-findings").replaceChildren(
       ...findings.map((f) => element("li", t("finding." + f.code, findingValues(f.values || {})), "finding-" + f.severity)),
     );
+  }
+
+  /** The holder's names, each letter the reader doubted marked (names have no check digit). */
+  function holderWithDoubts(holder, mrz) {
+    if (!mrz) {
+      holder.replaceChildren();
+      return;
+    }
+    const doubts = Array.isArray(mrz.name_doubts) ? mrz.name_doubts : [];
+    const parts = [];
+    for (const name of ["surname", "given_names"]) {
+      const text = String(mrz[name] || "");
+      if (!text) continue;
+      if (parts.length) parts.push(", ");
+      const marked = new Set(doubts.filter((d) => d.name === name).map((d) => d.index));
+      let plain = "";
+      for (const [index, letter] of [...text].entries()) {
+        if (!marked.has(index)) {
+          plain += letter;
+          continue;
+        }
+        if (plain) parts.push(plain);
+        plain = "";
+        parts.push(element("mark", letter));
+      }
+      if (plain) parts.push(plain);
+    }
+    holder.replaceChildren(...parts);
   }
 
   function onDragOver(event) {
@@ -769,7 +807,7 @@
       // autoplay of a muted stream is allowed; a refusal here still leaves frames to draw later
     }
     state.cameraState = "on";
-    state.instruction = "face_camera";
+    state.instruction = null; // nothing is asked of the traveller before a frame was looked at
     renderCounter();
     const active = document.activeElement;
     if (!active || active === document.body || active.closest("#document-controls")) focusOn("shoot");
@@ -796,7 +834,6 @@
     state.instruction = null;
     state.box = null;
     if (state.camera) {
-      state.instruction = "face_camera";
       scheduleFrame();
     } else {
       startCamera();
@@ -916,8 +953,10 @@
         text = t("live.sending");
       } else if (state.cameraState === "failed") {
         text = t("live.no_camera");
-      } else if (state.cameraState === "starting" || (state.capturing && !state.instruction)) {
+      } else if (state.cameraState === "starting") {
         text = t("live.starting");
+      } else if (state.capturing && !state.instruction) {
+        text = t("live.looking"); // until the first frame's reply: no instruction is guessed
       } else if (state.instruction) {
         code = state.instruction;
         text = t("guide." + state.instruction);
@@ -1053,7 +1092,11 @@
       $("reasons").replaceChildren();
       return;
     }
-    $("result-decision").textContent = t("decision." + String(verdict.decision).toLowerCase());
+    // a REFER for the live photo alone asks for another photo, not a secondary inspection
+    banner.dataset.retake = String(Boolean(verdict.retake));
+    $("result-decision").textContent = verdict.retake
+      ? t("decision.retake")
+      : t("decision." + String(verdict.decision).toLowerCase());
     $("result-probability").textContent = isNumber(verdict.probability)
       ? t("result.probability", { probability: percent(verdict.probability) })
       : t("result.probability_none");
@@ -1170,7 +1213,9 @@
     $("camera").hidden = !showCamera;
     $("live-figure").hidden = showCamera || stage === "document";
     $("live-controls").hidden = stage !== "live";
-    $("result-waiting").hidden = faces;
+    // once a document is read, its reading stands where the result will
+    $("result-waiting").hidden = faces || Boolean(state.document && state.document.reading);
+    $("why").hidden = stage !== "verdict";
     $("judgement-panel").hidden = stage !== "judgement";
     $("verdict-panel").hidden = stage !== "verdict";
     renderDocument();

@@ -1,9 +1,11 @@
 """The built wheel works where a new user installs it: a fresh virtual environment, another folder.
 
-The wheel is built and installed with uv (the project's own tool, with the dlib override that
-takes the prebuilt ``dlib-bin``); packages come from uv's cache when it has them. The installed
-``impostor`` command then compares the bundled samples from a folder outside the checkout, so
-nothing can be found by accident in the working tree.
+The wheel is built with uv (the project's own tool) and installed as a newcomer installs it:
+plain ``pip install`` in a fresh ``python -m venv``, with no override, which must compile
+nothing (dlib comes prebuilt as ``dlib-bin``; ``face_recognition``, whose dlib is a source
+build, is only the benchmarks' baseline). The installed ``impostor`` command then compares the
+bundled samples from a folder outside the checkout, so nothing can be found by accident in the
+working tree.
 """
 
 from __future__ import annotations
@@ -64,13 +66,18 @@ def test_the_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
     assert b"impostor = impostor.cli:main" in entry_points
 
 
-def test_the_installed_command_compares_the_samples_from_another_folder(wheel: Path, tmp_path: Path) -> None:
+def test_plain_pip_installs_the_wheel_without_compiling_and_it_compares_the_samples(
+    wheel: Path, tmp_path: Path
+) -> None:
     venv = tmp_path / "venv"
-    _run(_uv(), "venv", "--python", sys.executable, venv, cwd=tmp_path)
-    overrides = tmp_path / "overrides.txt"
-    overrides.write_text("dlib; sys_platform == 'never'\n", encoding="utf-8")
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    _run(_uv(), "pip", "install", "--python", python, "--override", overrides, wheel, cwd=tmp_path)
+    installed = _run(python, "-m", "pip", "install", "--no-input", wheel, cwd=tmp_path)
+    said = installed.stdout + installed.stderr
+    assert "Building wheel for dlib" not in said and "cmake" not in said.lower(), said[-2000:]
+    listed = _run(python, "-m", "pip", "list", "--format", "freeze", cwd=tmp_path).stdout.lower()
+    names = {line.split("==")[0] for line in listed.splitlines()}
+    assert "dlib-bin" in names and "dlib" not in names and "face-recognition" not in names, names
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for name in ("document.png", "live_genuine.jpg"):

@@ -32,6 +32,8 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
+from impostor.errors import ConfigError
+
 __all__ = [
     "PLAIN_ACCEPT_DISTANCE",
     "PairErrors",
@@ -56,7 +58,14 @@ def face_recognition_module() -> ModuleType:
     with warnings.catch_warnings():
         # its models package imports pkg_resources, which warns on every recent setuptools
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-        module = importlib.import_module("face_recognition")
+        try:
+            module = importlib.import_module("face_recognition")
+        except ImportError as error:
+            raise ConfigError(
+                f"the plain face_recognition pipeline (the benchmarks' baseline) cannot be imported "
+                f"({error}): in a checkout `uv sync` installs it with the development tools; elsewhere "
+                "`pip install face_recognition 'setuptools<81'` (it builds dlib from source)"
+            ) from None
     return module
 
 

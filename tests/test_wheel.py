@@ -87,3 +87,28 @@ def test_plain_pip_installs_the_wheel_without_compiling_and_it_compares_the_samp
     )
     assert result.stdout.startswith("MATCH"), result.stdout
     assert "profile default" in result.stdout
+    # Dask is an extra: without it, a cluster run says what to install, in one line
+    for person, name in (("collins", "document.png"), ("collins", "live_genuine.jpg"), ("hopper", "h.jpg")):
+        (elsewhere / "people" / person).mkdir(parents=True, exist_ok=True)
+        shutil.copy(
+            ROOT / "samples" / ("live_impostor.jpg" if person == "hopper" else name),
+            elsewhere / "people" / person / name,
+        )
+    cluster = subprocess.run(
+        [
+            venv / "bin" / "impostor",
+            "benchmark",
+            "people",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--no-cache",
+            "--out",
+            "out",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert cluster.returncode == 13 and "impostor[cluster]" in cluster.stderr, cluster.stderr
+    assert "Traceback" not in cluster.stderr

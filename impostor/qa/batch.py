@@ -341,8 +341,14 @@ def _on_local_processes(
 
 
 def _on_cluster(job: _Job, work: Sequence[tuple[str, str]], scheduler: str) -> Iterator[tuple[int, _Outcome]]:
-    import dask
-    from distributed import Client, as_completed
+    try:
+        import dask
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ClusterError(
+            "embedding on a Dask cluster needs Dask, which is an extra: "
+            "pip install 'impostor[cluster]' (in a checkout: uv sync --extra cluster)"
+        ) from None
 
     try:
         client = Client(scheduler, set_as_default=False)

@@ -160,6 +160,13 @@ SETTINGS: dict[str, Setting] = {
             "SQLite file of the counter station's operators and API keys (salted slow hashes only).",
         ),
         Setting(
+            "csca",
+            "IMPOSTOR_CSCA",
+            "",
+            "CSCA certificates (PEM or DER), a folder of them or an ICAO master list that a chip's "
+            "signer must chain to; without it no chip is proven genuine (an alert).",
+        ),
+        Setting(
             "debug",
             "IMPOSTOR_DEBUG",
             "",

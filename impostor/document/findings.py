@@ -196,7 +196,7 @@ def _doubt_findings(found: Mrz) -> list[Finding]:
 
 
 def authentication_findings(result: sod.Authentication) -> list[Finding]:
-    """A failed step of passive authentication is an alert; a chain not checked, a note."""
+    """A failed step of passive authentication is an alert, and so is a chain not checked."""
     findings = []
     for step in result.steps:
         if step.status == sod.FAILED:
@@ -205,8 +205,11 @@ def authentication_findings(result: sod.Authentication) -> list[Finding]:
                 Finding(_AUTHENTICATION_CODES[step.name], "alert", message, {"detail": step.detail})
             )
         elif step.status == sod.NOT_DONE and step.name == "chain":
-            message = "the document signer was not checked against a CSCA: give --csca"
-            findings.append(Finding("chip_chain_not_checked", "note", message))
+            # a forger signs his own EF.SOD with a signer of his own: hashes and signature
+            # verify against the certificate he put inside it, so only the chain proves anything
+            message = "the chip's signer was not checked against a CSCA, so the chip is not proven genuine"
+            message += ": give --csca"
+            findings.append(Finding("chip_chain_not_checked", "alert", message))
     return findings
 
 

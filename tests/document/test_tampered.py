@@ -365,3 +365,44 @@ def test_over_http_a_painted_page_and_a_bare_dg2_are_referred(
             assert reply.status_code == 200, reply.text
             verdict = reply.json()
             assert verdict["decision"] == "REFER" and verdict["reason_codes"][0] == first, verdict
+
+
+def test_a_painted_page_padded_until_its_face_is_in_the_middle_is_still_a_page(
+    utopia: np.ndarray, tmp_path: Path
+) -> None:
+    painted = _painted(utopia, "bottom quarter")
+    margin = np.full((painted.shape[0], int(painted.shape[1] * 0.6), 3), 255, np.uint8)
+    padded = tmp_path / "padded.png"
+    cv2.imwrite(str(padded), np.hstack([margin, painted, margin]))
+    reading = read_document(padded)
+    assert reading.kind == "page" and "mrz_unreadable" in alert_codes(reading), codes(reading)
+
+
+def test_a_chip_signed_by_a_signer_of_the_forgers_own_is_proven_only_by_the_chain(
+    chips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forged = "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<" + _forged_line_2("351031")
+    dg1 = _dg1(forged)
+    dg2 = (chips / "jmrtd_loes2006" / "ef0102.bin").read_bytes()  # someone else's portrait
+    csca = signing.authority("CSCA of the forger's own")
+    folder = tmp_path / "selfmade"
+    folder.mkdir()
+    (folder / "DG1.bin").write_bytes(dg1)
+    (folder / "DG2.bin").write_bytes(dg2)
+    (folder / "SOD.bin").write_bytes(signing.security_object({1: dg1, 2: dg2}, signing.authority("DS", csca)))
+    reading = read_document(folder)  # hashes and signature verify: the chain is all that is left
+    assert reading.authentication is not None and reading.authentication.passed
+    assert alert_codes(reading) == ["chip_chain_not_checked"]
+    live = tmp_path / "live.png"
+    assert reading.portrait is not None
+    cv2.imwrite(
+        str(live), cv2.cvtColor(cv2.resize(reading.portrait.pixels, None, fx=2, fy=2), cv2.COLOR_RGB2BGR)
+    )
+    verdict = json.loads(run("compare", folder, live, "--json", "--no-audit").stdout)
+    assert verdict["decision"] == "REFER" and verdict["reason_codes"][0] == "chip_chain_not_checked"
+    # the country's CSCA, given to every command through IMPOSTOR_CSCA, proves this chip genuine
+    trusted = tmp_path / "csca.pem"
+    trusted.write_bytes(csca.pem)
+    monkeypatch.setenv("IMPOSTOR_CSCA", str(trusted))
+    assert "chip_chain_not_checked" not in codes(read_document(folder))
+    assert read_document(folder).authentication.step("chain").status == "passed"  # type: ignore[union-attr]

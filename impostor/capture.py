@@ -242,28 +242,37 @@ def _jpeg_damage(data: bytes) -> str:
         simplejpeg.decode_jpeg(data, strict=True, min_factor=8, min_height=1, min_width=1)
     except ValueError as exc:
         message = str(exc).strip()
-        if "extraneous bytes" in message and _header_padding(data):
-            return ""
+        if "extraneous bytes" in message:
+            # libjpeg stops at its first warning: padding in the header would hide damage
+            # further on, so the picture is decoded again with the padding taken out
+            header_end = _header_end_without_padding(data)
+            if header_end is not None:
+                return _jpeg_damage(header_end)
         return message[:120] or "the JPEG data is damaged"
     except Exception:  # a decoder that cannot even start: OpenCV decoded it, so say so mildly
         return ""
     return ""
 
 
-def _header_padding(data: bytes) -> bool:
-    """Whether bytes that are no marker sit between the segments before the first scan."""
-    at = 2  # after SOI
+def _header_end_without_padding(data: bytes) -> bytes | None:
+    """The JPEG with the bytes that are no marker between its header's segments taken out;
+    None when there are none (the padding libjpeg met is then after the picture's data)."""
+    kept, at, found = bytearray(data[:2]), 2, False  # after SOI
     while at + 4 <= len(data):
         if data[at] != 0xFF:
-            return True
+            found, at = True, at + 1  # padding some cameras write between segments
+            continue
         marker = data[at + 1]
         if marker == 0xFF:  # fill bytes before a marker are allowed
+            kept.append(0xFF)
             at += 1
             continue
-        if marker == 0xDA:  # the first scan: the header ended without padding
-            return False
-        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
-    return False
+        if marker == 0xDA:  # the first scan: the header ends here
+            return bytes(kept + data[at:]) if found else None
+        end = at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        kept += data[at:end]
+        at = end
+    return None
 
 
 def _from_array(array: NDArray[np.generic], label: str, limit: int) -> LoadedImage:

@@ -629,3 +629,15 @@ def test_exit_codes_are_distinct_and_documented() -> None:
     assert all(issubclass(kind, errors.ImpostorError) for kind in leaves)
     for kind in (ImageNotFound, NotAnImage, ImageTooLarge, UnsupportedImage):
         assert issubclass(kind, errors.InputError)
+
+
+def test_padding_in_the_header_does_not_hide_damage_further_on() -> None:
+    from impostor.capture import _jpeg_damage
+
+    whole = (Path(__file__).resolve().parent.parent / "samples" / "live_genuine.jpg").read_bytes()
+    cut = whole[: len(whole) * 2 // 3]  # the picture's data ends early: libjpeg fills in grey
+    assert _jpeg_damage(cut)
+    app0_end = 4 + int.from_bytes(cut[4:6], "big")  # SOI, then APP0's marker and length
+    padded = cut[:app0_end] + b"\x00\x00" + cut[app0_end:]  # the padding some cameras write
+    assert _jpeg_damage(padded), "the header's padding hid the damage after it"
+    assert not _jpeg_damage(whole[:app0_end] + b"\x00\x00" + whole[app0_end:])  # padding alone is fine

@@ -418,10 +418,14 @@ _PRESENTATION_ATTACKS = frozenset({"live_palette"})
 
 def _retake(verdict: Verdict, alerts: tuple[Finding, ...]) -> bool:
     """A REFER whose every reason is the live photo's (no face, blur, light, pose, another face
-    in view): what is asked is another photo, not a secondary inspection."""
+    in view): what is asked is another photo, not a secondary inspection. Not when the faces
+    that were compared already look like two people: a traveller who spoils his photo on
+    purpose must not win another try at the camera."""
+    different = verdict.distance is not None and verdict.distance > verdict.reject_distance
     return (
         verdict.decision is Decision.REFER
         and not alerts
+        and not different
         and bool(verdict.reasons)
         and all(reason.side == "live" for reason in verdict.reasons)
         and not any(reason.code in _PRESENTATION_ATTACKS for reason in verdict.reasons)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import httpx
 import pytest
 
@@ -106,7 +107,7 @@ def test_a_traveller_from_scan_to_outcome(counter: tuple[str, StationConfig]) ->
 
 
 def test_an_empty_frame_asks_to_face_the_camera_and_a_faceless_photo_refers(
-    counter: tuple[str, StationConfig], tmp_path: Path
+    counter: tuple[str, StationConfig], tmp_path: Path, faces_dev: Path
 ) -> None:
     url, _ = counter
     client = signed_in(url, "OFC-0043")
@@ -123,6 +124,12 @@ def test_an_empty_frame_asks_to_face_the_camera_and_a_faceless_photo_refers(
     verdict = client.post("/counter/live", files={"image": ("l.jpg", empty)}).json()["verdict"]
     assert verdict["decision"] == "REFER" and verdict["reason_codes"] == ["live_no_face"]
     assert verdict["retake"] is True  # the live photo alone is at fault: the page asks for another
+    # someone else, photographed too dark on purpose: the faces already differ, so no new try
+    clooney = cv2.imread(str(faces_dev / "George_Clooney" / "deepface_img38.jpg"))
+    dark = cv2.imencode(".jpg", (clooney * 0.25).astype("uint8"))[1].tobytes()
+    spoiled = client.post("/counter/live", files={"image": ("l.jpg", dark)}).json()["verdict"]
+    assert spoiled["decision"] == "REFER" and "live_luminance_mean" in spoiled["reason_codes"]
+    assert spoiled["retake"] is False, spoiled
     bad = client.post("/counter/frame", files={"frame": ("f.jpg", b"not a jpeg")})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "not_an_image"
 

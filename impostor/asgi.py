@@ -13,6 +13,7 @@ read afterwards at the client's pace. Each app words the refusals (``Reply``) in
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
 import time
 from collections import deque
@@ -20,7 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BODY_SECONDS", "REQUESTS_PER_ADDRESS", "AddressLimit", "BodyLimit", "RateLimiter", "Reply"]
+__all__ = [
+    "BODY_SECONDS",
+    "REQUESTS_PER_ADDRESS",
+    "AddressLimit",
+    "BodyLimit",
+    "RateLimiter",
+    "Reply",
+    "caller_of",
+]
 
 # the longest a request's body may take to arrive, from its headers on: 40 MB (two images at the
 # largest upload) needs ~6 Mbit/s; a body that stalls holds its connection no longer than this
@@ -28,6 +37,24 @@ BODY_SECONDS = 60.0
 # requests of one address in flight at once: a browser opens at most 6 connections to a host, and
 # a station's two cores serve fewer comparisons than that at a time
 REQUESTS_PER_ADDRESS = 8
+
+# an IPv6 host is given a /64 of its own and may send from any address in it: it is one caller
+IPV6_CALLER_PREFIX = 64
+
+
+def caller_of(address: str) -> str:
+    """Who a client address is, for every per-caller limit: an IPv4 address as it is (an
+    IPv4-mapped IPv6 one too), an IPv6 address by its /64 network, anything else as given."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CALLER_PREFIX}", strict=False))
+    return str(parsed)
+
 
 Reply = Callable[[int, str, str], bytes]
 """(HTTP status, code, message) → the JSON body an app refuses with, in its own catalogue's form;
@@ -119,6 +146,8 @@ class BodyLimit:
             message = f"the request's body did not arrive within {self.seconds:g} s"
             await _refuse(send, self.reply, 408, "too_slow", message, close=True)
             return
+        except _Gone:
+            return  # nobody to answer
         if body is None:
             await _refuse(send, self.reply, 413, "too_large", too_large)
             return
@@ -156,7 +185,7 @@ class AddressLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        address = str((scope.get("client") or ("unknown", 0))[0])
+        address = caller_of(str((scope.get("client") or ("unknown", 0))[0]))
         if self._in_flight.get(address, 0) >= self.per_address:
             message = f"more than {self.per_address} requests at once from {address}: wait for one to end"
             await _refuse(send, self.reply, 429, "rate_limited", message, close=True, retry_after=1)
@@ -193,14 +222,20 @@ class AddressLimit:
                 del self._in_flight[address]
 
 
+class _Gone(Exception):
+    """The client went away before its body had all arrived."""
+
+
 async def _gather(receive: Any, limit: int) -> bytes | None:
-    """The request's body as it arrives; None as soon as it passes ``limit`` bytes."""
+    """The request's body as it arrives; None as soon as it passes ``limit`` bytes. Raises
+    ``_Gone`` when the client disconnects first: half a body is never handed to the app, which
+    could otherwise decide, and audit, on a request nobody is waiting for."""
     chunks: list[bytes] = []
     size, more = 0, True
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            break  # the client went away: let the app see an empty body
+            raise _Gone
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:

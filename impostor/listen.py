@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impostor.asgi import Reply
+from impostor.asgi import Reply, caller_of
 from impostor.errors import ConfigError
 from impostor.files import open_regular, why_unreadable
 
@@ -105,7 +105,7 @@ def http_protocol(
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            address = str(self.client[0]) if self.client else "unknown"
+            address = caller_of(str(self.client[0])) if self.client else "unknown"
             if open_from.get(address, 0) >= per_address:
                 message = f"more than {per_address} connections at once from {address}: close one"
                 body = reply(429, "rate_limited", message)

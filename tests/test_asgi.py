@@ -34,3 +34,52 @@ def test_a_caller_only_asked_about_is_not_remembered() -> None:
     for n in range(1_000):
         assert limiter.wait(f"10.0.{n // 256}.{n % 256}") is None
     assert limiter.callers() == 0
+
+
+def test_a_client_that_goes_away_mid_body_is_not_served() -> None:
+    import asyncio
+
+    from impostor.asgi import BodyLimit
+
+    served: list[bytes] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:  # what the station would run
+        message = await receive()  # type: ignore[operator]
+        served.append(message["body"])
+
+    arriving = iter(
+        [
+            {"type": "http.request", "body": b"--form\r\nhalf of the document", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> object:
+        return next(arriving)
+
+    async def send(message: object) -> None:
+        raise AssertionError(f"nobody is there to answer: {message}")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/verify",
+        "headers": [(b"transfer-encoding", b"chunked")],
+    }
+    asyncio.run(BodyLimit(app, 1 << 20, lambda status, code, text: b"{}")(scope, receive, send))
+    assert served == []  # half a body would have been compared, and audited
+
+
+def test_an_ipv6_host_is_one_caller_whatever_address_of_its_64_it_sends_from() -> None:
+    from impostor.asgi import caller_of
+
+    assert (
+        caller_of("2001:db8:1:2::1") == caller_of("2001:db8:1:2:ffff:abcd:1234:5678") == "2001:db8:1:2::/64"
+    )
+    assert caller_of("2001:db8:1:3::1") != caller_of("2001:db8:1:2::1")  # the next /64 is someone else
+    assert caller_of("::ffff:192.0.2.7") == caller_of("192.0.2.7") == "192.0.2.7"
+    assert caller_of("testclient") == "testclient"  # not an address: as given
+    limiter = RateLimiter(3)
+    assert all(limiter.allow(caller_of(f"2001:db8:1:2::{host:x}")) is None for host in range(1, 4))
+    assert limiter.allow(caller_of("2001:db8:1:2::99")) is not None  # a fourth address, the same host
+    assert limiter.callers() == 1

@@ -48,7 +48,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from impostor.asgi import AddressLimit, BodyLimit, RateLimiter
+from impostor.asgi import AddressLimit, BodyLimit, RateLimiter, caller_of
 from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
 from impostor.pipeline import Verifier
@@ -421,7 +421,7 @@ def _refusal_body(status: int, code: str, message: str) -> bytes:
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    return caller_of(request.client.host) if request.client is not None else "unknown"
 
 
 def _session(store: PracticeStore, token: str) -> Session:

@@ -37,7 +37,7 @@ from starlette.formparsers import MultiPartParser
 from swagger_ui_bundle import swagger_ui_path
 
 from impostor import errors
-from impostor.asgi import AddressLimit, BodyLimit
+from impostor.asgi import AddressLimit, BodyLimit, caller_of
 from impostor.station.api import GUARDED, HEALTH, add_api
 from impostor.station.counter import COOKIE, OPEN, add_counter
 from impostor.station.service import (
@@ -236,7 +236,7 @@ def _host_name(host: str) -> str:
 
 
 def _client(scope: Any) -> str:
-    return str((scope.get("client") or ("unknown", 0))[0])
+    return caller_of(str((scope.get("client") or ("unknown", 0))[0]))
 
 
 def _cookie(scope: Any) -> str:

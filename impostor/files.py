@@ -70,7 +70,16 @@ def read_bounded(path: str | Path, max_bytes: int) -> bytes:
         info = os.fstat(handle.fileno())
         if info.st_size > max_bytes:
             raise FileTooLarge(info.st_size, max_bytes)
-        data = handle.read(max_bytes + 1)
+        # an unbuffered read may return less than asked (a network file system): read on to
+        # the end, or one byte past the limit
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = handle.read(max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     if len(data) > max_bytes:  # it grew while we read it
         raise FileTooLarge(len(data), max_bytes)
     return bytes(data)

@@ -171,13 +171,20 @@ def add_operator(operator: str, pin: str | None, replace: bool, db: Path | None)
     )
 
 
+_MAX_PIN_LINE = 256  # characters of a piped PIN's line: no PIN is near it
+
+
 def _pin_from_stdin() -> str:
     """The PIN typed twice at a terminal (not echoed), or the first line of a pipe: getpass on a
     pipe cannot hide anything and warns that it cannot (GetPassWarning)."""
     stdin = sys.stdin
     if stdin.isatty():
         return str(click.prompt("PIN", hide_input=True, confirmation_prompt="PIN again"))
-    line = stdin.readline()
+    line = stdin.readline(_MAX_PIN_LINE)  # bounded: `< /dev/zero` must not fill memory
+    if len(line) >= _MAX_PIN_LINE and not line.endswith("\n"):
+        raise click.UsageError(
+            f"the PIN on standard input is over {_MAX_PIN_LINE} characters: pipe one short line"
+        )
     if not line.strip():
         raise click.UsageError("no PIN on standard input: pipe it as one line, or run at a terminal")
     return line.rstrip("\r\n")

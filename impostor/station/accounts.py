@@ -16,7 +16,6 @@ import hmac
 import re
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,21 +73,34 @@ class Attempt:
     locked_until: datetime | None = None
 
 
+# unknown IDs remembered between their wrong PINs; past it the counts are dropped and the locks
+# kept (five slow checks, one at a time, lock one: at most a few thousand in a lock's 15 minutes)
+_MAX_UNKNOWN = 10_000
+
+
 class Accounts:
     """The station's operators and API keys, in the SQLite file ``path`` (created when missing).
 
     ``check(secret, stored)`` is the slow comparison of a secret with its stored hash
-    (``impostor.hashing.check_secret``; a test may count its calls). Raises ``StationError``
+    (``impostor.hashing.check_secret``; a test may count its calls); ``max_unknown`` bounds
+    the unknown IDs remembered between wrong PINs. Raises ``StationError``
     when the file is not a station database.
     """
 
     def __init__(
-        self, path: str | Path | None = None, *, check: Callable[[str, str], bool] = check_secret
+        self,
+        path: str | Path | None = None,
+        *,
+        check: Callable[[str, str], bool] = check_secret,
+        max_unknown: int = _MAX_UNKNOWN,
     ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
-        self._check = check
+        self._check, self._max_unknown = check, max_unknown
         self._passed: dict[str, tuple[bytes, ...]] = {}  # name → digests of keys that passed
-        self._checking: dict[str, threading.Lock] = defaultdict(threading.Lock)  # operator → lock
+        # operator → (its lock, how many sign-ins hold or wait for it): an entry lives only while
+        # a sign-in for that ID is under way, so invented IDs leave nothing behind
+        self._checking: dict[str, tuple[threading.Lock, int]] = {}
+        self._checking_guard = threading.Lock()
         self._unknown: dict[str, tuple[int, datetime | None]] = {}  # unknown ID → failures, locked until
         try:
             private_file(self.path)
@@ -139,8 +151,24 @@ class Accounts:
         Attempts on one ID are checked one at a time, so PINs sent at once still count one by one
         towards the lock-out.
         """
-        with self._checking[operator]:
+        with self._one_at_a_time(operator):
             return self._sign_in(operator, pin, now or _now())
+
+    @contextmanager
+    def _one_at_a_time(self, operator: str) -> Iterator[None]:
+        with self._checking_guard:
+            lock, users = self._checking.get(operator, (threading.Lock(), 0))
+            self._checking[operator] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._checking_guard:
+                users = self._checking[operator][1] - 1
+                if users:
+                    self._checking[operator] = (lock, users)
+                else:
+                    del self._checking[operator]
 
     def _sign_in(self, operator: str, pin: str, moment: datetime) -> Attempt:
         with self._db() as db:
@@ -182,8 +210,14 @@ class Accounts:
             )
         failures = failures + 1 if until is None else 1
         until = moment + LOCK_FOR if failures >= LOCK_AFTER else None
-        if len(self._unknown) > 10_000:  # a flood of invented IDs must not fill the memory
-            self._unknown.clear()
+        if len(self._unknown) > self._max_unknown:  # a flood of invented IDs must not fill the memory
+            # only the counts go: IDs locked now stay locked, as a known ID's lock stays in the
+            # file, or a flood would unlock them and tell unknown IDs from known ones
+            self._unknown = {
+                name: entry
+                for name, entry in self._unknown.items()
+                if entry[1] is not None and entry[1] > moment
+            }
         self._unknown[operator] = (0 if until else failures, until)
         return Attempt(SignIn.LOCKED, until) if until else Attempt(SignIn.WRONG)
 

@@ -219,3 +219,21 @@ def test_a_piped_pin_is_read_without_a_warning(tmp_path: Path) -> None:
     assert Accounts(db).sign_in("OFC-0042", "482916").outcome is SignIn.OK
     empty = add("OFC-0043", "")
     assert empty.returncode == 2 and empty.stderr.startswith("UsageError: no PIN on standard input")
+    with (tmp_path / "zero").open("wb") as endless:  # `< /dev/zero`: one line that never ends
+        endless.write(b"\0" * 100_000)
+    with (tmp_path / "zero").open() as stream:
+        arguments = [str(IMPOSTOR), "station", "add-operator", "OFC-0044", "--db", str(db)]
+        flood = subprocess.run(arguments, stdin=stream, capture_output=True, text=True, timeout=60)
+    assert flood.returncode == 2 and "over 256 characters" in flood.stderr
+
+
+def test_a_flood_of_invented_ids_leaves_no_lock_behind_and_unlocks_no_one(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "station.sqlite", check=lambda pin, stored: False, max_unknown=20)
+    now = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
+    for _ in range(LOCK_AFTER):
+        accounts.sign_in("OFC-GHOST", "0000", now=now)
+    assert accounts.sign_in("OFC-GHOST", "0000", now=now).outcome is SignIn.LOCKED
+    for n in range(50):  # more invented IDs than the accounts remember
+        assert accounts.sign_in(f"OFC-{n:04d}", "0000", now=now).outcome is SignIn.WRONG
+    assert accounts.sign_in("OFC-GHOST", "0000", now=now).outcome is SignIn.LOCKED  # still, as a real ID
+    assert not accounts._checking  # one lock per ID only while its sign-in runs

@@ -162,7 +162,7 @@ def _doubt_findings(found: Mrz) -> list[Finding]:
         marked = "".join(
             f"[{char}]" if column in doubted else char for column, char in enumerate(found.lines[row])
         )[start:]
-        name = marked.rstrip("<").replace("<", " ").strip()
+        name = marked.rstrip("<").replace("<<", ", ").replace("<", " ").strip()
         findings.append(
             Finding(
                 "mrz_name_doubted",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from impostor.audit import AuditLog
+from impostor.capture import load_image
 from impostor.cli import main
 from impostor.pipeline import Verifier
 from impostor.types import Decision, RGBImage, Verdict
@@ -150,3 +152,76 @@ def test_stream_stops_at_the_first_frame_that_passes(
     verdict = verifier.verify_stream(document, clip, seconds=60)
     assert verdict.decision is Decision.MATCH, (verdict.distance, codes(verdict))
     assert verdict.live.image.info.source.endswith(" frame 2"), verdict.live.image.info.source
+
+
+# -- damaged JPEGs: random bits flipped in the entropy-coded data --------------------------------
+
+
+def flipped(data: bytes, bits: int, seed: int) -> bytes:
+    """``data`` with ``bits`` random bits flipped in the scan's entropy-coded data, making or
+    breaking no marker (as ``bench/bench_damage.py`` does)."""
+    rng = random.Random(seed)
+    start = data.index(b"\xff\xda")
+    start += 2 + int.from_bytes(data[start + 2 : start + 4], "big")
+    end = data.rindex(b"\xff\xd9")
+    copy = bytearray(data)
+    for _ in range(bits):
+        while True:
+            at = rng.randrange(start, end)
+            new = copy[at] ^ (1 << rng.randrange(8))
+            if 0xFF not in (copy[at], new, copy[at - 1]):
+                copy[at] = new
+                break
+    return bytes(copy)
+
+
+# seeds whose three flips libjpeg decodes without a word: a band shifted in colour from one
+# block on, over a third to four fifths of the picture; each was a MATCH with no reason
+@pytest.mark.parametrize("seed", [38, 41, 45, 48, 50, 54])
+def test_silently_corrupt_live_jpeg_is_referred(verifier: Verifier, seed: int) -> None:
+    damaged = flipped(GENUINE.read_bytes(), 3, seed)
+    assert load_image(damaged).info.damage == "", "libjpeg said nothing: the pixels must tell"
+    verdict = verifier.verify(DOCUMENT, damaged)
+    assert verdict.decision is Decision.REFER, (verdict.probability, codes(verdict))
+    reason = next(reason for reason in verdict.reasons if reason.code == "live_corruption")
+    assert reason.side == "live" and "corrupt" in reason.message and "take it again" in reason.message
+
+
+# seeds after which libjpeg finishes the picture 57 bytes before the data ends ("extraneous
+# bytes before marker 0xd9"), which was waved through as camera padding: MATCH, no reason
+@pytest.mark.parametrize("seed", [2, 23])
+def test_bytes_left_over_after_the_picture_are_damage(verifier: Verifier, seed: int) -> None:
+    damaged = flipped(GENUINE.read_bytes(), 3, seed)
+    assert "extraneous bytes before marker 0xd9" in load_image(damaged).info.damage
+    verdict = verifier.verify(DOCUMENT, damaged)
+    assert verdict.decision is Decision.REFER, codes(verdict)
+    assert "live_damaged" in codes(verdict)
+
+
+def test_padding_between_header_segments_is_not_damage(verifier: Verifier) -> None:
+    # some cameras pad between the header's segments: libjpeg warns, but no pixel is lost
+    data = GENUINE.read_bytes()
+    after_app0 = 4 + int.from_bytes(data[4:6], "big")
+    padded = data[:after_app0] + b"\x00" * 6 + data[after_app0:]
+    image = load_image(padded)
+    assert image.info.damage == ""
+    assert np.array_equal(image.pixels, load_image(data).pixels)
+    assert verifier.verify(DOCUMENT, padded).decision is Decision.MATCH
+
+
+# -- drawings held up to the camera ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", ["posterised", "stylized"])
+def test_a_drawing_of_the_holder_is_referred_not_matched(
+    verifier: Verifier, live: RGBImage, make: str
+) -> None:
+    # a cartoon posterised to 8 levels with ±6 noise, and cv2.stylization: each was a MATCH at p >= 0.99
+    import sys
+
+    sys.path.insert(0, str(SAMPLES.parent / "bench"))
+    import bench_presentation
+
+    verdict = verifier.verify(DOCUMENT, getattr(bench_presentation, make)(live))
+    assert verdict.decision is Decision.REFER, (verdict.probability, codes(verdict))
+    assert "live_palette" in codes(verdict)

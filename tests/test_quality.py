@@ -169,6 +169,8 @@ def test_assess_rejects_bad_arguments(verifier: Verifier, frontal: np.ndarray) -
         ("colour", 0, 100, True),
         ("border_margin", 0, 2, True),
         ("head_size", 0, 1, True),
+        ("corruption", 0, 200, False),
+        ("palette", -20, 20, False),
     ],
 )
 def test_scores_are_bounded_and_monotone(name: str, low: float, high: float, rising: bool) -> None:
@@ -259,3 +261,126 @@ def test_the_fast_measures_equal_their_plain_numpy_definitions() -> None:
         pairs = [(0, 1), (1, 2), (0, 2)]
         spread = sum(float(np.abs(wide[..., a] - wide[..., b]).mean()) for a, b in pairs) / 3
         assert colour_spread(face, box) == pytest.approx(spread, abs=1e-9)
+
+
+# -- corruption: a JPEG band shifted in colour from one block on ---------------------------------
+
+
+def test_block_shift_is_quiet_on_every_whole_faces_dev_jpeg(faces_dev: Path) -> None:
+    from impostor.quality import block_shift
+
+    limit = default_limits()["max_block_shift"]
+    photos = sorted(faces_dev.glob("*/*.jp*g"))
+    assert len(photos) > 50
+    for path in photos:
+        image = load_image(path)
+        shift = block_shift(image.pixels, 8 // image.info.decode_scale, image.info.exif_orientation)
+        assert shift <= limit, (path.name, shift)
+
+
+def test_block_shift_finds_a_staircase_on_the_stored_grid_whatever_the_orientation() -> None:
+    from impostor.quality import block_shift
+
+    rng = np.random.default_rng(3)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3)).astype(np.uint8), (0, 0), 4)
+    photo = np.clip(smooth.astype(np.int16) * 3 - 200, 0, 255).astype(np.uint8)
+    damaged = photo.astype(np.int16)
+    damaged[32:40, 40:] += np.array([0, 50, 0], dtype=np.int16)  # from block (4, 5) on, greener
+    damaged[40:] += np.array([0, 50, 0], dtype=np.int16)
+    damaged = np.clip(damaged, 0, 255).astype(np.uint8)
+    assert block_shift(photo) < 5
+    assert block_shift(damaged) > 20
+    # a straight step along a whole row (padding above a photo) is not a staircase
+    padded = photo.copy()
+    padded[:16] = 0
+    assert block_shift(padded) < 5
+    # capture turned the pixels upright (EXIF 6: a quarter turn clockwise); the grid is the file's
+    upright = np.ascontiguousarray(cv2.rotate(damaged, cv2.ROTATE_90_CLOCKWISE))
+    assert block_shift(upright, orientation=6) == pytest.approx(block_shift(damaged))
+    assert block_shift(upright) < 5
+
+
+# -- drawings: the palette measure weighs every clue of a drawn face -----------------------------
+
+
+def _drawings() -> object:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import bench_presentation
+
+    return bench_presentation
+
+
+@pytest.mark.parametrize("make", ["posterised", "stylized", "pencil"])
+def test_drawings_of_a_photo_fail_the_palette_measure(
+    verifier: Verifier, frontal: np.ndarray, make: str
+) -> None:
+    # the cartoon posterised to 8 levels with ±6 noise, and cv2.stylization, both passed as photos
+    drawn = getattr(_drawings(), make)(frontal)
+    report = _report(verifier, np.ascontiguousarray(drawn))
+    assert "palette" in _failed(report), report.measure("palette")
+    assert "looks like a drawing" in report.measure("palette").advice
+
+
+def test_a_grey_chip_portrait_is_not_called_a_drawing(verifier: Verifier, data_dir: Path) -> None:
+    from impostor.document.chip import read_dg2
+
+    # the Dutch 2006 test passport's JPEG 2000 portrait: grey, stored in three equal channels
+    chip = data_dir / "documents" / "chip" / "jmrtd_loes2006" / "ef0102.bin"
+    portrait = read_dg2(chip.read_bytes())[0]
+    report = _report(verifier, portrait.image)
+    assert report.measure("palette").passed, report.measure("palette")
+    assert not report.measure("colour").passed  # grey: that is the colour measure's to say
+
+
+def test_the_drawing_model_ships_with_its_features() -> None:
+    from impostor.quality import DRAWING_FEATURES, drawing_model
+
+    model = drawing_model()
+    assert len(model.weights) == len(DRAWING_FEATURES) and all(s > 0 for s in model.scale)
+    assert "max_drawing_score" in default_limits()
+
+
+def test_the_colour_chip_portraits_used_as_live_photos_are_not_called_drawings(
+    verifier: Verifier, data_dir: Path
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_presentation import chip_portraits
+
+    # a genuine chip portrait, smooth and JPEG-compressed, was refused as a drawing (issue 23)
+    judged = 0
+    for portrait in chip_portraits(data_dir / "documents" / "chip"):
+        located = verifier.locate(portrait, "live")
+        if not located.boxes or located.landmarks is None:
+            continue  # a portrait without a face is refused for that, not for this
+        report = assess(located.image, list(located.boxes), located.landmarks, side="live")
+        assert report.measure("palette").passed, report.measure("palette")
+        judged += report.measure("colour").passed
+    assert judged >= 2, "the colour chip portraits were not judged"
+
+
+@pytest.mark.parametrize("name", ["live_genuine.jpg", "live_genuine_dim.jpg", "live_impostor.jpg"])
+def test_the_sample_photos_are_not_called_drawings(verifier: Verifier, name: str) -> None:
+    # live_impostor.jpg is a grainy scan: its grain is not a drawing's noise
+    report = _report(verifier, Path(__file__).resolve().parent.parent / "samples" / name)
+    assert report.measure("palette").passed, report.measure("palette")
+
+
+def test_sensor_noise_is_the_clue_that_a_smoothed_face_lacks() -> None:
+    from impostor.quality import DRAWING_FEATURES, drawing_features
+    from impostor.types import FaceBox
+
+    # smooth shading with one dark edge, as an edge-preserving filter leaves it; then with noise
+    ramp = np.tile(np.linspace(90, 170, 120, dtype=np.float32), (120, 1))
+    ramp[:, 60:63] = 40
+    smooth = np.repeat(ramp[..., None], 3, axis=2) * np.array([1.0, 0.85, 0.7], dtype=np.float32)
+    noisy = smooth + np.random.default_rng(0).normal(0, 3, smooth.shape[:2])[..., None]
+    box = FaceBox(0, 0, 120, 120, 1.0)
+    drawn, photo = (drawing_features(np.clip(a, 0, 255).astype(np.uint8), box) for a in (smooth, noisy))
+    clue = dict(zip(DRAWING_FEATURES, zip(drawn, photo, strict=True), strict=True))
+    assert clue["noise_in_flat"][0] < clue["noise_in_flat"][1]
+    assert clue["unchanged_by_median"][0] > clue["unchanged_by_median"][1]
+    assert clue["planar_share"][0] > clue["planar_share"][1]

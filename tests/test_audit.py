@@ -647,3 +647,17 @@ def test_killed_writer_leaves_a_valid_chain(tmp_path: Path) -> None:
         assert [r.seq for r in records] == list(range(1, len(records) + 1))
         after = log.append_entry(_entry(0))
         assert after.seq == len(records) + 1 and log.verify().ok
+
+
+def test_a_station_does_not_start_on_a_log_whose_head_does_not_verify(tmp_path: Path) -> None:
+    from impostor.errors import AuditError
+    from impostor.station.service import Station, StationConfig
+
+    db = _filled(tmp_path / "audit.sqlite", 5)
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE records SET decision = 'NO_MATCH' WHERE seq = 5")
+    before = db.read_bytes()
+    config = StationConfig(accounts=tmp_path / "station.sqlite", audit_db=db, station="lima-t1-07")
+    with pytest.raises(AuditError, match="takes no more decisions"):
+        Station(config)
+    assert db.read_bytes() == before  # kept as evidence, byte for byte

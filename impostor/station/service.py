@@ -188,7 +188,9 @@ class Station:
         self.config = config
         self.accounts = Accounts(config.accounts)
         self.logs = ThreadLogs(config.audit_db)
-        self.logs.log()  # a log that cannot be opened stops the start
+        # a log that cannot be opened, or whose head does not verify, stops the start: the
+        # station would otherwise open its doors and refuse every decision
+        self.logs.log().check_head()
         # the station's own camera is upright: an empty frame is answered without turning it
         self.verifier = Verifier(config.profile, embedder=service_embedder(), live_search="upright")
         _ = self.verifier.profile

@@ -15,12 +15,12 @@ only in View 2 (held out). The check runs on the decoded image: no face is detec
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 from pathlib import Path
 
 import numpy as np
+from lfw_people import lfw_split
 
 from impostor import settings
 from impostor.capture import load_image
@@ -57,23 +57,6 @@ def flagged(source: bytes | Path, limit: float) -> tuple[bool, str, np.ndarray] 
         return True, "libjpeg", image.pixels
     shift = block_shift(image.pixels, 8 // image.info.decode_scale, image.info.exif_orientation)
     return shift > limit, "block shift", image.pixels
-
-
-def lfw_split(lfw: Path) -> tuple[list[Path], list[Path]]:
-    """LFW's photos of View 1's people, and of the people only View 2 holds."""
-
-    def people(*names: str) -> set[str]:
-        found = set()
-        for name in names:
-            with (lfw / name).open(encoding="utf-8") as rows:
-                for row in csv.DictReader(rows):
-                    found |= {Path(row["a"]).parent.name, Path(row["b"]).parent.name}
-        return found
-
-    tuning = people("pairs_devtrain.csv", "pairs_devtest.csv")
-    held = people("pairs.csv") - tuning
-    photos = sorted((lfw / "lfw").glob("*/*.jpg"))
-    return [p for p in photos if p.parent.name in tuning], [p for p in photos if p.parent.name in held]
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ tuning set shows); without it, the shipped model and limit are measured.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from lfw_people import lfw_split
 
 from impostor import settings
 from impostor.capture import load_image
@@ -115,21 +115,9 @@ def features(verifier: Verifier, source: object) -> np.ndarray | None:
     return drawing_features(located.image.pixels, box)
 
 
-def lfw_split(lfw: Path) -> tuple[list[Path], list[Path]]:
-    """LFW's photos of View 1's people, and of the people only View 2 holds, each shuffled."""
-
-    def people(*names: str) -> set[str]:
-        found = set()
-        for name in names:
-            with (lfw / name).open(encoding="utf-8") as rows:
-                for row in csv.DictReader(rows):
-                    found |= {Path(row["a"]).parent.name, Path(row["b"]).parent.name}
-        return found
-
-    tuning = people("pairs_devtrain.csv", "pairs_devtest.csv")
-    held = people("pairs.csv") - tuning
-    photos = sorted((lfw / "lfw").glob("*/*.jpg"))
-    parts = [p for p in photos if p.parent.name in tuning], [p for p in photos if p.parent.name in held]
+def shuffled_split(lfw: Path) -> tuple[list[Path], list[Path]]:
+    """``lfw_split``'s two parts, each shuffled with a fixed seed."""
+    parts = lfw_split(lfw)
     for part in parts:
         random.Random(0).shuffle(part)
     return parts
@@ -198,7 +186,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     verifier = Verifier()
-    tuning_lfw, held_lfw = lfw_split(options.data / "lfw")
+    tuning_lfw, held_lfw = shuffled_split(options.data / "lfw")
     dev = sorted((options.data / "faces-dev").glob("*/*.jp*g"))
     take = options.lfw + options.real
     tuning_photos: list[object] = [*tuning_lfw[:take]]

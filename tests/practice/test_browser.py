@@ -409,8 +409,9 @@ _FOCUSED = "() => document.activeElement?.closest('[data-testid]')?.dataset.test
 
 
 def _tab_to(page: Page, test_id: str) -> None:
-    """Press Tab until the element ``test_id`` (or a child of it) has the focus."""
-    for _ in range(12):
+    """Press Tab until the element ``test_id`` (or a child of it) has the focus (at most a
+    whole round of the page's controls, wherever the focus starts)."""
+    for _ in range(30):
         page.keyboard.press("Tab")
         if page.evaluate(_FOCUSED) == test_id:
             return
@@ -428,6 +429,9 @@ def test_the_whole_flow_works_with_the_tab_key_alone(browser: Browser, two: Path
         for position in range(2):
             expect(page.locator("#item-progress")).to_contain_text(str(position + 1))
             expect(page.locator("#photos")).not_to_have_class(re.compile("is-loading"), timeout=30_000)
+            # the answers open once the pair is shown and no request is on its way: a Tab
+            # pressed before then passes over them
+            expect(page.get_by_test_id("answer-same")).to_be_enabled()
             _tab_to(page, "answer-same")
             page.keyboard.press("Space")
             expect(page.get_by_test_id("answer-same")).to_have_attribute("aria-pressed", "true")

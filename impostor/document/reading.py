@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 import cv2
+from cryptography import x509
 
 from impostor import settings
 from impostor.capture import load_image, read_file
@@ -344,7 +345,11 @@ class _Chip:
 
 
 def _read_chip(
-    files: chip.ChipFiles | None, dg2: bytes | None, source: str, csca: Path | None, today: dt.date
+    files: chip.ChipFiles | None,
+    dg2: bytes | None,
+    source: str,
+    trusted: list[x509.Certificate] | None,
+    today: dt.date,
 ) -> _Chip:
     """A chip read whole: what it holds, whether the issuer signed it, and its portrait.
 
@@ -376,11 +381,8 @@ def _read_chip(
     if security is not None:
         groups = {int(name[2:]): data for name, data in files.files.items() if name.startswith("DG")}
         try:
-            trusted = sod.load_csca(csca) if csca is not None else None
             authentication = sod.authenticate(security, groups, csca=trusted)
         except DocumentError as error:
-            if csca is not None and str(error).startswith(str(csca)):
-                raise  # the user's CSCA file is wrong: say so, do not report the chip
             findings.append(Finding("chip_sod_unreadable", "alert", f"EF.SOD cannot be read: {error}"))
         else:
             findings += authentication_findings(authentication)
@@ -443,8 +445,8 @@ def read_document(
     timings: dict[str, float] = {}
     configured = str(settings.get("csca"))
     csca = csca if csca is not None else Path(configured).expanduser() if configured else None
-    if csca is not None:
-        sod.load_csca(csca)  # a bad --csca is told before anything is read
+    # a bad --csca is told before anything is read, and a good one is parsed once per process
+    trusted = sod.trusted_cscas(csca) if csca is not None else None
     source = name or (str(path) if isinstance(path, Path) else "document")
     image: LoadedImage | None = None
     read_page: _Page | None = None
@@ -467,7 +469,7 @@ def read_document(
     read_chip: _Chip | None = None
     if files is not None or dg2 is not None:
         chip_started = time.perf_counter()
-        read_chip = _read_chip(files, dg2, source, csca, today)
+        read_chip = _read_chip(files, dg2, source, trusted, today)
         timings["chip"] = (time.perf_counter() - chip_started) * 1000
     findings = list(read_page.findings) if read_page else []
     printed = read_page.printed if read_page else None

@@ -18,6 +18,7 @@ test CAs, and a genuine passport outlives its signer's certificate by design.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "Step",
     "authenticate",
     "load_csca",
+    "trusted_cscas",
     "read_sod",
 ]
 
@@ -362,6 +364,35 @@ def _certificates(data: bytes, label: str) -> list[x509.Certificate]:
         return [x509.load_der_x509_certificate(c.dump()) for c in listed["certificates"]]
     except (DocumentError, ValueError, TypeError, KeyError):
         raise DocumentError(f"{label}: not a certificate (PEM or DER) or an ICAO master list") from None
+
+
+_TRUSTED: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[x509.Certificate]]] = {}
+_TRUSTED_LOCK = threading.Lock()
+
+
+def trusted_cscas(path: Path) -> list[x509.Certificate]:
+    """``load_csca(path)``, parsed once per process while its files stay as they are: a station
+    reads its trust list for every document, and a master list is a megabyte to parse.
+
+    A file's name, size and modification time stand for its content; a change re-reads it.
+    Raises what ``load_csca`` raises.
+    """
+    key = path.expanduser().resolve()
+    try:
+        files = sorted(key.iterdir()) if key.is_dir() else [key]
+        state = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError:
+        return load_csca(path)  # says what is wrong with it
+    with _TRUSTED_LOCK:
+        cached = _TRUSTED.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+    found = load_csca(path)
+    with _TRUSTED_LOCK:
+        if len(_TRUSTED) > 8:  # a process trusts one list; tests and tools may name a few
+            _TRUSTED.clear()
+        _TRUSTED[key] = (state, found)
+    return found
 
 
 def load_csca(path: Path) -> list[x509.Certificate]:

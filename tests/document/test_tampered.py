@@ -406,3 +406,6 @@ def test_a_chip_signed_by_a_signer_of_the_forgers_own_is_proven_only_by_the_chai
     monkeypatch.setenv("IMPOSTOR_CSCA", str(trusted))
     assert "chip_chain_not_checked" not in codes(read_document(folder))
     assert read_document(folder).authentication.step("chain").status == "passed"  # type: ignore[union-attr]
+    # the trust list is parsed once per process, but a list changed on disk is read again
+    trusted.write_bytes(signing.authority("CSCA of another country").pem)
+    assert "chip_chain_failed" in alert_codes(read_document(folder))

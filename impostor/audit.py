@@ -34,11 +34,12 @@ import re
 import secrets
 import sqlite3
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from impostor.db import immediate, private_file
 from impostor.errors import AuditError
@@ -54,6 +55,8 @@ __all__ = [
     "check_text",
     "default_path",
 ]
+
+_Row = TypeVar("_Row", "AuditRecord", "AuditEvent")  # what a row of the log is built into
 
 # 2: personal fields hashed through their own digest, so they can be purged;
 # 3: the document's number, as a keyed hash, among them
@@ -653,15 +656,26 @@ class AuditLog:
         Raises ``AuditError`` at an event the file no longer holds readably."""
         columns = (*_EVENT_FIELDS, *_EVENT_PERSONAL, "hash", "purged")
         where, params = ("", ()) if record_seq is None else (" WHERE record_seq = ?", (record_seq,))
+        yield from self._each("event", f"FROM events{where} ORDER BY seq", params, columns, _event)
+
+    def _each(
+        self,
+        what: str,
+        rest: str,
+        params: Sequence[object],
+        columns: tuple[str, ...],
+        build: Callable[[Mapping[str, object]], _Row],
+    ) -> Iterator[_Row]:
+        """``SELECT columns rest``, each row built; an ``AuditError`` naming the last good one at
+        the first row the file no longer holds readably."""
         last = 0
         try:
-            cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM events{where} ORDER BY seq", params)
-            for row in cursor:
-                event = _event(dict(zip(columns, row, strict=True)))
-                yield event
-                last = event.seq
+            for row in self._db.execute(f"SELECT {', '.join(columns)} {rest}", params):
+                item = build(dict(zip(columns, row, strict=True)))
+                yield item
+                last = item.seq
         except (sqlite3.Error, ValueError, TypeError) as error:
-            raise self._unreadable("event", last, error) from None
+            raise self._unreadable(what, last, error) from None
 
     def _unreadable(self, what: str, last: int, error: Exception) -> AuditError:
         where = f"after {what} {last}" if last else f"at its first {what}"
@@ -781,16 +795,7 @@ class AuditLog:
 
         Raises ``AuditError`` at a record the file no longer holds readably."""
         where, params = _period(since, until)
-        columns = self._columns()
-        last = 0
-        try:
-            cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM records{where} ORDER BY seq", params)
-            for row in cursor:
-                record = _record(dict(zip(columns, row, strict=True)))
-                yield record
-                last = record.seq
-        except (sqlite3.Error, ValueError, TypeError) as error:
-            raise self._unreadable("record", last, error) from None
+        yield from self._each("record", f"FROM records{where} ORDER BY seq", params, self._columns(), _record)
 
     def record(self, seq: int) -> AuditRecord | None:
         """Record ``seq``, or None when the log has no such record."""

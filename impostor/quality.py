@@ -333,9 +333,16 @@ def block_shift(rgb: RGBImage, block: int = 8, orientation: int = 1) -> float:
     columns = width // block
     if len(rows) < 3 or columns < 4:
         return 0.0
-    steps = np.diff(ycc.astype(np.float32), axis=0)  # steps[k]: row k+1 less row k
-    beside = np.sort(np.stack([steps[rows - 3], steps[rows - 2], steps[rows], steps[rows + 1]]), axis=0)
-    excess = steps[rows - 1] - (beside[1] + beside[2]) / 2
+    def steps(offset: int) -> NDArray[np.float32]:  # pixel row k + 1 less row k, for k = rows + offset
+        return ycc[rows + offset + 1].astype(np.float32) - ycc[rows + offset]
+
+    # only the rows around block boundaries are needed, and the median of the four steps beside
+    # is the mean of the middle two: the sum less the extremes (the whole image's differences,
+    # sorted, took 0.3 s of a phone photo's comparison)
+    a, b, c, d = steps(-3), steps(-2), steps(0), steps(1)
+    high = np.maximum(np.maximum(a, b), np.maximum(c, d))
+    low = np.minimum(np.minimum(a, b), np.minimum(c, d))
+    excess = steps(-1) - (a + b + c + d - high - low) / 2
     # mean excess per block of each block row: (block rows, block columns, channels)
     per_block = excess[:, : columns * block].reshape(len(rows), columns, block, 3).mean(axis=2)
     strongest = 0.0

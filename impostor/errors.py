@@ -20,7 +20,12 @@ The hierarchy::
     ├── PracticeError             a practice set or results database cannot be used
     ├── StationError              the counter station's accounts or settings cannot be used
     ├── ModelFileError            a model file is not the network it should be, or cannot be built
-    └── DocumentError             a travel document's MRZ, chip file or page cannot be read
+    ├── DocumentError             a travel document's MRZ, chip file or page cannot be read
+    └── ChipError                 a passport's chip cannot be reached or read through a reader
+        ├── NoReader              no PC/SC reader (or not the one asked for), or no PC/SC service
+        ├── CardAbsent            no card on the reader, or the card was taken away mid-read
+        ├── CardTimeout           the card or reader did not answer in time
+        └── AccessDenied          BAC or PACE failed: the MRZ or CAN given does not open the chip
 
 Decisions are not errors: a missing face during a comparison is a REFER with its reason, not
 an exception. Every message names the input it is about and says what to do. The exit code
@@ -30,8 +35,12 @@ each error gives is the command line's business (``impostor.cli.common.EXIT_CODE
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "AuditError",
     "CaptureError",
+    "CardAbsent",
+    "CardTimeout",
+    "ChipError",
     "ClusterError",
     "ConfigError",
     "DatasetError",
@@ -42,6 +51,7 @@ __all__ = [
     "InputError",
     "ModelFileError",
     "NoFaceFound",
+    "NoReader",
     "NotAnImage",
     "OutputError",
     "PracticeError",
@@ -127,6 +137,26 @@ class ModelFileError(ImpostorError):
 
 class DocumentError(ImpostorError):
     """A travel document's MRZ text, chip file or page scan cannot be read as one."""
+
+
+class ChipError(ImpostorError):
+    """A passport's chip cannot be reached or read through a reader, or answers out of protocol."""
+
+
+class NoReader(ChipError):
+    """No PC/SC service or reader, or not the reader that was asked for."""
+
+
+class CardAbsent(ChipError):
+    """No card lies on the reader, or the card was taken away in the middle of a read."""
+
+
+class CardTimeout(ChipError):
+    """The card or the reader did not answer within the time allowed."""
+
+
+class AccessDenied(ChipError):
+    """Basic access control or PACE failed: the MRZ or CAN given does not open this chip."""
 
 
 def quoted(value: object) -> str:

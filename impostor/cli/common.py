@@ -60,6 +60,11 @@ EXIT_CODES: dict[type[errors.ImpostorError], int] = {
     errors.StationError: 17,
     errors.ModelFileError: 18,
     errors.DocumentError: 19,
+    errors.ChipError: 20,
+    errors.NoReader: 21,
+    errors.CardAbsent: 22,
+    errors.CardTimeout: 23,
+    errors.AccessDenied: 24,
 }
 
 

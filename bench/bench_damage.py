@@ -3,7 +3,7 @@
     uv run python bench/bench_damage.py [--data DIR] [--lfw 1500] [--flips 2] [--json OUT]
 
 A JPEG counts as damaged when libjpeg reports lost data (``ImageInfo.damage``) or when the
-``corruption`` measure (``impostor.quality.block_shift``) is over the ``max_block_shift`` limit;
+``corruption`` measure (``impostor.stages.quality.block_shift``) is over the ``max_block_shift`` limit;
 both refer a comparison. False alarms: every faces-dev JPEG and a seeded sample of LFW,
 unaltered. Catches: each image with 1 to 3 random bits flipped in its entropy-coded data (no
 marker made or broken), counted among the copies that are visibly damaged: at least 5% of their
@@ -23,9 +23,9 @@ import numpy as np
 from lfw_people import lfw_split
 
 from impostor import settings
-from impostor.capture import load_image
 from impostor.errors import ImpostorError
-from impostor.quality import block_shift, default_limits
+from impostor.stages.capture import load_image
+from impostor.stages.quality import block_shift, default_limits
 
 VISIBLE_LEVELS = 24  # a pixel counts as changed when one channel moved more than this
 VISIBLE_SHARE = 0.05  # and a copy as visibly damaged when this share of its pixels changed

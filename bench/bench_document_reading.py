@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from impostor import settings
-from impostor.capture import load_image
 from impostor.document import chip, glyphs, mrz, page, sod
 from impostor.document.reading import read_mrz
 from impostor.errors import DocumentError, ImpostorError
+from impostor.stages.capture import load_image
 from impostor.types import FaceBox
 
 BROKEN = (

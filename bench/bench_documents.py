@@ -32,12 +32,12 @@ import cv2
 import numpy as np
 
 from impostor import settings
-from impostor.capture import load_image
-from impostor.detect import detect_faces
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 from impostor.printing import WEARS, DocumentStyle, render_document
 from impostor.qa import EvaluationConfig, run_benchmark
 from impostor.qa.baseline import PLAIN_ACCEPT_DISTANCE, plain_embedding
+from impostor.stages.capture import load_image
+from impostor.stages.detect import detect_faces
 from impostor.types import FaceBox
 
 TARGET_MISSED = 0.15  # HOG's first look must miss at least this share at the hardest wear

@@ -34,8 +34,8 @@ import numpy as np
 
 import impostor
 from impostor import settings
-from impostor.align import align, find_landmarks
 from impostor.qa.baseline import face_recognition_module, plain_embedding
+from impostor.stages.align import align, find_landmarks
 
 TARGETS = {"whole_image": 4.0, "embedding_given_box": 6.0}
 
@@ -140,8 +140,8 @@ def engine_rates(
     """Faces per second of the ONNX graph alone on each device ONNX Runtime has, by batch size."""
     import onnxruntime
 
-    from impostor.resnet_onnx import RESNET_FILE, graph_file
-    from impostor.weights import model_path
+    from impostor.engine.resnet_onnx import RESNET_FILE, graph_file
+    from impostor.engine.weights import model_path
 
     graph = str(graph_file(model_path(RESNET_FILE)))
     planes = np.stack(chips).astype(np.float32)

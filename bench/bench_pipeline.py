@@ -33,7 +33,7 @@ import numpy as np
 
 import impostor
 from impostor import settings
-from impostor.profile import Profile
+from impostor.pipeline.profile import Profile
 from impostor.qa.baseline import (
     PLAIN_ACCEPT_DISTANCE,
     PairErrors,
@@ -420,8 +420,8 @@ def _plain_faces(path: Path) -> list[Any]:
 def cnn_detector(folder: Path, lfw: Path) -> dict[str, Any]:
     """dlib's CNN face detector in ONNX Runtime against dlib's, on 320 px dev photos as they are
     and on LFW photos HOG misses upsampled once (as the exhaustive search runs it there)."""
-    from impostor.capture import load_image
-    from impostor.engines import compare_detectors
+    from impostor.qa.engines import compare_detectors
+    from impostor.stages.capture import load_image
 
     dev = sorted(folder.glob("*/*.jpg"))[::4]
     print("\n6. dlib's CNN face detector: ONNX Runtime against dlib (plain face_recognition's model='cnn')")

@@ -3,7 +3,7 @@
     uv run python bench/bench_presentation.py [--data DIR] [--lfw 300] [--real 1500] [--fit] [--json OUT]
 
 The check is the ``palette`` measure: the log-odds of a logistic model over
-``impostor.quality.drawing_features`` of the located face, refused above ``max_drawing_score``.
+``impostor.stages.quality.drawing_features`` of the located face, refused above ``max_drawing_score``.
 Bona fide presentations: real photos, judged as live photos. Attacks: drawings generated from
 them (a cartoon of 8 colours with outlines, saved as PNG and as JPEG 85; that cartoon posterised
 to 8 levels a channel with ±6 noise; ``cv2.stylization``, as PNG and JPEG 85; ``cv2.pencilSketch``
@@ -34,11 +34,11 @@ import numpy as np
 from lfw_people import lfw_split
 
 from impostor import settings
-from impostor.capture import load_image
 from impostor.document.chip import read_dg2
 from impostor.errors import ImpostorError
-from impostor.pipeline import Verifier
-from impostor.quality import (
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import load_image
+from impostor.stages.quality import (
     DRAWING_FEATURES,
     DrawingModel,
     colour_spread,

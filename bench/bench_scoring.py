@@ -2,9 +2,9 @@
 
     uv run python bench/bench_scoring.py [--embeddings 10000] [--pairs 1000000]
 
-Times ``impostor.score.all_pairs`` (every unordered pair of ``--embeddings`` random 128-d
+Times ``impostor.stages.score.all_pairs`` (every unordered pair of ``--embeddings`` random 128-d
 vectors, split into genuine and impostor by identity, computed in blocks) and
-``impostor.score.pair_distances`` (``--pairs`` listed pairs), and, in the same run, the plain
+``impostor.stages.score.pair_distances`` (``--pairs`` listed pairs), and, in the same run, the plain
 way a script would score listed pairs: ``face_recognition.face_distance`` one pair at a time
 on a sample, scaled to the same count. Peak memory of the block computation is printed too.
 """
@@ -17,7 +17,7 @@ import tracemalloc
 
 import numpy as np
 
-from impostor.score import all_pairs, pair_distances
+from impostor.stages.score import all_pairs, pair_distances
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,9 +42,9 @@ from bench_pipeline import PHONE_SIZE, PHONE_SOURCES, phone_photo, timed, verdic
 
 import impostor
 from impostor import settings
-from impostor.audit import AuditLog
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 from impostor.qa.baseline import face_recognition_module, plain_compare, plain_embedding
+from impostor.records.audit import AuditLog
 from impostor.station.accounts import Accounts
 
 ROOT = Path(__file__).resolve().parent.parent

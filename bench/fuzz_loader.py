@@ -36,8 +36,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impostor.capture import load_image
 from impostor.errors import ImpostorError
+from impostor.stages.capture import load_image
 
 FORMATS = (".jpg", ".png", ".png16", ".gif", ".bmp", ".tif", ".webp", ".jp2", ".ppm", ".pfm", ".hdr")
 
@@ -145,7 +145,7 @@ def run(inputs: int, seed: int, seconds: float) -> dict[str, object]:
 _MEASURE = """
 import json, re, sys
 from impostor.budget import DECODING
-from impostor.capture import load_image
+from impostor.stages.capture import load_image
 def status(key):
     return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1)) * 1024
 data = open(sys.argv[1], "rb").read()

@@ -9,19 +9,22 @@ The small public vocabulary::
 
 Nothing is loaded at import: dlib's models are read on the first comparison.
 
-The package, by layer (imports run downwards only; ``tests/test_architecture.py`` holds them)::
+The package, by folder (imports run downwards only; ``tests/test_architecture.py`` holds them)::
 
-    foundation   errors, types, settings, weights, arrays, db, jsonio, markup, resources
-    stages       capture, detect, align, quality, embed, score, calibrate, decide, audit
-    composition  profile, pipeline (the Verifier), composite
-    by job       qa/ (benchmark and calibration), practice/ (training officers)
+    (root)       foundation: errors, types, settings, files, headers, db, i18n, jsonio, markup ...
+    engine/      the networks: dlib weights readers, ONNX graph builders, the weights registry
+    stages/      capture, detect, align, quality, embed, score, calibrate, decide
+    records/     the audit log and its review          web/   what both web apps share
+    pipeline/    the Verifier wiring the stages; profile, composite, portrait
+    document/    MRZ, data page and chip files          card/  the chip through a reader
+    services/    one service per thing a user does (compare a document, a back-office batch)
+    by job       qa/ (benchmark, calibration), practice/ (training), station/ (the counter)
     commands     cli/ (nothing imports it)
 """
 
 from __future__ import annotations
 
 from impostor._version import __version__
-from impostor.capture import load_image
 from impostor.errors import (
     CaptureError,
     ClusterError,
@@ -36,8 +39,9 @@ from impostor.errors import (
     ProfileError,
     UnsupportedImage,
 )
-from impostor.pipeline import Verifier, verify
-from impostor.profile import Profile, load_profile
+from impostor.pipeline.profile import Profile, load_profile
+from impostor.pipeline.verifier import Verifier, verify
+from impostor.stages.capture import load_image
 from impostor.types import Decision, Face, FaceBox, Landmarks, LoadedImage, Reason, Side, Verdict
 
 __all__ = [

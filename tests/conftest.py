@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from impostor import settings
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -18,12 +18,19 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from impostor import weights
-from impostor.align import CHIP_PADDING, CHIP_SIZE, align, chip_transform, find_landmarks, template_points
-from impostor.capture import load_image
-from impostor.detect import detect_faces
-from impostor.embed import DlibEmbedder
-from impostor.quality import frame_score, sharpness, yaw_degrees
+from impostor.engine import weights
+from impostor.stages.align import (
+    CHIP_PADDING,
+    CHIP_SIZE,
+    align,
+    chip_transform,
+    find_landmarks,
+    template_points,
+)
+from impostor.stages.capture import load_image
+from impostor.stages.detect import detect_faces
+from impostor.stages.embed import DlibEmbedder
+from impostor.stages.quality import frame_score, sharpness, yaw_degrees
 from impostor.types import FaceBox, Landmarks
 
 SMALL_FACES = ["Sundar_Pichai/deepface_img25.jpg", "Angelina_Jolie/deepface_img5.jpg"]  # eyes 75, 86 px apart

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from impostor.asgi import RateLimiter
+from impostor.web.asgi import RateLimiter
 
 
 def test_the_window_holds_a_caller_to_its_rate() -> None:
@@ -39,7 +39,7 @@ def test_a_caller_only_asked_about_is_not_remembered() -> None:
 def test_a_client_that_goes_away_mid_body_is_not_served() -> None:
     import asyncio
 
-    from impostor.asgi import BodyLimit
+    from impostor.web.asgi import BodyLimit
 
     served: list[bytes] = []
 
@@ -71,7 +71,7 @@ def test_a_client_that_goes_away_mid_body_is_not_served() -> None:
 
 
 def test_an_ipv6_host_is_one_caller_whatever_address_of_its_64_it_sends_from() -> None:
-    from impostor.asgi import caller_of
+    from impostor.web.asgi import caller_of
 
     assert (
         caller_of("2001:db8:1:2::1") == caller_of("2001:db8:1:2:ffff:abcd:1234:5678") == "2001:db8:1:2::/64"

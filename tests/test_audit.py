@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from impostor.audit import AuditEntry, AuditLog
 from impostor.cli import main
 from impostor.errors import AuditError
-from impostor.pipeline import Verifier
-from impostor.review import EXPORT_COLUMNS, export, review
+from impostor.pipeline.verifier import Verifier
+from impostor.records.audit import AuditEntry, AuditLog
+from impostor.records.review import EXPORT_COLUMNS, export, review
 from impostor.types import Reason, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent

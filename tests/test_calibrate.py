@@ -10,8 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from impostor.calibrate import IsotonicCalibrator, LogisticCalibrator, calibrator_from_dict, make_calibrator
-from impostor.profile import SCHEMA, Profile
+from impostor.pipeline.profile import SCHEMA, Profile
+from impostor.stages.calibrate import (
+    IsotonicCalibrator,
+    LogisticCalibrator,
+    calibrator_from_dict,
+    make_calibrator,
+)
 
 
 def fit_calibration(

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from impostor.capture import open_stream
 from impostor.cli import main
-from impostor.detect import detect_faces
 from impostor.errors import CaptureError
-from impostor.pipeline import Verifier
-from impostor.quality import sharpness
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import open_stream
+from impostor.stages.detect import detect_faces
+from impostor.stages.quality import sharpness
 from impostor.types import Decision, RGBImage
 
 ROOT = Path(__file__).resolve().parent.parent

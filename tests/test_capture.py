@@ -21,9 +21,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from impostor import errors
-from impostor.capture import load_image
-from impostor.detect import detect_faces
 from impostor.errors import ImageNotFound, ImageTooLarge, NotAnImage, UnsupportedImage
+from impostor.stages.capture import load_image
+from impostor.stages.detect import detect_faces
 from impostor.types import FaceBox, LoadedImage
 
 # --- helpers ------------------------------------------------------------------------------
@@ -632,7 +632,7 @@ def test_exit_codes_are_distinct_and_documented() -> None:
 
 
 def test_padding_in_the_header_does_not_hide_damage_further_on() -> None:
-    from impostor.capture import _jpeg_damage
+    from impostor.stages.capture import _jpeg_damage
 
     whole = (Path(__file__).resolve().parent.parent / "samples" / "live_genuine.jpg").read_bytes()
     cut = whole[: len(whole) * 2 // 3]  # the picture's data ends early: libjpeg fills in grey

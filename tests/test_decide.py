@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from impostor.decide import decide
-from impostor.profile import SCHEMA, Profile
-from impostor.quality import Measure, QualityReport, face_count
+from impostor.pipeline.profile import SCHEMA, Profile
+from impostor.stages.decide import decide
+from impostor.stages.quality import Measure, QualityReport, face_count
 from impostor.types import Decision, Face, FaceBox, ImageInfo, Landmarks, LoadedImage, Reason, Side
 
 ACCEPT = 0.54

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from impostor.align import align, find_landmarks
-from impostor.detect import detect_faces
-from impostor.embed import DlibEmbedder, PooledEmbedder
+from impostor.stages.align import align, find_landmarks
+from impostor.stages.detect import detect_faces
+from impostor.stages.embed import DlibEmbedder, PooledEmbedder
 
 
 @pytest.fixture(scope="module")

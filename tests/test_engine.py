@@ -15,19 +15,19 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from impostor import weights
-from impostor.capture import load_image
 from impostor.cli import main
-from impostor.embed import DlibEmbedder, OnnxEmbedder
-from impostor.engines import compare_detectors
+from impostor.engine import weights
+from impostor.engine.mmod_dat import read_detector
+from impostor.engine.mmod_onnx import DETECTOR_FILE
+from impostor.engine.mmod_onnx import graph_file as detector_graph
+from impostor.engine.resnet_dat import read_network
+from impostor.engine.resnet_onnx import RESNET_FILE, graph_file
 from impostor.errors import ModelFileError
-from impostor.mmod_dat import read_detector
-from impostor.mmod_onnx import DETECTOR_FILE
-from impostor.mmod_onnx import graph_file as detector_graph
-from impostor.pipeline import Verifier
-from impostor.profile import load_profile
-from impostor.resnet_dat import read_network
-from impostor.resnet_onnx import RESNET_FILE, graph_file
+from impostor.pipeline.profile import load_profile
+from impostor.pipeline.verifier import Verifier
+from impostor.qa.engines import compare_detectors
+from impostor.stages.capture import load_image
+from impostor.stages.embed import DlibEmbedder, OnnxEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_a_device_without_cuda_is_one_line_and_cpu_says_its_provider(monkeypatch
 def test_jitters_run_in_the_onnx_engine_the_same_every_time(faces_dev: Path) -> None:
     """Jittered copies are drawn alike for every chip and every call, the mean of their
     embeddings stays near the chip's own, and 0 and 1 mean the chip as it is (as in dlib)."""
-    from impostor.embed import jittered
+    from impostor.stages.embed import jittered
 
     chip = Verifier(detector="hog").locate(faces_dev / "Barack_Obama" / "fr_obama.jpg", "face").chip
     assert chip is not None

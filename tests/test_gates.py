@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from impostor.audit import AuditLog
-from impostor.capture import load_image
 from impostor.cli import main
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
+from impostor.records.audit import AuditLog
+from impostor.stages.capture import load_image
 from impostor.types import Decision, RGBImage, Verdict
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

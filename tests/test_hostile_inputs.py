@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from impostor.capture import load_image, open_stream
 from impostor.cli import main
 from impostor.errors import CaptureError, ImageNotFound, ImageTooLarge, NotAnImage, ProfileError
-from impostor.pipeline import Verifier
-from impostor.profile import load_profile
+from impostor.pipeline.profile import load_profile
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import load_image, open_stream
 from impostor.types import Decision
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -80,7 +80,7 @@ def test_decoding_holds_to_the_memory_budget(tmp_path: Path, monkeypatch: pytest
     cv2.imwrite(str(path), np.zeros((4000, 4000, 4), dtype=np.uint16))
     assert path.stat().st_size < 200_000
     code = (
-        "import resource, sys; from impostor.capture import load_image; "
+        "import resource, sys; from impostor.stages.capture import load_image; "
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         f"image = load_image({str(path)!r}); "
         "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
@@ -149,7 +149,7 @@ def test_files_over_the_size_limit_are_refused_before_reading(
 def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each pass on a faceless image looks at something new, and the CNN's copies stay within
     the search size (its memory grows with the pixels). The passes are the real ones, watched."""
-    from impostor import detect
+    from impostor.stages import detect
 
     seen: list[tuple[str, tuple[int, ...], int]] = []
     real = detect._run
@@ -259,7 +259,7 @@ MEASURE = (
     RESIDENT
     + """
 import json, sys, time, tracemalloc
-from impostor.capture import load_image
+from impostor.stages.capture import load_image
 from impostor.errors import ImpostorError
 load_image(sys.argv[1])  # imports and first-use costs are not the input's
 found = {}
@@ -456,7 +456,7 @@ PARALLEL = (
     RESIDENT
     + """
 import json, sys, threading, tracemalloc
-from impostor.capture import load_image
+from impostor.stages.capture import load_image
 load_image(sys.argv[1])
 tracemalloc.start()
 before = reset_peak()

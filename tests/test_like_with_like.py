@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impostor.pipeline import Verifier, grey_chip, is_grey_chip
+from impostor.pipeline.verifier import Verifier, grey_chip, is_grey_chip
 from impostor.qa import EvaluationConfig, run_benchmark
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

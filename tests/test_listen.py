@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from impostor.listen import http_protocol
+from impostor.web.listen import http_protocol
 from tests.servers import running
 
 

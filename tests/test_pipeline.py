@@ -15,9 +15,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 import impostor
-from impostor import composite
 from impostor.errors import OutputError
-from impostor.pipeline import Verifier, _cached_verifier
+from impostor.pipeline import composite
+from impostor.pipeline.verifier import Verifier, _cached_verifier
 from impostor.types import Decision, RGBImage, Verdict
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -163,7 +163,7 @@ def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
 ) -> None:
     """The passes each search makes when there is no face (watched, not replaced): a live photo's
     rescue looks at a quarter of the pixels, and only a document's search looks for a small face."""
-    from impostor import detect
+    from impostor.stages import detect
 
     seen: list[tuple[str, tuple[int, ...], int]] = []
     real = detect._run

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from impostor import resources
-from impostor.calibrate import Calibrator, calibrator_from_dict
 from impostor.errors import ProfileError
-from impostor.profile import SCHEMA, Profile, default_profile_path, load_profile
+from impostor.pipeline.profile import SCHEMA, Profile, default_profile_path, load_profile
+from impostor.stages.calibrate import Calibrator, calibrator_from_dict
 
 SHIPPED = Path(str(resources.data_file("default_profile.json")))
 
@@ -317,7 +317,7 @@ def test_logistic_formula() -> None:
 def test_a_page_gets_the_document_profile_unless_the_site_named_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from impostor.profile import profile_for
+    from impostor.pipeline.profile import profile_for
 
     monkeypatch.delenv("IMPOSTOR_PROFILE", raising=False)
     assert profile_for("page") == "document"

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from impostor.capture import load_image
 from impostor.cli import main
-from impostor.pipeline import Verifier
-from impostor.quality import QualityReport, assess, default_limits, score
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import load_image
+from impostor.stages.quality import QualityReport, assess, default_limits, score
 from impostor.types import LoadedImage
 
 FRONTAL = "Barack_Obama/fr_obama.jpg"  # 1137 × 910, eyes 105 px apart, sharp and evenly lit
@@ -244,7 +244,7 @@ def test_loaded_image_from_grey_array_is_grey() -> None:
 def test_the_fast_measures_equal_their_plain_numpy_definitions() -> None:
     """Dynamic range is read off a histogram and colour spread off OpenCV's absdiff: on faces
     flat, noisy and tiny they equal numpy's percentile and mean of absolute differences."""
-    from impostor.quality import colour_spread, dynamic_range
+    from impostor.stages.quality import colour_spread, dynamic_range
     from impostor.types import FaceBox
 
     rng = np.random.default_rng(7)
@@ -267,7 +267,7 @@ def test_the_fast_measures_equal_their_plain_numpy_definitions() -> None:
 
 
 def test_block_shift_is_quiet_on_every_whole_faces_dev_jpeg(faces_dev: Path) -> None:
-    from impostor.quality import block_shift
+    from impostor.stages.quality import block_shift
 
     limit = default_limits()["max_block_shift"]
     photos = sorted(faces_dev.glob("*/*.jp*g"))
@@ -279,7 +279,7 @@ def test_block_shift_is_quiet_on_every_whole_faces_dev_jpeg(faces_dev: Path) -> 
 
 
 def test_block_shift_finds_a_staircase_on_the_stored_grid_whatever_the_orientation() -> None:
-    from impostor.quality import block_shift
+    from impostor.stages.quality import block_shift
 
     rng = np.random.default_rng(3)
     smooth = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3)).astype(np.uint8), (0, 0), 4)
@@ -335,7 +335,7 @@ def test_a_grey_chip_portrait_is_not_called_a_drawing(verifier: Verifier, data_d
 
 
 def test_the_drawing_model_ships_with_its_features() -> None:
-    from impostor.quality import DRAWING_FEATURES, drawing_model
+    from impostor.stages.quality import DRAWING_FEATURES, drawing_model
 
     model = drawing_model()
     assert len(model.weights) == len(DRAWING_FEATURES) and all(s > 0 for s in model.scale)
@@ -370,7 +370,7 @@ def test_the_sample_photos_are_not_called_drawings(verifier: Verifier, name: str
 
 
 def test_sensor_noise_is_the_clue_that_a_smoothed_face_lacks() -> None:
-    from impostor.quality import DRAWING_FEATURES, drawing_features
+    from impostor.stages.quality import DRAWING_FEATURES, drawing_features
     from impostor.types import FaceBox
 
     # smooth shading with one dark edge, as an edge-preserving filter leaves it; then with noise

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impostor.detect import detect_faces
 from impostor.errors import ConfigError
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 from impostor.printing import WEARS, DocumentStyle, render_document
+from impostor.stages.detect import detect_faces
 
 
 def _worn(verifier: Verifier, photo: Path, seed: int, colour: bool = False) -> np.ndarray:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from impostor import score
-from impostor.score import all_pairs, pair_counts, pair_distances
+from impostor.stages import score
+from impostor.stages.score import all_pairs, pair_counts, pair_distances
 
 
 def embeddings(n: int, seed: int, *, lost: int = 0, dims: int = 128) -> np.ndarray:

@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from impostor import settings
-from impostor.audit import AuditLog
 from impostor.cli.common import echo_json, reported
 from impostor.errors import AuditError, OutputError
-from impostor.review import local_time
+from impostor.records.audit import AuditLog
+from impostor.records.review import local_time
 
 __all__ = ["audit"]
 
@@ -59,7 +59,7 @@ def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | 
 
     Times are shown in this machine's local time zone.
     """
-    from impostor.review import export
+    from impostor.records.review import export
 
     with reported():
         with AuditLog(db, create=False) as log:
@@ -85,7 +85,7 @@ def audit_export(since: Any, until: Any, fmt: str, out: Path | None, db: Path | 
 @_db_option
 def audit_stats(since: Any, until: Any, as_json: bool, db: Path | None) -> None:
     """Count decisions by station, operator and day, with their REFER and NO_MATCH rates."""
-    from impostor.review import review
+    from impostor.records.review import review
 
     with reported(as_json):
         with AuditLog(db, create=False) as log:

@@ -220,7 +220,7 @@ def tls_options(readable: str) -> Callable[[Callable[..., Any]], Callable[..., A
 def warn_plain_http(host: str, certfile: Path | None, insecure_http: bool, cost: str) -> None:
     """The loud line on every start that serves plain HTTP beyond this machine; ``cost`` says
     what that exposes."""
-    from impostor.listen import is_loopback
+    from impostor.web.listen import is_loopback
 
     if insecure_http and certfile is None and not is_loopback(host):
         click.secho(
@@ -266,7 +266,7 @@ def login_name() -> str:
 def audit_text(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
     """A click callback for an option the audit log keeps (``--operator``, ``--station``): no
     control or bidirectional-formatting character, refused before any work is done."""
-    from impostor.audit import check_text
+    from impostor.records.audit import check_text
 
     try:
         return None if value is None else check_text(value, "the value")

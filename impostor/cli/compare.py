@@ -122,7 +122,7 @@ def compare(
     Every decision is appended to the audit log unless --no-audit is given.
     """
     import impostor
-    from impostor.audit import AuditLog
+    from impostor.records.audit import AuditLog
 
     if seconds is not None and not math.isfinite(seconds):
         raise click.BadParameter(f"{seconds} is not a number of seconds", param_hint="--seconds")
@@ -142,7 +142,7 @@ def compare(
         chosen: str | Path | None = profile
         if document is not None:
             from impostor.document import read_document
-            from impostor.profile import profile_for
+            from impostor.pipeline.profile import profile_for
 
             reading = read_document(document)
             chosen = profile_for(reading.kind, profile)
@@ -162,7 +162,7 @@ def compare(
             )
         )
         if pairs is not None and out is not None:
-            from impostor.backoffice import compare_list
+            from impostor.services.backoffice import compare_list
 
             summary = compare_list(verifier, pairs, out)
             counts = ", ".join(f"{count} {decision}" for decision, count in summary.counts.items())
@@ -182,7 +182,7 @@ def compare(
                 portrait, stream, seconds=seconds, document_reasons=document_reasons, document_id=document_id
             )
         if composite is not None:
-            from impostor.composite import write
+            from impostor.pipeline.composite import write
 
             write(verdict, composite)
     if as_json:

@@ -30,7 +30,7 @@ def models_build(force: bool) -> None:
     Example:
       impostor models build
     """
-    from impostor import mmod_onnx, resnet_onnx, weights
+    from impostor.engine import mmod_onnx, resnet_onnx, weights
 
     for module, name in ((resnet_onnx, resnet_onnx.RESNET_FILE), (mmod_onnx, mmod_onnx.DETECTOR_FILE)):
         with reported():
@@ -54,8 +54,14 @@ def models_check(as_json: bool) -> None:
     Example:
       impostor models check
     """
-    from impostor.engines import BOX_TOLERANCE, SCORE_TOLERANCE, TOLERANCE, compare_detectors, compare_engines
     from impostor.errors import ModelFileError
+    from impostor.qa.engines import (
+        BOX_TOLERANCE,
+        SCORE_TOLERANCE,
+        TOLERANCE,
+        compare_detectors,
+        compare_engines,
+    )
 
     with reported(as_json):
         check = compare_engines()

@@ -12,7 +12,7 @@ from impostor import settings
 from impostor.cli.common import command_line, detector_option, device_option, jitters_option, reported
 
 if TYPE_CHECKING:
-    from impostor.profile import Profile
+    from impostor.pipeline.profile import Profile
 
 __all__ = ["benchmark", "calibrate"]
 
@@ -74,7 +74,7 @@ def _evaluation_options(command: Any) -> Any:
 def _config(options: dict[str, Any], profile: Path | None = None, *, follow_profile: bool = False) -> Any:
     """The evaluation settings; ``flip`` unset follows the profile being benchmarked (its
     thresholds hold only for the embeddings it was fitted on), and is off for a new fit."""
-    from impostor.profile import load_profile
+    from impostor.pipeline.profile import load_profile
     from impostor.qa import EvaluationConfig
 
     for name in ("flip", "grey_match"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from impostor.detect import Effort, detect_faces, resize_longest
+from impostor.stages.detect import Effort, detect_faces, resize_longest
 from impostor.types import FaceBox, RGBImage
 
 __all__ = ["PagePortraits", "find_portraits", "portrait_crop"]

@@ -31,8 +31,6 @@ import cv2
 from cryptography import x509
 
 from impostor import settings
-from impostor.capture import load_image, read_file
-from impostor.detect import detect_faces
 from impostor.document import chip, correct, mrz, ocr, page, sod
 from impostor.document.findings import (
     Finding,
@@ -43,8 +41,10 @@ from impostor.document.findings import (
 )
 from impostor.document.mrz import Mrz
 from impostor.errors import DocumentError, ImpostorError
-from impostor.pipeline import Verifier
-from impostor.quality import default_limits
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import load_image, read_file
+from impostor.stages.detect import detect_faces
+from impostor.stages.quality import default_limits
 from impostor.types import FaceBox, LoadedImage, Reason, RGBImage
 
 __all__ = ["DocumentReading", "Kind", "read_document", "read_mrz"]

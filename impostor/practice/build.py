@@ -20,7 +20,8 @@ import numpy as np
 
 from impostor._version import __version__
 from impostor.errors import DatasetError, OutputError, PracticeError
-from impostor.pipeline import Verifier
+from impostor.pipeline.profile import Profile, load_profile
+from impostor.pipeline.verifier import Verifier
 from impostor.practice.items import item_analysis
 from impostor.practice.known import known_people
 from impostor.practice.selection import (
@@ -34,7 +35,6 @@ from impostor.practice.selection import (
 from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
 from impostor.printing import choose_style, render_document
-from impostor.profile import Profile, load_profile
 from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
 
 __all__ = ["build_set", "mean_probability", "replacements"]

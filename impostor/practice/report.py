@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from impostor.capture import load_image
 from impostor.errors import ImpostorError, OutputError, PracticeError
 from impostor.markup import escape, img, table
 from impostor.practice.i18n import LANGUAGES, translate
@@ -28,6 +27,7 @@ from impostor.practice.scoring import Norm, Score, Trial, load_norms, score_tria
 from impostor.practice.selection import DIFFICULTIES
 from impostor.practice.sets import ImageRef, PracticeSet
 from impostor.practice.store import PracticeStore, Session
+from impostor.stages.capture import load_image
 
 __all__ = ["CSS", "NONE", "Words", "render_report", "thumbnail", "words", "write_report"]
 

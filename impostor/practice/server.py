@@ -48,16 +48,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from impostor.asgi import AddressLimit, BodyLimit, RateLimiter, caller_of
-from impostor.capture import load_image
 from impostor.errors import ImpostorError, PracticeError
-from impostor.pipeline import Verifier
-from impostor.portrait import portrait_jpeg
+from impostor.pipeline.portrait import portrait_jpeg
+from impostor.pipeline.verifier import Verifier
 from impostor.practice.classroom import Classroom, normal_trainee
 from impostor.practice.i18n import LANGUAGES, catalogue, negotiate
 from impostor.practice.scoring import load_norms, score_trials
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import Mode, PracticeStore, Session
+from impostor.stages.capture import load_image
+from impostor.web.asgi import AddressLimit, BodyLimit, RateLimiter, caller_of
 
 __all__ = ["IMAGE_SIDE", "WHY_TLS", "create_app", "serve"]
 
@@ -156,7 +156,7 @@ def create_app(practice_set: PracticeSet, store: PracticeStore, mode: Mode) -> F
 
     @functools.lru_cache(maxsize=2 * len(practice_set.items))
     def face(image: ImageRef) -> bytes:
-        """The face as an officer compares it (``impostor.portrait``): upright, cropped around
+        """The face as an officer compares it (``impostor.pipeline.portrait``): upright, cropped around
         the eyes at the common scale, so both sides of a pair show the same distance between
         the eyes; the whole picture when no face is found."""
         located = _face_finder().locate(str(practice_set.image_path(image)), "practice")
@@ -399,7 +399,7 @@ def serve(
     before anything is announced, so a port in use is a one-line ``PracticeError``; ``ready``
     is then called with the page's address (port 0 picks a free port, and the address says which).
     """
-    from impostor import listen
+    from impostor.web import listen
 
     listen.serve(
         create_app(practice_set, store, mode),

@@ -32,16 +32,16 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from impostor import settings
-from impostor.capture import load_image
-from impostor.detect import DETECTORS, Detector
-from impostor.embed import default_embedder
 from impostor.errors import ClusterError, InputError
 from impostor.files import max_file_bytes, read_bounded, why_unreadable
-from impostor.pipeline import PICKS, Located, Pick, Verifier
-from impostor.profile import Profile, load_profile
+from impostor.pipeline.profile import Profile, load_profile
+from impostor.pipeline.verifier import PICKS, Located, Pick, Verifier
 from impostor.qa.cache import CachedFace, EmbeddingCache, file_digest, pipeline_key
 from impostor.qa.dataset import Dataset
-from impostor.quality import assess, unified_score, yaw_degrees
+from impostor.stages.capture import load_image
+from impostor.stages.detect import DETECTORS, Detector
+from impostor.stages.embed import default_embedder
+from impostor.stages.quality import assess, unified_score, yaw_degrees
 from impostor.types import LoadedImage, Side
 
 __all__ = ["EmbeddingSet", "embed_dataset"]
@@ -64,10 +64,10 @@ class EmbeddingSet:
 
     What may explain an error, per image (shaped ``(n_images,)``): ``faces_found``, the faces
     found in the image (more than one: the wrong one may have been used; 0 without a face);
-    ``yaw``, the head yaw of the face used in degrees (``impostor.quality.yaw_degrees``, NaN
+    ``yaw``, the head yaw of the face used in degrees (``impostor.stages.quality.yaw_degrees``, NaN
     without a face); ``detector``, which detector found it (``"hog"`` or ``"cnn"``, None
     without a face); ``rotated``, the degrees the image was turned for a face to be found;
-    ``quality``, the face's unified quality score 0-100 (``impostor.quality.unified_score``: the
+    ``quality``, the face's unified quality score 0-100 (``impostor.stages.quality.unified_score``: the
     lowest score among the gated measures, judged as a live photo; NaN without a face).
     """
 
@@ -103,7 +103,7 @@ def embed_dataset(
 ) -> EmbeddingSet:
     """Embed every image of ``dataset`` (each distinct file once) with the verification pipeline.
 
-    ``detector``, ``pick`` and ``jitters`` are those of ``impostor.pipeline.Verifier``; the
+    ``detector``, ``pick`` and ``jitters`` are those of ``impostor.pipeline.verifier.Verifier``; the
     default profile's face-score floor and the analysis settings apply as in a comparison.
     Work runs on ``workers`` local processes (None: one per core; 1: in this process), or, when
     ``scheduler`` is a Dask scheduler's address (``"tcp://host:port"``), on that cluster, whose

@@ -25,10 +25,10 @@ from numpy.typing import NDArray
 
 from impostor import settings
 from impostor._version import __version__
-from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import DatasetError, OutputError
 from impostor.files import open_regular
-from impostor.profile import load_profile
+from impostor.pipeline.profile import load_profile
+from impostor.stages.embed import EMBEDDING_MODEL
 
 __all__ = ["CachedFace", "EmbeddingCache", "SCHEMA_VERSION", "file_digest", "open_cache", "pipeline_key"]
 
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS faces (
     failure TEXT,              -- why there is no vector, NULL when there is one
     inter_eye REAL,            -- inter-eye distance in pixels of the full-resolution image
     faces_found INTEGER NOT NULL DEFAULT 0,  -- faces found in the image
-    yaw REAL,                  -- head yaw of the face used, degrees (impostor.quality.yaw_degrees)
+    yaw REAL,                  -- head yaw of the face used, degrees (impostor.stages.quality.yaw_degrees)
     detector TEXT,             -- "hog" or "cnn": the detector that found it
     rotated INTEGER NOT NULL DEFAULT 0,      -- degrees the image was turned for a face to be found
     quality REAL,              -- 0-100, the weakest gated quality score of the face (quality.unified_score)
@@ -64,10 +64,10 @@ class CachedFace:
     and is None when a face was found. ``inter_eye`` is the inter-eye distance of the face used,
     in pixels of the full-resolution image, None when there is no face. ``faces_found`` counts
     the faces found in the image (more than one: the wrong one may have been used), ``yaw`` is
-    the face's head yaw in degrees (``impostor.quality.yaw_degrees``), ``detector`` the detector
+    the face's head yaw in degrees (``impostor.stages.quality.yaw_degrees``), ``detector`` the detector
     that found it (``"hog"`` or ``"cnn"``) and ``rotated_degrees`` how far the image had to be
     turned for it to be found; ``quality`` the face's unified quality score, 0-100 (the lowest
-    score among the gated quality measures, ``impostor.quality.unified_score``); None (or 0)
+    score among the gated quality measures, ``impostor.stages.quality.unified_score``); None (or 0)
     when there is no face.
     """
 

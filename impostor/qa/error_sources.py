@@ -30,7 +30,7 @@ __all__ = [
     "error_sources",
 ]
 
-# Yaw past which a face is "turned": the 5-point estimate (impostor.quality.yaw_degrees) is
+# Yaw past which a face is "turned": the 5-point estimate (impostor.stages.quality.yaw_degrees) is
 # rough, and dlib's frontal HOG detector itself gives up at about 30°.
 MAX_YAW_DEGREES = 25.0
 # Below this many pixels between the eyes the aligned chip (52.5 px between the eyes: 150 px,
@@ -61,7 +61,7 @@ class PairAttributes:
     full-resolution image (both NaN without a face); ``cnn_fallback`` is True where only the
     CNN fallback found the face (never with the CNN as the only detector); ``rotated`` holds
     the degrees the image was turned for a face to be found. ``quality`` is the image's
-    unified quality score, 0-100 (``impostor.quality.unified_score``, NaN without a face or
+    unified quality score, 0-100 (``impostor.stages.quality.unified_score``, NaN without a face or
     when not measured).
     """
 

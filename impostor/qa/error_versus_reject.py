@@ -3,7 +3,7 @@
 A quality gate refuses some comparisons before they are scored; it is worth its cost when the
 comparisons it refuses are the ones that would have gone wrong. ``error_versus_reject`` ranks
 the scored pairs by their comparison quality (the lower of the two images' unified quality
-scores, ``impostor.quality.unified_score``), drops a share of the lowest, genuine and impostor
+scores, ``impostor.stages.quality.unified_score``), drops a share of the lowest, genuine and impostor
 pairs alike as a gate would, and measures FNMR and FMR among the rest at one threshold
 (distances accept when ``distance <= threshold``). Beside each point stands what dropping the
 same share at random would give on average: the rates unchanged.

@@ -19,10 +19,8 @@ from numpy.typing import NDArray
 
 from impostor import settings
 from impostor._version import __version__
-from impostor.calibrate import Method, make_calibrator
-from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import ConfigError, DatasetError, OutputError, WeakProfile
-from impostor.profile import Profile, load_profile
+from impostor.pipeline.profile import Profile, load_profile
 from impostor.qa.batch import EmbeddingSet, embed_dataset
 from impostor.qa.cache import open_cache, pipeline_key
 from impostor.qa.dataset import Dataset, scan
@@ -40,7 +38,9 @@ from impostor.qa.outputs import write_report
 from impostor.qa.pair_list import read_pair_list
 from impostor.qa.pairs import Pairs, generate_pairs, read_pairs
 from impostor.qa.report import Context, PairScores, Report, build_report
-from impostor.score import all_pairs, pair_distances
+from impostor.stages.calibrate import Method, make_calibrator
+from impostor.stages.embed import EMBEDDING_MODEL
+from impostor.stages.score import all_pairs, pair_distances
 
 __all__ = ["EvaluationConfig", "run_benchmark", "run_calibration"]
 

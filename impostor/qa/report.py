@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from impostor.errors import DatasetError
 from impostor.jsonio import jsonable
-from impostor.profile import Profile
+from impostor.pipeline.profile import Profile
 from impostor.qa import metrics
 from impostor.qa.error_sources import ErrorSources, PairAttributes, error_sources
 from impostor.qa.error_versus_reject import ErrorVersusReject, error_versus_reject

@@ -14,5 +14,5 @@ Modules, by job::
     app          both behind one gate (key or session, rates, origin) and the security headers
     serve        the address, TLS and the loud opt-out for plain HTTP beyond loopback
 
-It uses the core (``impostor.pipeline`` and the stages' types), never another sub-package.
+It uses the core (``impostor.pipeline.verifier`` and the stages' types), never another sub-package.
 """

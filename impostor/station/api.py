@@ -21,8 +21,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 
 from impostor import errors
-from impostor.capture import load_image
 from impostor.document import read_document
+from impostor.stages.capture import load_image
 from impostor.station.service import Refusal, Station, in_thread
 
 __all__ = ["GUARDED", "HEALTH", "add_api", "read_upload"]
@@ -96,7 +96,7 @@ def add_api(app: FastAPI, station: Station) -> None:
     def health(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         """Whether the station can answer; with a key, also its name, models, profile and audit log
         (a caller without one learns nothing of the station but that it is up)."""
-        from impostor import weights
+        from impostor.engine import weights
 
         profile = verifier.profile
         try:

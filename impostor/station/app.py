@@ -3,7 +3,7 @@
 Order of the layers a request meets, outermost first:
 1. security headers on every reply (a Content-Security-Policy with no inline script, no framing,
    no referrer, no caching of anything personal);
-2. the address limit (``impostor.asgi.AddressLimit``): at most ``requests_per_address`` requests
+2. the address limit (``impostor.web.asgi.AddressLimit``): at most ``requests_per_address`` requests
    of one address in flight (429), and any reply sent before its body was read ends the connection
    once the rest of the body is dropped, within ``body_seconds``;
 3. the gate, which decides who is calling and whether they may now, before any body is read:
@@ -37,7 +37,6 @@ from starlette.formparsers import MultiPartParser
 from swagger_ui_bundle import swagger_ui_path
 
 from impostor import errors
-from impostor.asgi import AddressLimit, BodyLimit, caller_of
 from impostor.station.api import GUARDED, HEALTH, add_api
 from impostor.station.counter import COOKIE, OPEN, add_counter
 from impostor.station.service import (
@@ -50,6 +49,7 @@ from impostor.station.service import (
     refusal_of,
 )
 from impostor.station.sessions import Lookup
+from impostor.web.asgi import AddressLimit, BodyLimit, caller_of
 
 __all__ = ["CONTENT_SECURITY_POLICY", "body_limit_of", "catalogue_body", "create_app"]
 

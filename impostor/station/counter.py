@@ -32,11 +32,11 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from impostor.audit import MAX_NOTE, check_text
 from impostor.document import DocumentReading, Finding, read_document
 from impostor.i18n import Catalogues
-from impostor.pipeline import Located
-from impostor.portrait import portrait_jpeg
+from impostor.pipeline.portrait import portrait_jpeg
+from impostor.pipeline.verifier import Located
+from impostor.records.audit import MAX_NOTE, check_text
 from impostor.station.accounts import LOCK_FOR, SignIn
 from impostor.station.api import read_upload
 from impostor.station.guidance import guide

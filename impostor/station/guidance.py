@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from impostor.pipeline import FrameCheck
+from impostor.pipeline.verifier import FrameCheck
 
 __all__ = ["INSTRUCTIONS", "Guidance", "guide"]
 

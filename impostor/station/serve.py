@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from impostor.errors import StationError
-from impostor.listen import LOOPBACK_NAMES, is_loopback
 from impostor.station.service import StationConfig
+from impostor.web.listen import LOOPBACK_NAMES, is_loopback
 
 WHY_TLS = "browsers give the webcam only to HTTPS pages"
 
@@ -57,8 +57,8 @@ def serve(
 ) -> None:
     """Serve the station until interrupted. Raises ``ConfigError`` for an address or TLS files it
     may not use, ``StationError`` for a port in use, and the errors of ``create_app``."""
-    from impostor import listen
     from impostor.station.app import catalogue_body, create_app
+    from impostor.web import listen
 
     listen.serve(
         create_app(config),

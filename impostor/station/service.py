@@ -16,15 +16,16 @@ from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
-from impostor import asgi, errors
-from impostor.audit import AuditLog, AuditRecord
-from impostor.embed import service_embedder
-from impostor.pipeline import Verifier
-from impostor.profile import profile_for
+from impostor import errors
+from impostor.pipeline.profile import profile_for
+from impostor.pipeline.verifier import Verifier
+from impostor.records.audit import AuditLog, AuditRecord
+from impostor.stages.embed import service_embedder
 from impostor.station.accounts import Accounts
 from impostor.station.keep import Keeper, kept_folder
 from impostor.station.sessions import Sessions
 from impostor.types import Verdict
+from impostor.web import asgi
 
 __all__ = [
     "STATUS",
@@ -241,7 +242,7 @@ class Station:
         """Load every model now, so the first traveller does not wait for them."""
         import numpy as np
 
-        from impostor import weights
+        from impostor.engine import weights
 
         weights.hog_detector()
         weights.shape_predictor()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from impostor.document import DocumentReading
-from impostor.pipeline import Located, Verifier
+from impostor.pipeline.verifier import Located, Verifier
 from impostor.types import Verdict
 
 __all__ = ["CounterSession", "Lookup", "Sessions", "Traveller"]

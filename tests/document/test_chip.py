@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from impostor.capture import load_image
 from impostor.document import chip, mrz, sod
 from impostor.errors import DocumentError
+from impostor.stages.capture import load_image
 from tests.document import signing
 
 REAL_SETS = {"jmrtd_bsi2008": ("sha1", (413, 531)), "jmrtd_loes2006": ("sha256", (449, 598))}

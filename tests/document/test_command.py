@@ -85,7 +85,7 @@ def test_compare_a_chip_folder(chips: Path) -> None:
 def test_the_audit_log_keeps_the_document_number_only_as_a_keyed_hash(
     documents: Path, tmp_path: Path
 ) -> None:
-    from impostor.audit import AuditLog
+    from impostor.records.audit import AuditLog
 
     database = tmp_path / "audit.db"
     page = documents / "images" / "td3_nld_meulendijk.jpg"

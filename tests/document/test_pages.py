@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from impostor.capture import load_image
 from impostor.document import mrz, ocr, page, read_document
 from impostor.document.reading import read_mrz
+from impostor.stages.capture import load_image
 
 EXACT_AT_LEAST = 30  # of the 34 shared pages (the goal)
 NO_USABLE_FACE = {"images/td3_gbr_face_pixelated.jpg"}  # the source pixelated the portrait

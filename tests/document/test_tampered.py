@@ -157,7 +157,7 @@ def _chip_copy(chips: Path, tmp_path: Path, *, leave_out: tuple[str, ...] = ()) 
 @pytest.fixture(scope="module")
 def bsi_live(chips: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """BSI's test passport's own chip portrait, enlarged: the face that matches it."""
-    from impostor.capture import load_image
+    from impostor.stages.capture import load_image
 
     (portrait,) = chip.read_dg2((chips / "jmrtd_bsi2008" / "Datagroup2.bin").read_bytes())
     pixels = load_image(portrait.image).pixels

@@ -164,7 +164,7 @@ def test_spanish_follows_the_browser_switches_and_a_reload_resumes_the_test(
 def _eye_distance_on_screen(page: Page, test_id: str) -> float | None:
     """The distance between the eyes of the face shown in ``test_id``, in screen pixels: the
     image's part of a screenshot, read by the pipeline's own landmarks (None: no face there)."""
-    from impostor.pipeline import Verifier
+    from impostor.pipeline.verifier import Verifier
 
     box = page.get_by_test_id(test_id).bounding_box()
     assert box is not None

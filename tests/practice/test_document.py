@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from impostor.pipeline import Located, Verifier
+from impostor.pipeline.verifier import Located, Verifier
 from impostor.printing import (
     EYE_LINE,
     HEAD_FRACTION,

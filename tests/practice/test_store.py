@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from impostor.audit import AuditLog
 from impostor.errors import AuditError, PracticeError
 from impostor.practice.sets import ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
+from impostor.records.audit import AuditLog
 
 
 def make_set(items: int = 6, name: str = "drill") -> PracticeSet:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from impostor.errors import ClusterError
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 from impostor.qa.batch import EmbeddingSet, embed_dataset
 from impostor.qa.cache import EmbeddingCache
 from impostor.qa.dataset import Dataset, scan
-from impostor.quality import assess, unified_score, yaw_degrees
+from impostor.stages.quality import assess, unified_score, yaw_degrees
 
 PHOTOS = (
     "Eric_Clapton/openface_clapton-2.jpg",

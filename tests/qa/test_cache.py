@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 import impostor
-from impostor.embed import EMBEDDING_MODEL
 from impostor.errors import DatasetError, OutputError
 from impostor.files import NotARegularFile
 from impostor.qa.cache import SCHEMA_VERSION, CachedFace, EmbeddingCache, file_digest, pipeline_key
+from impostor.stages.embed import EMBEDDING_MODEL
 from tests.qa import stuck_fifo
 
 KEY = "test pipeline"

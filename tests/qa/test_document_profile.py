@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from impostor.pipeline import Verifier
+from impostor.pipeline.profile import load_profile
+from impostor.pipeline.verifier import Verifier
 from impostor.printing import WEARS, DocumentStyle, render_document
-from impostor.profile import load_profile
 from impostor.qa import EvaluationConfig, run_calibration
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
@@ -89,7 +89,7 @@ def test_the_verdict_names_the_profile_and_what_it_compares(verifier: Verifier) 
     assert shipped.comparison == "document" and shipped.pipeline["grey_match"] is True
     assert shipped.provenance["heldout"]["at_accept"]["threshold"] == shipped.accept_distance
     with pytest.raises(Exception, match="comparison"):
-        from impostor.profile import Profile
+        from impostor.pipeline.profile import Profile
 
         Profile.from_dict({**load_profile().to_dict(), "pipeline": {"comparison": "sketch"}}, "x.json")
     assert np.isfinite(load_profile("default").accept_distance)

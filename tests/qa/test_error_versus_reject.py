@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from impostor.profile import Profile, load_profile
+from impostor.pipeline.profile import Profile, load_profile
 from impostor.qa.error_sources import PairAttributes
 from impostor.qa.error_versus_reject import REJECT_SHARES, error_versus_reject
 from impostor.qa.outputs import write_report

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from impostor.cli import main
-from impostor.profile import load_profile
+from impostor.pipeline.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -85,7 +85,7 @@ def test_second_run_is_answered_by_the_cache(faces_dev: Path, cache: Path, tmp_p
 
     stored = EmbeddingCache(cache)
     try:
-        from impostor.profile import load_profile
+        from impostor.pipeline.profile import load_profile
 
         # a benchmark embeds as the profile it scores with was fitted: the shipped one with --flip
         flip = bool(load_profile().pipeline.get("flip"))

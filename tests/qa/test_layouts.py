@@ -11,10 +11,10 @@ import cv2
 import pytest
 from click.testing import CliRunner
 
-from impostor.audit import AuditLog
 from impostor.cli import main
 from impostor.qa import scan
 from impostor.qa.pair_list import read_pair_list
+from impostor.records.audit import AuditLog
 
 PEOPLE = {
     "Barack_Obama": ("fr_obama.jpg", "fr_obama1.jpg"),

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from impostor.errors import DatasetError, OutputError
-from impostor.profile import Profile, load_profile
+from impostor.pipeline.profile import Profile, load_profile
 from impostor.qa import metrics
 from impostor.qa.error_sources import CAUSES, PairAttributes
 from impostor.qa.outputs import write_report

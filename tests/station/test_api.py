@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from impostor.audit import AuditLog
+from impostor.records.audit import AuditLog
 from impostor.station.accounts import Accounts
 from impostor.station.app import create_app
 from impostor.station.service import StationConfig

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
-from impostor.audit import AuditLog
+from impostor.records.audit import AuditLog
 from impostor.station.accounts import Accounts
 from impostor.station.counter import CATALOGUES
 from tests.servers import command, free_port

@@ -12,10 +12,10 @@ import cv2
 import httpx
 import pytest
 
-from impostor.audit import AuditLog
 from impostor.errors import AuditError
-from impostor.pipeline import FrameCheck, Verifier
-from impostor.quality import MEASURES
+from impostor.pipeline.verifier import FrameCheck, Verifier
+from impostor.records.audit import AuditLog
+from impostor.stages.quality import MEASURES
 from impostor.station.accounts import Accounts
 from impostor.station.app import CONTENT_SECURITY_POLICY, create_app
 from impostor.station.guidance import BY_MEASURE, INSTRUCTIONS, guide

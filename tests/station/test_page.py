@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from impostor.audit import EVENT_KINDS
 from impostor.document.findings import CODES as FINDING_CODES
 from impostor.document.findings import FIELD_NAMES
 from impostor.i18n import SCHEMA, placeholders
-from impostor.quality import MEASURES
+from impostor.records.audit import EVENT_KINDS
+from impostor.stages.quality import MEASURES
 from impostor.station.counter import CATALOGUES, LOCALES
 from impostor.station.guidance import INSTRUCTIONS
 from impostor.station.service import STATUS

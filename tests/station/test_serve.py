@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from impostor.cli import main
-from impostor.listen import is_loopback, tls_problem
 from impostor.station.accounts import Accounts
 from impostor.station.app import body_limit_of, create_app
 from impostor.station.serve import WHY_TLS, local_time_zone
 from impostor.station.service import StationConfig
+from impostor.web.listen import is_loopback, tls_problem
 from tests.servers import IMPOSTOR, command, free_port, running
 
 
@@ -148,7 +148,7 @@ def test_plain_http_beyond_loopback_warns_at_start_and_a_busy_port_is_one_line(t
     assert "WARNING: serving plain HTTP on 0.0.0.0" in errors
 
 
-# bodies and callers: the shared ASGI layer (impostor.asgi) as the station wires it, over raw
+# bodies and callers: the shared ASGI layer (impostor.web.asgi) as the station wires it, over raw
 # sockets, because an HTTP client sends a whole body before it reads the reply
 
 

@@ -1,6 +1,6 @@
 """The composition: capture → detect → align → quality → embed → score → decide → audit.
 
-``Verifier`` holds what is expensive (the profile, and through ``impostor.weights`` the dlib
+``Verifier`` holds what is expensive (the profile, and through ``impostor.engine.weights`` the dlib
 models, loaded on first use) so that a counter process pays for it once. ``verify`` is the
 one-call form, with a verifier cached per configuration.
 """
@@ -22,15 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor import settings
-from impostor.align import align, find_landmarks
-from impostor.audit import AuditLog
-from impostor.capture import ImageSource, load_image, open_stream
-from impostor.decide import decide
-from impostor.detect import DETECTORS, Detector, Effort, detect_faces, resize_longest
-from impostor.embed import Embedder, default_embedder, service_embedder
 from impostor.errors import CaptureError, ConfigError, NoFaceFound
-from impostor.profile import Profile, load_profile
-from impostor.quality import QualitySide, assess, frame_score
+from impostor.pipeline.profile import Profile, load_profile
+from impostor.records.audit import AuditLog
+from impostor.stages.align import align, find_landmarks
+from impostor.stages.capture import ImageSource, load_image, open_stream
+from impostor.stages.decide import decide
+from impostor.stages.detect import DETECTORS, Detector, Effort, detect_faces, resize_longest
+from impostor.stages.embed import Embedder, default_embedder, service_embedder
+from impostor.stages.quality import QualitySide, assess, frame_score
 from impostor.types import (
     Face,
     FaceBox,
@@ -270,7 +270,7 @@ class Verifier:
     and ``flip`` averages it with its mirror image's (each slower, slightly more accurate; a
     profile must be fitted with the same choice, so ``flip`` follows the profile unless given).
     Models are loaded on first use and shared by every verifier in the process.
-    Each face found is checked against the profile's quality limits (``impostor.quality``);
+    Each face found is checked against the profile's quality limits (``impostor.stages.quality``);
     a failed gate makes the decision REFER. With an ``audit`` log, every verdict ``verify`` and
     ``verify_stream`` return is appended to it under ``station`` and ``operator``.
     """
@@ -492,7 +492,7 @@ class Verifier:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images.
 
         ``document_reasons`` are what reading the document found (``impostor.document``): they
-        lead the verdict's reasons and make a MATCH a REFER (``impostor.decide``).
+        lead the verdict's reasons and make a MATCH a REFER (``impostor.stages.decide``).
         ``document_id`` (issuing state, number) goes to the audit log as a keyed hash only."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
@@ -802,7 +802,7 @@ def verify(
     NO_MATCH or REFER, the calibrated probability, the distance, and reasons). Raises an
     ``InputError`` subclass for an image that cannot be used and ``ProfileError`` for a bad
     profile. The first call loads the models (about a second); later calls reuse them, with the
-    engine a long-running process wants (``impostor.embed.service_embedder``).
+    engine a long-running process wants (``impostor.stages.embed.service_embedder``).
     """
     key = None if profile is None else str(Path(profile).resolve())
     return _cached_verifier(key, detector, jitters).verify(document, live)

@@ -107,11 +107,11 @@ def encoder() -> Any:
 
 @_once
 def onnx_encoder() -> Any:
-    """dlib's face network as an ONNX Runtime session (``impostor.resnet_onnx``), one thread a
+    """dlib's face network as an ONNX Runtime session (``impostor.engine.resnet_onnx``), one thread a
     call: callers run calls in parallel, since a call lets go of Python's lock."""
     import onnxruntime
 
-    from impostor.resnet_onnx import RESNET_FILE, graph_file
+    from impostor.engine.resnet_onnx import RESNET_FILE, graph_file
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
@@ -124,13 +124,13 @@ def onnx_encoder() -> Any:
 
 @_once
 def cnn_onnx() -> tuple[Any, Any]:
-    """dlib's CNN face detector as an ONNX Runtime session (``impostor.mmod_onnx``), with the
+    """dlib's CNN face detector as an ONNX Runtime session (``impostor.engine.mmod_onnx``), with the
     detector read from its file (its window and suppression test). Each call may use both cores:
     the CNN runs only where HOG found nothing, while the other side of a comparison is done."""
     import onnxruntime
 
-    from impostor.mmod_dat import read_detector
-    from impostor.mmod_onnx import DETECTOR_FILE, graph_file
+    from impostor.engine.mmod_dat import read_detector
+    from impostor.engine.mmod_onnx import DETECTOR_FILE, graph_file
 
     source = model_path(DETECTOR_FILE)
     options = onnxruntime.SessionOptions()

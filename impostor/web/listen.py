@@ -1,7 +1,7 @@
 """Listening: the rule for serving beyond loopback (TLS or a loud opt-out), uvicorn's HTTP
 protocol with the limits it lacks before a request reaches the app (a time limit on a request's
 headers, a cap on one address's connections), and serving an app on an address taken before it
-is announced. What the apps do with the requests themselves is ``impostor.asgi``.
+is announced. What the apps do with the requests themselves is ``impostor.web.asgi``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impostor.asgi import Reply, caller_of
 from impostor.errors import ConfigError
 from impostor.files import open_regular, why_unreadable
+from impostor.web.asgi import Reply, caller_of
 
 __all__ = [
     "CONNECTIONS_PER_ADDRESS",

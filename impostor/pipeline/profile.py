@@ -1,6 +1,6 @@
 """Calibration profiles: the versioned JSON that turns a distance into a probability and a decision.
 
-A profile holds a fitted calibrator (``impostor.calibrate``), the accept and reject distances
+A profile holds a fitted calibrator (``impostor.stages.calibrate``), the accept and reject distances
 with the error rates they were chosen for, limits that override the default quality and
 detection limits (``impostor/data/limits.json``), and the provenance of all of it (data, pair
 counts, fit date, pipeline version). It is JSON, never a pickle, and is validated when loaded.
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from impostor import resources, settings
-from impostor.calibrate import Calibrator, calibrator_from_dict
 from impostor.errors import ProfileError, quoted
 from impostor.files import FileTooLarge, NotARegularFile, read_bounded
-from impostor.quality import default_limits, limit_names
+from impostor.stages.calibrate import Calibrator, calibrator_from_dict
+from impostor.stages.quality import default_limits, limit_names
 from impostor.types import ProfileRef, Thresholds
 
 __all__ = [

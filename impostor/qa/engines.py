@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from impostor.capture import load_image
-from impostor.embed import DlibEmbedder, OnnxEmbedder
 from impostor.errors import NoFaceFound
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
+from impostor.stages.capture import load_image
+from impostor.stages.embed import DlibEmbedder, OnnxEmbedder
 from impostor.types import RGBImage
 
 __all__ = [
@@ -143,7 +143,7 @@ def compare_engines(images: Sequence[RGBImage] | None = None) -> EngineCheck:
     reference = dlib.embed(chips)
     dlib_ms = (time.perf_counter() - started) * 1000 / len(chips)
     difference = float(np.abs(ours - reference).max())
-    from impostor import weights
+    from impostor.engine import weights
 
     provider = weights.onnx_encoder().get_providers()[0]
     return EngineCheck(len(chips), difference, onnx_ms, dlib_ms, provider)
@@ -153,9 +153,9 @@ def compare_detectors(images: Sequence[RGBImage] | None = None, upsample: int = 
     """Run dlib's CNN face detector on each image (shrunk to 320 pixels at most) in ONNX Runtime
     and in dlib, and compare what they find. Raises ``ModelFileError`` when the ONNX graph cannot
     be built."""
-    from impostor import weights
-    from impostor.detect import resize_longest
-    from impostor.mmod_onnx import find_faces
+    from impostor.engine import weights
+    from impostor.engine.mmod_onnx import find_faces
+    from impostor.stages.detect import resize_longest
 
     session, detector = weights.cnn_onnx()
     reference = weights.cnn_detector()

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impostor.align import CHIP_PADDING, chip_transform
 from impostor.errors import OutputError
+from impostor.stages.align import CHIP_PADDING, chip_transform
 from impostor.types import Decision, RGBImage, Side, Verdict
 
 __all__ = ["render", "write"]

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor import weights
+from impostor.engine import weights
 from impostor.types import FaceBox, Landmarks, RGBImage
 
 __all__ = ["CHIP_PADDING", "CHIP_SIZE", "align", "chip_transform", "find_landmarks"]

@@ -1,7 +1,7 @@
 """Reading dlib's face network (``dlib_face_recognition_resnet_model_v1.dat``) layer by layer.
 
 The file is dlib's own serialisation of the trained network, as shipped in
-``face_recognition_models``, in the grammar ``impostor.dlib_dat`` reads. Its layout:
+``face_recognition_models``, in the grammar ``impostor.engine.dlib_dat`` reads. Its layout:
 
 - the file opens with the loss layer (``loss_metric_2`` and its margin and distance threshold),
   then one version number per layer of the network from the output inwards (tags and skips
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from impostor.dlib_dat import Affine, Conv, DatReader, Floats
+from impostor.engine.dlib_dat import Affine, Conv, DatReader, Floats
 
 __all__ = [
     "EXPECTED",

@@ -1,6 +1,6 @@
 """dlib's face network as an ONNX graph, built from dlib's own weights file, and run by ONNX Runtime.
 
-``build_graph`` turns the ``Network`` that ``impostor.resnet_dat`` read into an ONNX model:
+``build_graph`` turns the ``Network`` that ``impostor.engine.resnet_dat`` read into an ONNX model:
 each convolution with the per-channel scale and shift after it folded into its weights, ReLUs,
 the max and average poolings, the residual sums and the last dense layer. Where a down-sampling
 block's two branches differ in size (its stride-2 convolution is not padded) or in channels,
@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from impostor.engine.graphs import cached_graph, finished_model
+from impostor.engine.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read_network
 from impostor.errors import ModelFileError
-from impostor.graphs import cached_graph, finished_model
-from impostor.resnet_dat import Affine, Conv, Dense, Marker, Network, Pool, read_network
 
 __all__ = ["CONVERTER_VERSION", "RESNET_FILE", "build_graph", "graph_file"]
 

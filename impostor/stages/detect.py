@@ -4,8 +4,8 @@ HOG time grows with the pixel count, so the search runs on a copy whose longer s
 ``detect_side`` pixels and the boxes are mapped back. A pass is one detector on one copy; the
 ``Effort`` says which passes to make, each only while nothing is found (the HOG detector needs a
 face of about 80 px: upsampling, or a copy twice the size, finds smaller ones at four times the
-cost). ``impostor.pipeline`` orders the passes into its searches. The CNN runs in ONNX Runtime
-(``impostor.mmod_onnx``), or in dlib itself when the ``engine`` setting says ``dlib``.
+cost). ``impostor.pipeline.verifier`` orders the passes into its searches. The CNN runs in ONNX Runtime
+(``impostor.engine.mmod_onnx``), or in dlib itself when the ``engine`` setting says ``dlib``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from impostor import settings, weights
-from impostor.mmod_onnx import find_faces
+from impostor import settings
+from impostor.engine import weights
+from impostor.engine.mmod_onnx import find_faces
 from impostor.types import FaceBox, RGBImage
 
 __all__ = ["DETECTORS", "EFFORTS", "MIN_DETECT_SIDE", "Detector", "Effort", "detect_faces", "resize_longest"]

@@ -1,6 +1,6 @@
 """dlib's CNN face detector as an ONNX graph, and the search it runs: pyramid, scores, boxes.
 
-``build_graph`` turns the ``Detector`` that ``impostor.mmod_dat`` read into an ONNX model whose
+``build_graph`` turns the ``Detector`` that ``impostor.engine.mmod_dat`` read into an ONNX model whose
 input is one image (1, rows, columns, 3) of RGB pixels (0-255) as float32 and whose output is
 the detector's score map at an eighth of the size: each convolution with the frozen batch
 normalisation after it folded into its weights, and the input normalised as dlib's input layer
@@ -24,8 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from impostor.graphs import cached_graph, finished_model
-from impostor.mmod_dat import Detector, Overlap, read_detector
+from impostor.engine.graphs import cached_graph, finished_model
+from impostor.engine.mmod_dat import Detector, Overlap, read_detector
 from impostor.types import FaceBox, RGBImage
 
 __all__ = ["CONVERTER_VERSION", "DETECTOR_FILE", "build_graph", "find_faces", "graph_file"]

@@ -5,7 +5,7 @@ model (tests use it to put a fake behind the pipeline without patching). Two eng
 same network with the same weights:
 
 - ``OnnxEmbedder`` (the default): the network rebuilt as an ONNX graph from dlib's own weights
-  file (``impostor.resnet_onnx``) and run by ONNX Runtime, about 6 ms a chip on one core, with
+  file (``impostor.engine.resnet_onnx``) and run by ONNX Runtime, about 6 ms a chip on one core, with
   Python's lock released, so threads use every core. Its embeddings equal dlib's to within 1e-6.
 - ``DlibEmbedder``: dlib itself, the reference. dlib holds Python's lock while it embeds and the
   ``dlib-bin`` wheel has no BLAS, so one chip costs about 57 ms on one core however many threads
@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor import weights
+from impostor.engine import weights
 from impostor.types import RGBImage
 
 __all__ = [
@@ -179,7 +179,7 @@ class PooledEmbedder:
     def _start(self) -> None:
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "impostor._embed_worker"],
+                [sys.executable, "-m", "impostor.stages._embed_worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -1,5 +1,5 @@
 """The small pieces of ASGI shared by the web apps (practice, station): bodies refused before
-they are read whole, requests per address and rates per caller (serving them: ``impostor.listen``).
+they are read whole, requests per address and rates per caller (serving them: ``impostor.web.listen``).
 
 FastAPI turns any error raised while it reads a body into a 400, so a size limit must act before
 the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the route's limit

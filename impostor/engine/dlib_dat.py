@@ -7,7 +7,7 @@
   values as little-endian float32; an alias of a tensor is the integer 1 and four sizes;
 - each layer's details are followed by three state flags and three empty training tensors.
 
-``impostor.resnet_dat`` (the face network) and ``impostor.mmod_dat`` (the CNN face detector)
+``impostor.engine.resnet_dat`` (the face network) and ``impostor.engine.mmod_dat`` (the CNN face detector)
 read their files' layers with a ``DatReader`` and check each against the architecture they
 expect.
 """

@@ -301,7 +301,7 @@ _MIRRORED_TURN = {2: 1, 4: 3, 5: 8, 7: 6}  # a mirrored orientation: the turn ap
 
 
 def _as_stored(rgb: RGBImage, orientation: int) -> RGBImage:
-    """The pixels as the file stored them, before ``impostor.capture`` applied EXIF orientation."""
+    """The pixels as the file stored them, before ``impostor.stages.capture`` applied EXIF orientation."""
     turn = _MIRRORED_TURN.get(orientation, orientation)
     if turn in _STORED_TURN:
         rgb = cv2.rotate(rgb, _STORED_TURN[turn])
@@ -333,6 +333,7 @@ def block_shift(rgb: RGBImage, block: int = 8, orientation: int = 1) -> float:
     columns = width // block
     if len(rows) < 3 or columns < 4:
         return 0.0
+
     def steps(offset: int) -> NDArray[np.float32]:  # pixel row k + 1 less row k, for k = rows + offset
         return ycc[rows + offset + 1].astype(np.float32) - ycc[rows + offset]
 

@@ -1,6 +1,6 @@
-"""A helper process that embeds face chips for ``impostor.embed.PooledEmbedder``.
+"""A helper process that embeds face chips for ``impostor.stages.embed.PooledEmbedder``.
 
-Run as ``python -m impostor._embed_worker``; it speaks a small binary protocol on its
+Run as ``python -m impostor.stages._embed_worker``; it speaks a small binary protocol on its
 standard streams so that nothing of the caller's ``__main__`` is ever re-imported:
 
 - after loading the model it writes one byte, ``R``;
@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from impostor.embed import CHIP_BYTES, DlibEmbedder
+from impostor.stages.embed import CHIP_BYTES, DlibEmbedder
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:

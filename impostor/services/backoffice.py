@@ -19,7 +19,7 @@ from pathlib import Path
 from impostor.csvsafe import spreadsheet_cell
 from impostor.errors import DatasetError, InputError, OutputError
 from impostor.files import max_file_bytes, read_bounded, why_unreadable
-from impostor.pipeline import Verifier
+from impostor.pipeline.verifier import Verifier
 
 __all__ = ["DECISION_COLUMNS", "BatchSummary", "compare_list"]
 

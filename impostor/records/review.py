@@ -1,6 +1,6 @@
 """What a supervisor reads from the audit log: tidy exports and counts, in local time.
 
-The log stores UTC (``impostor.audit``); a person reviewing it reads the counter's own clock, so
+The log stores UTC (``impostor.records.audit``); a person reviewing it reads the counter's own clock, so
 every time here is shown in this machine's local time zone, named. Exports carry tidy columns
 (a rounded probability, a short quality summary, the reason codes) rather than the stored JSON;
 the JSON export keeps every stored field beside the local time.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
-from impostor.audit import AuditEvent, AuditLog, AuditRecord
 from impostor.csvsafe import spreadsheet_cell
+from impostor.records.audit import AuditEvent, AuditLog, AuditRecord
 
 __all__ = ["EXPORT_COLUMNS", "Group", "Review", "export", "local_time", "review", "zone_name"]
 

@@ -1,7 +1,7 @@
 """Reading dlib's CNN face detector (``mmod_human_face_detector.dat``) layer by layer.
 
 The file is dlib's serialisation of its max-margin (MMOD) face detector, as shipped in
-``face_recognition_models``, in the grammar ``impostor.dlib_dat`` reads. Its layout:
+``face_recognition_models``, in the grammar ``impostor.engine.dlib_dat`` reads. Its layout:
 
 - the loss layer, ``loss_mmod_``: the detection window (80 × 80 pixels), the training losses
   and match threshold, and the two overlap tests (intersection over union, share covered):
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from impostor.dlib_dat import Affine, Conv, DatReader
+from impostor.engine.dlib_dat import Affine, Conv, DatReader
 
 __all__ = ["EXPECTED", "WINDOW", "Detector", "Overlap", "read_detector"]
 

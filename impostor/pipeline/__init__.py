@@ -1,0 +1,1 @@
+"""Composition: the Verifier that wires the stages, and what a verdict needs around it."""

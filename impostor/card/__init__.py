@@ -1,0 +1,9 @@
+"""Talking to a passport's chip through a reader (ICAO Doc 9303 parts 10 and 11).
+
+- ``apdu``: command and response APDUs, and the ``Channel`` seam every layer talks through.
+- ``keys``: the key derivation function, the MRZ password, 3DES/AES with the retail MAC and CMAC.
+- ``sm``: secure messaging, a ``Channel`` wrapped around another (Doc 9303 part 11 §9.8).
+- ``bac``: basic access control with the MRZ (§4.3).
+- ``pace``: PACE with ECDH generic mapping, from EF.CardAccess's PACEInfo (§4.4).
+- ``access``: opening a chip, PACE first else BAC, over a few OCR readings of the MRZ.
+"""

@@ -5,5 +5,8 @@
 - ``sm``: secure messaging, a ``Channel`` wrapped around another (Doc 9303 part 11 §9.8).
 - ``bac``: basic access control with the MRZ (§4.3).
 - ``pace``: PACE with ECDH generic mapping, from EF.CardAccess's PACEInfo (§4.4).
+- ``pcsc``: readers through the system's PC/SC library (pcsc-lite, WinSCard) by ``ctypes``:
+  pyscard has no prebuilt wheel, and the runtime must install without a compiler.
+- ``files``: SELECT and READ BINARY of the eMRTD files, bounded, with progress.
 - ``access``: opening a chip, PACE first else BAC, over a few OCR readings of the MRZ.
 """

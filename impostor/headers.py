@@ -51,6 +51,7 @@ class Header:
 
     @property
     def pixels(self) -> int:
+        """Width times height, in pixels."""
         return self.width * self.height
 
     @property

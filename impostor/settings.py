@@ -22,6 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: its name, environment variable, default, help and the range a number may take."""
+
     name: str
     env: str
     default: str
@@ -33,6 +35,7 @@ class Setting:
 
     @property
     def default_text(self) -> str:
+        """The default as the help shows it."""
         return self.shown_default or self.default
 
 

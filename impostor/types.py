@@ -50,9 +50,11 @@ class ImageInfo:
 
     @property
     def is_grey(self) -> bool:
+        """Whether the file stores grey pixels (its ``mode`` starts with ``grey``)."""
         return self.mode.startswith("grey")
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of what is known of the file."""
         return {
             "source": self.source,
             "width": self.width,
@@ -79,6 +81,7 @@ class LoadedImage:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Height and width of the pixels, as analysed."""
         return int(self.pixels.shape[0]), int(self.pixels.shape[1])
 
 
@@ -94,26 +97,32 @@ class FaceBox:
 
     @property
     def width(self) -> float:
+        """Right less left, in pixels."""
         return self.right - self.left
 
     @property
     def height(self) -> float:
+        """Bottom less top, in pixels."""
         return self.bottom - self.top
 
     @property
     def area(self) -> float:
+        """Width times height in square pixels (0 for an inverted box)."""
         return max(self.width, 0.0) * max(self.height, 0.0)
 
     @property
     def center(self) -> tuple[float, float]:
+        """The box's centre ``(x, y)``, in pixels."""
         return (self.left + self.right) / 2, (self.top + self.bottom) / 2
 
     def scaled(self, factor: float) -> FaceBox:
+        """The box with its edges multiplied by ``factor`` (to another scale of the image)."""
         return FaceBox(
             self.left * factor, self.top * factor, self.right * factor, self.bottom * factor, self.score
         )
 
     def to_dict(self) -> dict[str, float]:
+        """A JSON-ready dict: edges, width and height to 0.1 px, and the score."""
         return {
             "left": round(self.left, 1),
             "top": round(self.top, 1),
@@ -145,24 +154,29 @@ class Landmarks:
     points: tuple[tuple[float, float], ...]
 
     def array(self) -> NDArray[np.float64]:
+        """The points as a ``(5, 2)`` float64 array of ``(x, y)`` pixels."""
         return np.asarray(self.points, dtype=np.float64)
 
     @property
     def left_eye(self) -> tuple[float, float]:
+        """The subject's left eye, midway between its two corners ``(x, y)``; image right."""
         (ax, ay), (bx, by) = self.points[0], self.points[1]
         return (ax + bx) / 2, (ay + by) / 2
 
     @property
     def right_eye(self) -> tuple[float, float]:
+        """The subject's right eye, midway between its two corners ``(x, y)``; image left."""
         (ax, ay), (bx, by) = self.points[2], self.points[3]
         return (ax + bx) / 2, (ay + by) / 2
 
     @property
     def inter_eye_distance(self) -> float:
+        """Distance between the eye centres, in pixels."""
         (lx, ly), (rx, ry) = self.left_eye, self.right_eye
         return float(np.hypot(lx - rx, ly - ry))
 
     def to_dict(self) -> dict[str, list[float]]:
+        """A JSON-ready dict: each named point's ``[x, y]`` to 0.1 px."""
         return {
             name: [round(x, 1), round(y, 1)] for name, (x, y) in zip(LANDMARK_NAMES, self.points, strict=True)
         }
@@ -195,6 +209,7 @@ class Measure:
     advice: str = ""
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of the measure: value, unit, 0-100 score, limit, passed, advice."""
         return {
             "name": self.name,
             "value": round(self.value, 3),
@@ -216,12 +231,14 @@ class QualityReport:
     failures: tuple[Measure, ...]
 
     def measure(self, name: str) -> Measure:
+        """The measure named ``name``; raises ``KeyError`` naming those the report has."""
         for measure in self.measures:
             if measure.name == name:
                 return measure
         raise KeyError(f"no quality measure named {name!r}; have {[m.name for m in self.measures]}")
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict: side, passed, the failures with their advice, and every measure."""
         return {
             "side": self.side,
             "passed": self.passed,
@@ -232,6 +249,8 @@ class QualityReport:
 
 
 class Decision(enum.Enum):
+    """The three outcomes: MATCH (same person), NO_MATCH (different) and REFER (an officer decides)."""
+
     MATCH = "MATCH"
     NO_MATCH = "NO_MATCH"
     REFER = "REFER"
@@ -260,6 +279,7 @@ class Side:
     quality: QualityReport | None = None  # the face's quality gates; None when there is no face
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of one side: its image, faces found, the face's box, landmarks and quality."""
         face = self.face
         return {
             "image": self.image.info.to_dict(),
@@ -294,6 +314,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class ProfileRef:
+    """Which profile decided a verdict: name, version, file and what it was fitted to compare."""
+
     name: str
     version: str
     path: str
@@ -321,6 +343,7 @@ class Verdict:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of the verdict: decision, probability, distance, reasons, thresholds, sides."""
         return {
             "decision": self.decision.value,
             "probability": None if self.probability is None else round(self.probability, 4),

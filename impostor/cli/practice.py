@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from impostor import settings
 from impostor.cli.common import command_line, percent, reported, tls_options, warn_plain_http
+from impostor.cli.practice_classroom import (
+    practice_assign,
+    practice_db_option,
+    practice_release,
+    practice_roster,
+    practice_trainer_pin,
+)
+
+if TYPE_CHECKING:
+    from impostor.practice.classroom import Classroom
+    from impostor.practice.sets import PracticeSet
 
 __all__ = ["practice"]
-
-_practice_db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=settings.option_help("practice_db", "Practice results (SQLite)"),
-)
 
 
 @click.group()
@@ -24,45 +29,65 @@ def practice() -> None:
     """Scored face-matching practice for officers: build a set, serve it, report on it."""
 
 
+# the trainer's classroom: who may sign in, who may sit which set, the PIN, the answer keys
+for _command in (practice_roster, practice_assign, practice_trainer_pin, practice_release):
+    practice.add_command(_command)
+
+
+def _build_options(command: Any) -> Any:
+    """Practice build's options: how many pairs and how hard, what to learn from, the look of
+    the set, and how the images are embedded."""
+    options = [
+        click.option(
+            "--items", type=click.IntRange(2, 1000), default=40, show_default=True, help="Pairs in the set."
+        ),
+        click.option(
+            "--mismatch-rate",
+            type=click.FloatRange(0, 1),
+            default=0.5,
+            show_default=True,
+            help="Share of different-person pairs.",
+        ),
+        click.option(
+            "--difficulty",
+            type=click.Choice(["hard", "mixed", "easy", "trainees"]),
+            default="hard",
+            show_default=True,
+            help="hard: look-alike strangers and unlike photos of one person (for the algorithm); mixed: the "
+            "whole range; trainees: the pairs trainees got wrong most in earlier sessions (needs --db).",
+        ),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Practice results to learn from, for --difficulty trainees.",
+        ),
+        click.option(
+            "--known-people",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A list of people trainees know (one name a line), added to the shipped one.",
+        ),
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed for the choice, sides and order."
+        ),
+        click.option(
+            "--document-style", is_flag=True, help="Render each left image as a travel-document portrait."
+        ),
+        click.option("--name", help="Name trainees see (default: data set · difficulty · items)."),
+        click.option("--workers", type=click.IntRange(1, 256), help="Local processes (default: all cores)."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @practice.command("build")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Set file to write (JSON)."
 )
-@click.option(
-    "--items", type=click.IntRange(2, 1000), default=40, show_default=True, help="Pairs in the set."
-)
-@click.option(
-    "--mismatch-rate",
-    type=click.FloatRange(0, 1),
-    default=0.5,
-    show_default=True,
-    help="Share of different-person pairs.",
-)
-@click.option(
-    "--difficulty",
-    type=click.Choice(["hard", "mixed", "easy", "trainees"]),
-    default="hard",
-    show_default=True,
-    help="hard: look-alike strangers and unlike photos of one person (for the algorithm); mixed: the "
-    "whole range; trainees: the pairs trainees got wrong most in earlier sessions (needs --db).",
-)
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Practice results to learn from, for --difficulty trainees.",
-)
-@click.option(
-    "--known-people",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A list of people trainees know (one name a line), added to the shipped one.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the choice, sides and order.")
-@click.option("--document-style", is_flag=True, help="Render each left image as a travel-document portrait.")
-@click.option("--name", help="Name trainees see (default: data set · difficulty · items).")
-@click.option("--workers", type=click.IntRange(1, 256), help="Local processes (default: all cores).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_build_options
 def practice_build(
     dataset: Path,
     out: Path,
@@ -90,7 +115,7 @@ def practice_build(
       impostor practice build ../shared/data/faces-dev --out hard.json --known-people our-news.txt
     """
     from impostor.errors import PracticeError
-    from impostor.practice.build import build_set, mean_probability
+    from impostor.practice.build import build_set
     from impostor.practice.store import PracticeStore
     from impostor.qa.cache import open_cache
 
@@ -119,6 +144,14 @@ def practice_build(
         finally:
             if cache is not None:
                 cache.close()
+    _echo_built(made, out, difficulty, seed)
+
+
+def _echo_built(made: PracticeSet, out: Path, difficulty: str, seed: int) -> None:
+    """What a trainer reads after a build: the items, how they were chosen, people trainees may
+    know (as a warning) and the algorithm's view of the pairs."""
+    from impostor.practice.build import mean_probability
+
     genuine = sum(item.same for item in made.items)
     click.echo(
         f"wrote {out}: {len(made.items)} items ({genuine} same person, {len(made.items) - genuine} different)"
@@ -269,7 +302,7 @@ def practice_pack(set_file: Path, out: Path) -> None:
     show_default=True,
     help="practice: the answer after each item; test: results only at the end.",
 )
-@_practice_db_option
+@practice_db_option
 @tls_options("codes and the trainer's PIN")
 def practice_serve(
     set_file: Path,
@@ -308,16 +341,7 @@ def practice_serve(
             insecure_http,
             "trainees' codes and the trainer's PIN cross the network unencrypted",
         )
-        notes = []
-        if not classroom.has_roster():
-            notes.append(
-                "no roster: anyone may sign in under any ID (add trainees with `practice roster add`)"
-            )
-        else:
-            classes = classroom.classes_of(practice_set.id)
-            notes.append(f"assigned to {', '.join(classes)}" if classes else "open to everyone on the roster")
-        if not classroom.has_pin():
-            notes.append("no trainer PIN: the live view stays closed until `practice trainer-pin`")
+        notes = _classroom_notes(classroom, practice_set.id)
 
         def announce(url: str) -> None:
             click.echo(
@@ -341,152 +365,21 @@ def practice_serve(
     click.echo(f"stopped; every answer is in {store.path}")
 
 
-@practice.group("roster")
-def practice_roster() -> None:
-    """The trainees who may sign in, by class, each with a code issued by the trainer."""
-
-
-@practice_roster.command("add")
-@click.argument("trainees", metavar="ID...", nargs=-1, required=True)
-@click.option("--class", "klass", required=True, help="The class they are in (such as LIM-2026-12).")
-@click.option(
-    "--new-code", is_flag=True, help="Issue new codes to trainees already on the roster (lost codes)."
-)
-@_practice_db_option
-def practice_roster_add(trainees: tuple[str, ...], klass: str, new_code: bool, db: Path | None) -> None:
-    """Put trainees on the roster and print the code each signs in with (shown only now).
-
-    \b
-    Examples:
-      impostor practice roster add OFC-0042 OFC-0043 --class LIM-2026-12 --db practice.db
-      impostor practice roster add OFC-0042 --class LIM-2026-12 --new-code --db practice.db
-    """
-    from impostor.practice.classroom import Classroom
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        codes = Classroom(PracticeStore(db)).add(list(trainees), klass, new_codes=new_code)
-    width = max(map(len, codes))
-    for trainee, code in codes.items():
-        click.echo(f"{trainee:<{width}}  {code}")
-    click.echo(
-        f"{len(codes)} in class {klass}: hand each their code; it is not kept and cannot be shown again"
-    )
-
-
-@practice_roster.command("list")
-@_practice_db_option
-def practice_roster_list(db: Path | None) -> None:
-    """List the roster: each trainee's class and when they were added (codes are not kept).
-
-    \b
-    Example:
-      impostor practice roster list --db practice.db
-    """
-    from impostor.practice.classroom import Classroom
-    from impostor.practice.export import local_time
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        roster = Classroom(PracticeStore(db, create=False)).roster()
-    if not roster:
-        click.echo("the roster is empty: anyone may sign in under any ID")
-    for entry in roster:
-        click.echo(f"{entry.klass}\t{entry.trainee}\t{local_time(entry.added)}")
-
-
-@practice_roster.command("remove")
-@click.argument("trainees", metavar="ID...", nargs=-1, required=True)
-@_practice_db_option
-def practice_roster_remove(trainees: tuple[str, ...], db: Path | None) -> None:
-    """Take trainees off the roster; their sessions and answers stay in the results.
-
-    \b
-    Example:
-      impostor practice roster remove OFC-0043 --db practice.db
-    """
-    from impostor.practice.classroom import Classroom
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        Classroom(PracticeStore(db, create=False)).remove(list(trainees))
-    click.echo(f"removed {len(trainees)} from the roster")
-
-
-@practice.command("assign")
-@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--class", "classes", multiple=True, required=True, help="A class to assign it to (repeat for more)."
-)
-@_practice_db_option
-def practice_assign(set_file: Path, classes: tuple[str, ...], db: Path | None) -> None:
-    """Assign SET to classes: only their trainees may then sit it.
-
-    \b
-    Example:
-      impostor practice assign hard.json --class LIM-2026-12 --db practice.db
-    """
-    from impostor.practice.classroom import Classroom
-    from impostor.practice.sets import load_set
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        practice_set = load_set(set_file)
-        classroom = Classroom(PracticeStore(db, create=False))
-        classroom.assign(practice_set.id, practice_set.name, list(classes))
-        now = classroom.classes_of(practice_set.id)
-    click.echo(f"{practice_set.name!r} is assigned to {', '.join(now)}")
-
-
-@practice.command("trainer-pin")
-@click.option(
-    "--pin",
-    prompt="Trainer PIN",
-    hide_input=True,
-    confirmation_prompt="PIN again",
-    help="Asked for when not given.",
-)
-@_practice_db_option
-def practice_trainer_pin(pin: str, db: Path | None) -> None:
-    """Set the trainer's PIN, asked for twice: it opens the live view on the practice page.
-
-    \b
-    Example:
-      impostor practice trainer-pin --db practice.db
-    """
-    from impostor.practice.classroom import Classroom
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        Classroom(PracticeStore(db)).set_pin(pin)
-    click.echo("trainer PIN set (kept only as a salted slow hash)")
-
-
-@practice.command("release")
-@click.argument("set_file", metavar="SET", type=click.Path(dir_okay=False, path_type=Path))
-@_practice_db_option
-def practice_release(set_file: Path, db: Path | None) -> None:
-    """Release SET's answer key: trainees who finish a test on it see each pair's truth.
-
-    Until then a test shows a trainee the score only, so that the pairs stay a test for the
-    trainees who sit it later.
-
-    \b
-    Example:
-      impostor practice release hard.json --db practice.db
-    """
-    from impostor.practice.sets import load_set
-    from impostor.practice.store import PracticeStore
-
-    with reported():
-        practice_set = load_set(set_file)
-        fresh = PracticeStore(db, create=False).release(practice_set.id)
-    state = "released" if fresh else "was already released"
-    click.echo(f"the answer key of {practice_set.name!r} {state}: finished tests now show each pair's truth")
+def _classroom_notes(classroom: Classroom, set_id: str) -> list[str]:
+    """Who may sit the set served and whether the trainer's live view can open, in words."""
+    notes = []
+    if not classroom.has_roster():
+        notes.append("no roster: anyone may sign in under any ID (add trainees with `practice roster add`)")
+    else:
+        classes = classroom.classes_of(set_id)
+        notes.append(f"assigned to {', '.join(classes)}" if classes else "open to everyone on the roster")
+    if not classroom.has_pin():
+        notes.append("no trainer PIN: the live view stays closed until `practice trainer-pin`")
+    return notes
 
 
 @practice.command("report")
-@_practice_db_option
+@practice_db_option
 @click.option("--trainee", help="Only this trainee (default: the whole cohort).")
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write."
@@ -523,7 +416,7 @@ def practice_report(
 
 
 @practice.command("export")
-@_practice_db_option
+@practice_db_option
 @click.option("--trainee", help="Only this trainee (default: everyone).")
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write."

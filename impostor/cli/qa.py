@@ -71,6 +71,49 @@ def _evaluation_options(command: Any) -> Any:
     return command
 
 
+def _fit_options(command: Any) -> Any:
+    """Calibrate's options for what is fitted and on what it is measured: the two thresholds'
+    target rates, the calibration model and the held-out pairs."""
+    options = [
+        click.option(
+            "--target-fmr",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=1e-3,
+            show_default=True,
+            help="FMR of the accept threshold.",
+        ),
+        click.option(
+            "--reject-fnmr",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=1e-2,
+            show_default=True,
+            help="FNMR of the reject threshold.",
+        ),
+        click.option(
+            "--method",
+            type=click.Choice(["logistic", "isotonic"]),
+            default="logistic",
+            show_default=True,
+            help="Calibration model.",
+        ),
+        click.option(
+            "--heldout-pairs",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Pairs to measure the profile on (default: a share of the people).",
+        ),
+        click.option(
+            "--heldout-share",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.3,
+            show_default=True,
+            help="Share of people held out without --heldout-pairs.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _config(options: dict[str, Any], profile: Path | None = None, *, follow_profile: bool = False) -> Any:
     """The evaluation settings; ``flip`` unset follows the profile being benchmarked (its
     thresholds hold only for the embeddings it was fitted on), and is off for a new fit."""
@@ -145,39 +188,7 @@ def benchmark(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Profile to write (JSON)."
 )
 @click.option("--name", help="Profile name (default: the file's stem).")
-@click.option(
-    "--target-fmr",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=1e-3,
-    show_default=True,
-    help="FMR of the accept threshold.",
-)
-@click.option(
-    "--reject-fnmr",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=1e-2,
-    show_default=True,
-    help="FNMR of the reject threshold.",
-)
-@click.option(
-    "--method",
-    type=click.Choice(["logistic", "isotonic"]),
-    default="logistic",
-    show_default=True,
-    help="Calibration model.",
-)
-@click.option(
-    "--heldout-pairs",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Pairs to measure the profile on (default: a share of the people).",
-)
-@click.option(
-    "--heldout-share",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.3,
-    show_default=True,
-    help="Share of people held out without --heldout-pairs.",
-)
+@_fit_options
 @click.option(
     "--allow-weak",
     is_flag=True,

@@ -6,11 +6,15 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from impostor import settings
 from impostor.cli.common import audit_text, device_option, reported, tls_options, warn_plain_http
+
+if TYPE_CHECKING:
+    from impostor.station.service import StationConfig
 
 __all__ = ["station"]
 
@@ -22,31 +26,42 @@ _db_option = click.option(
 _replace_option = click.option("--replace", is_flag=True, help="Replace an existing entry.")
 
 
+def _files_options(command: Any) -> Any:
+    """The station's options for the files it reads and keeps: the profile, the audit log, the
+    station database, the scanner's folder and how long images are kept."""
+    options = [
+        click.option(
+            "--profile",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=settings.option_help("profile", "Calibration profile (JSON)"),
+        ),
+        click.option(
+            "--audit-db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=settings.option_help("audit_db", "Audit log"),
+        ),
+        _db_option,
+        click.option(
+            "--scanner-dir",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Folder the passport scanner drops its images into (key D on the page takes the newest).",
+        ),
+        click.option(
+            "--keep-images",
+            type=click.IntRange(1, 3650),
+            metavar="DAYS",
+            help="Keep both images of each comparison, encrypted, for DAYS days (default: keep none).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port.")
-@click.option(
-    "--profile",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=settings.option_help("profile", "Calibration profile (JSON)"),
-)
-@click.option(
-    "--audit-db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=settings.option_help("audit_db", "Audit log"),
-)
-@_db_option
-@click.option(
-    "--scanner-dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder the passport scanner drops its images into (key D on the page takes the newest).",
-)
-@click.option(
-    "--keep-images",
-    type=click.IntRange(1, 3650),
-    metavar="DAYS",
-    help="Keep both images of each comparison, encrypted, for DAYS days (default: keep none).",
-)
+@_files_options
 @tls_options("PINs and faces")
 @click.option(
     "--name", callback=audit_text, help="The station's name in the audit log (default: this computer's name)."
@@ -100,7 +115,7 @@ def station(
     """
     if context.invoked_subcommand is not None:
         return
-    from impostor.station.serve import LOOPBACK_NAMES, is_loopback, local_time_zone, serve
+    from impostor.station.serve import LOOPBACK_NAMES, is_loopback, local_time_zone
     from impostor.station.service import StationConfig
 
     with reported():
@@ -118,28 +133,43 @@ def station(
             time_zone=local_time_zone(),
             hosts=LOOPBACK_NAMES if is_loopback(host) else None,
         )
-        warn_plain_http(
-            host,
-            certfile,
-            insecure_http,
-            "operators' PINs, session cookies and travellers' faces cross the network unencrypted, and "
-            "browsers on other machines will refuse the webcam",
-        )
-
-        def announce(url: str) -> None:
-            kept = f"; images kept {keep_images} days, encrypted" if keep_images else ""
-            click.echo(f"station {config.station} on {url} (API at {url}api/docs){kept}; Ctrl-C to stop")
-
-        serve(
-            config,
-            host=host,
-            port=port,
-            certfile=certfile,
-            keyfile=keyfile,
-            insecure_http=insecure_http,
-            ready=announce,
-        )
+        _serve(config, host, port, certfile, keyfile, insecure_http)
     click.echo("stopped")
+
+
+def _serve(
+    config: StationConfig,
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    insecure_http: bool,
+) -> None:
+    """Serve ``config`` until Ctrl-C, after warning of plain HTTP beyond this computer."""
+    from impostor.station.serve import serve
+
+    warn_plain_http(
+        host,
+        certfile,
+        insecure_http,
+        "operators' PINs, session cookies and travellers' faces cross the network unencrypted, and "
+        "browsers on other machines will refuse the webcam",
+    )
+
+    def announce(url: str) -> None:
+        days = config.keep_images_days
+        kept = f"; images kept {days} days, encrypted" if days else ""
+        click.echo(f"station {config.station} on {url} (API at {url}api/docs){kept}; Ctrl-C to stop")
+
+    serve(
+        config,
+        host=host,
+        port=port,
+        certfile=certfile,
+        keyfile=keyfile,
+        insecure_http=insecure_http,
+        ready=announce,
+    )
 
 
 @station.command("add-operator")

@@ -78,6 +78,7 @@ class ChipFiles:
     paths: dict[str, Path]
 
     def get(self, name: str) -> bytes | None:
+        """The bytes of the chip file ``name`` (``"DG1"``, ``"DG2"``, ``"SOD"`` ...); None when not read."""
         return self.files.get(name)
 
 

@@ -93,6 +93,7 @@ class Finding:
     values: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
+        """The finding as JSON-ready fields: code, severity, message and its values."""
         return {"code": self.code, "severity": self.severity, "message": self.message, "values": self.values}
 
 

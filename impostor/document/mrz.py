@@ -135,6 +135,7 @@ class Mrz:
 
     @property
     def text(self) -> str:
+        """The zone as read, its lines joined by newlines."""
         return "\n".join(self.lines)
 
     @property

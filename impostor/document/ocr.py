@@ -62,6 +62,7 @@ class MrzRead:
 
     @property
     def mean_confidence(self) -> float:
+        """The mean of the characters' confidences (0-1, higher is surer)."""
         return float(np.mean([c for row in self.confidence for c in row]))
 
 

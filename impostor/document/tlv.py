@@ -28,6 +28,7 @@ class Item:
 
     @property
     def value(self) -> bytes:
+        """The item's value bytes, without its tag and length."""
         return self.data[self.start : self.end]
 
 

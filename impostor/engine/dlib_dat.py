@@ -69,14 +69,17 @@ class DatReader:
 
     @property
     def sha256(self) -> str:
+        """SHA-256 of the whole file, as 64 hex digits."""
         return hashlib.sha256(self.data).hexdigest()
 
     def fail(self, what: str) -> ModelFileError:
+        """A ``ModelFileError`` naming the file, what was wrong and the byte it was found at (to raise)."""
         return ModelFileError(
             f"{self.source}: not {self.kind} ({what} at byte {self.at:,}); reinstall face_recognition_models"
         )
 
     def integer(self) -> int:
+        """The next integer in dlib's variable-length encoding; raises ``ModelFileError`` when malformed."""
         if self.at >= len(self.data):
             raise self.fail("the file ends early")
         header = self.data[self.at]
@@ -91,12 +94,14 @@ class DatReader:
         return -value if header & 0x80 else value
 
     def real(self) -> float:
+        """The next float (mantissa and power-of-two exponent); raises ``ModelFileError`` when malformed."""
         mantissa, exponent = self.integer(), self.integer()
         if not -1100 < exponent < 1100:
             raise self.fail("a malformed number")
         return float(mantissa * 2.0**exponent)
 
     def text(self) -> str:
+        """The next short ASCII name (a layer's); raises ``ModelFileError`` when malformed."""
         length = self.integer()
         if not 0 < length < 64 or self.at + length > len(self.data):
             raise self.fail("a malformed name")
@@ -108,17 +113,20 @@ class DatReader:
             raise self.fail("a malformed name") from None
 
     def expect(self, name: str) -> None:
+        """Read the next name; raises ``ModelFileError`` unless it is ``name``."""
         found = self.text()
         if found != name:
             raise self.fail(f"{found!r} where {name!r} was expected")
 
     def sizes(self) -> tuple[int, int, int, int]:
+        """A tensor's four sizes (samples, channels, rows, columns); raises ``ModelFileError`` when absurd."""
         found = (self.integer(), self.integer(), self.integer(), self.integer())
         if any(size < 0 or size > 1 << 20 for size in found):
             raise self.fail("impossible tensor sizes")
         return found
 
     def tensor(self) -> tuple[tuple[int, int, int, int], Floats]:
+        """The next tensor: its four sizes and its values as float32; raises ``ModelFileError`` when cut."""
         if self.integer() != 2:
             raise self.fail("a tensor of an unknown version")
         shape = self.sizes()
@@ -131,6 +139,7 @@ class DatReader:
         return shape, values
 
     def alias(self) -> tuple[int, int, int, int]:
+        """The sizes of a tensor alias (it holds no values); raises ``ModelFileError`` when malformed."""
         if self.integer() != 1:
             raise self.fail("a tensor alias of an unknown version")
         return self.sizes()

@@ -34,6 +34,7 @@ Shape = tuple[int, int, int]  # channels, rows, columns
 _L = TypeVar("_L", Conv, Affine, Pool, Marker, Dense)
 
 
+# size: the graph reads best as one sequence, layer after layer as dlib stacks them, node builders inside
 def build_graph(network: Network) -> bytes:
     """The ONNX model (serialised) computing ``network``: input ``chips`` (N, 150, 150, 3) float32
     RGB pixels, output ``embeddings`` (N, 128) float32."""

@@ -43,6 +43,7 @@ def _models_dir() -> Path:
 
 
 def model_path(filename: str) -> Path:
+    """The path of dlib's model file ``filename``; raises ``ImpostorError`` when it is not installed."""
     path = _models_dir() / filename
     if not path.is_file():
         raise ImpostorError(f"dlib model file missing: {path}; reinstall face_recognition_models")
@@ -79,6 +80,7 @@ def _per_thread(load: Any) -> Any:
 
 @_per_thread
 def hog_detector() -> Any:
+    """dlib's HOG frontal face detector, one per thread (dlib's objects are not thread-safe)."""
     import dlib
 
     return dlib.get_frontal_face_detector()
@@ -86,6 +88,7 @@ def hog_detector() -> Any:
 
 @_per_thread
 def cnn_detector() -> Any:
+    """dlib's MMOD CNN face detector, loaded on first use, one per thread."""
     import dlib
 
     return dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
@@ -93,6 +96,7 @@ def cnn_detector() -> Any:
 
 @_per_thread
 def shape_predictor() -> Any:
+    """dlib's 5-point landmark predictor, loaded on first use, one per thread."""
     import dlib
 
     return dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
@@ -100,6 +104,7 @@ def shape_predictor() -> Any:
 
 @_once
 def encoder() -> Any:
+    """dlib's face ResNet (128-d embeddings), loaded once on first use."""
     import dlib
 
     return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))

@@ -73,15 +73,7 @@ def build_set(
     likely to know. Raises ``DatasetError`` when the data set cannot supply the pairs,
     ``OutputError`` when ``out`` cannot be written, ``ValueError`` for a bad argument.
     """
-    if items < 2:
-        raise ValueError(f"items must be at least 2, not {items}")
-    if not 0.0 <= mismatch_rate <= 1.0:
-        raise ValueError(f"mismatch_rate must be between 0 and 1, not {mismatch_rate}")
-    if difficulty == "trainees" and results is None:
-        raise ValueError("difficulty 'trainees' needs the results of earlier sessions")
-    target = Path(out)
-    if not target.parent.is_dir():
-        raise OutputError(f"cannot write practice set {target}: folder {target.parent} does not exist")
+    target = _checked_arguments(items, mismatch_rate, difficulty, results, out)
     dataset = scan(root)
     known = known_people(sorted(set(dataset.identities)), known_list)
     embedded = embed_dataset(dataset, workers=workers, cache=cache, progress=progress)
@@ -129,6 +121,22 @@ def build_set(
         }
     practice_set.save(target)
     return practice_set
+
+
+def _checked_arguments(
+    items: int, mismatch_rate: float, difficulty: Difficulty, results: PracticeStore | None, out: str | Path
+) -> Path:
+    """``out`` as a path, once ``build_set``'s arguments are known to be usable (raises as it says)."""
+    if items < 2:
+        raise ValueError(f"items must be at least 2, not {items}")
+    if not 0.0 <= mismatch_rate <= 1.0:
+        raise ValueError(f"mismatch_rate must be between 0 and 1, not {mismatch_rate}")
+    if difficulty == "trainees" and results is None:
+        raise ValueError("difficulty 'trainees' needs the results of earlier sessions")
+    target = Path(out)
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write practice set {target}: folder {target.parent} does not exist")
+    return target
 
 
 def _learned(dataset: Dataset, results: PracticeStore, eligible: np.ndarray) -> dict[tuple[int, int], float]:

@@ -144,10 +144,12 @@ class PairErrors:
 
     @property
     def errors(self) -> int:
+        """False matches, false non-matches and lost pairs together."""
         return self.false_matches + self.false_non_matches + self.lost
 
     @property
     def error_rate(self) -> float:
+        """Errors over pairs (0-1; 0 without pairs)."""
         return self.errors / self.pairs if self.pairs else 0.0
 
 

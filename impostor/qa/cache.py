@@ -106,28 +106,21 @@ def pipeline_key(*, detector: str, pick: str, jitters: int, flip: bool = False, 
     )
 
 
-# the modules whose code decides what an image file's entry is (quality: the yaw and quality
-# score it records; batch: how that score is formed)
-_STAGES = (
-    "qa/batch",
-    "capture",
-    "detect",
-    "align",
-    "embed",
-    "pipeline",
-    "quality",
-    "weights",
-    "mmod_onnx",
-    "resnet_onnx",
-)
+# the code that decides what an image file's entry is: the stages (quality: the yaw and quality
+# score it records), the networks, the pipeline that wires them, and batch (how the score is
+# formed); whole folders, so that a module split or added inside them needs no edit here
+_FOLDERS = ("stages", "engine", "pipeline")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 @functools.cache
 def _code_fingerprint() -> str:
     digest = hashlib.sha256()
-    for stage in _STAGES:
-        digest.update((_PACKAGE / f"{stage}.py").read_bytes())
+    files = [_PACKAGE / "qa" / "batch.py"]
+    files += sorted(path for folder in _FOLDERS for path in (_PACKAGE / folder).glob("*.py"))
+    for path in files:
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 

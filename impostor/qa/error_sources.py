@@ -178,6 +178,7 @@ class Cause:
 
     @property
     def errors(self) -> int:
+        """Every error put down to this cause: false matches, false non-matches and lost impostor pairs."""
         return self.false_match + self.false_non_match + self.lost_impostor
 
 
@@ -196,6 +197,7 @@ class ErrorSources:
         return cause.errors / self.errors if self.errors else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the rule, the error count and rate, the limits and each cause's errors."""
         return {
             "rule": self.rule,
             "pairs": self.pairs,

@@ -62,6 +62,7 @@ class ErrorVersusReject:
         return min(self.points, key=lambda point: abs(point.share - share))
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: what quality means here, the threshold, the pairs and each point."""
         return {
             "quality": "the lower of the two images' unified quality scores (0-100)",
             "threshold": self.threshold,

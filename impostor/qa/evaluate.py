@@ -7,23 +7,20 @@ a genuine traveller is referred at the shipped thresholds, with confidence inter
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from impostor import settings
-from impostor._version import __version__
-from impostor.errors import ConfigError, DatasetError, OutputError, WeakProfile
+from impostor.errors import DatasetError, OutputError, WeakProfile
 from impostor.pipeline.profile import Profile, load_profile
-from impostor.qa.batch import EmbeddingSet, embed_dataset
-from impostor.qa.cache import open_cache, pipeline_key
-from impostor.qa.dataset import Dataset, scan
+from impostor.qa.batch import EmbeddingSet
+from impostor.qa.cache import pipeline_key
+from impostor.qa.dataset import Dataset
 from impostor.qa.error_sources import PairAttributes
 from impostor.qa.metrics import (
     cllr,
@@ -35,207 +32,13 @@ from impostor.qa.metrics import (
     threshold_at_fnmr,
 )
 from impostor.qa.outputs import write_report
-from impostor.qa.pair_list import read_pair_list
-from impostor.qa.pairs import Pairs, generate_pairs, read_pairs
+from impostor.qa.pairs import Pairs
 from impostor.qa.report import Context, PairScores, Report, build_report
+from impostor.qa.scoring import EvaluationConfig, Scored, score_pairs
 from impostor.stages.calibrate import Method, make_calibrator
-from impostor.stages.embed import EMBEDDING_MODEL
-from impostor.stages.score import all_pairs, pair_distances
+from impostor.stages.score import all_pairs
 
 __all__ = ["EvaluationConfig", "run_benchmark", "run_calibration"]
-
-
-_NOT_IMPOSTORS = "--impostors: {!r} is neither a number of pairs (0 or more) nor 'all'"
-
-
-@dataclass(frozen=True)
-class EvaluationConfig:
-    """How images are embedded and pairs are formed; the same for benchmark and calibrate."""
-
-    detector: str = "auto"
-    pick: Literal["largest", "central"] = "largest"
-    jitters: int = 0
-    flip: bool = False
-    grey_match: bool = False  # a pair with a grey side is compared in grey (two passes)
-    comparison: str = "photo"  # what the pairs compare: "photo" or "document" (a portrait's side)
-    workers: int | None = None
-    scheduler: str | None = None
-    cache: str | Path | None = None  # SQLite file; None for the cache_dir setting; "" for none
-    impostors: int | Literal["all"] = 10_000  # generated impostor pairs when no pair list is given
-    seed: int = 0
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.workers is not None and self.scheduler is not None:
-            raise ConfigError("give --workers or --scheduler, not both (the cluster decides its own workers)")
-        impostors: object = self.impostors
-        if isinstance(impostors, str) and impostors != "all":
-            try:
-                impostors = int(impostors)
-            except ValueError:
-                raise ConfigError(
-                    f"--impostors: {impostors!r} is neither a number of pairs nor 'all'"
-                ) from None
-            object.__setattr__(self, "impostors", impostors)
-        if impostors != "all" and (
-            isinstance(impostors, bool) or not isinstance(impostors, int) or impostors < 0
-        ):
-            raise ConfigError(
-                f"--impostors: {impostors!r} is neither a number of pairs (0 or more) nor 'all'"
-            )
-
-    def pipeline(self) -> dict[str, Any]:
-        return {
-            "impostor": __version__,
-            "detector": self.detector,
-            "landmarks": "dlib 5-point",
-            "chip": "150 px, padding 0.25",
-            "embedding": EMBEDDING_MODEL,
-            # the engine that ran it: either gives the same embeddings (to 1e-6), so a profile
-            # fitted with one decides the same with the other
-            "engine": str(settings.get("engine")),
-            "jitters": self.jitters,
-            "flip": self.flip,
-            "grey_match": self.grey_match,
-            "face_choice": self.pick,
-            "comparison": self.comparison,
-        }
-
-
-_CROSS_BLOCK = 256  # documents a block when every document is compared with every live photo
-
-
-@dataclass(frozen=True, eq=False)
-class _Scored:
-    full: Dataset  # everything scanned
-    dataset: Dataset  # the images some pair uses: the ones embedded
-    pairs: Pairs
-    heldout: Pairs | None
-    embeddings: EmbeddingSet
-    distance: NDArray[np.float64]
-    # with grey matching: every image's embedding in grey, and which images are grey pictures
-    in_grey: NDArray[np.float64] | None = None
-    grey: NDArray[np.bool_] | None = None
-
-    def distances(self, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
-        """The distances of pairs of image indices, a pair with a grey side scored in grey."""
-        distance = pair_distances(self.embeddings.vectors, a, b)
-        if self.in_grey is None or self.grey is None:
-            return distance
-        return np.where(self.grey[a] | self.grey[b], pair_distances(self.in_grey, a, b), distance)
-
-    def cross(
-        self, documents: NDArray[np.int64], lives: NDArray[np.int64], codes: NDArray[np.int64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Every document image against every live image: the genuine distances (same person)
-        and the impostor ones, computed a block of documents at a time so that no temporary
-        grows beyond a block (the results are what they are)."""
-        vectors, genuine, impostor = self.embeddings.vectors, [], []
-
-        def between(table: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
-            left, right = table[rows], table[lives]
-            squared = (left**2).sum(1)[:, None] + (right**2).sum(1)[None, :] - 2 * left @ right.T
-            return np.sqrt(np.maximum(squared, 0.0))
-
-        for start in range(0, len(documents), _CROSS_BLOCK):
-            rows = documents[start : start + _CROSS_BLOCK]
-            distance = between(vectors, rows)
-            if self.in_grey is not None and self.grey is not None:
-                either = self.grey[rows][:, None] | self.grey[lives][None, :]
-                distance = np.where(either, between(self.in_grey, rows), distance)
-            same = codes[rows][:, None] == codes[lives][None, :]
-            genuine.append(distance[same])
-            impostor.append(distance[~same])
-        if not genuine:
-            return np.empty(0), np.empty(0)
-        return np.concatenate(genuine), np.concatenate(impostor)
-
-
-def _score(
-    dataset_dir: str | Path | None,
-    pairs_file: str | Path | None,
-    config: EvaluationConfig,
-    heldout_file: str | Path | None = None,
-) -> _Scored:
-    if dataset_dir is None:
-        # the pair list is its own data set: paths relative to it, people from its columns
-        if pairs_file is None:
-            raise ConfigError("give a DATASET folder, a --pairs list, or both")
-        full, pairs = read_pair_list(pairs_file)
-    else:
-        full = scan(dataset_dir)
-        if pairs_file is not None:
-            pairs = read_pairs(pairs_file, full)
-        else:
-            pairs = generate_pairs(full, impostors=config.impostors, seed=config.seed)
-    if len(pairs) == 0:
-        raise DatasetError(f"{dataset_dir or pairs_file}: no usable pairs")
-    heldout = read_pairs(heldout_file, full) if heldout_file is not None else None
-    if heldout is not None:
-        _check_apart(pairs, heldout, heldout_file)
-    dataset, remapped = _used_images(full, [pairs] if heldout is None else [pairs, heldout])
-    pairs, heldout = remapped[0], (remapped[1] if heldout is not None else None)
-    cache = open_cache(config.cache)
-    try:
-
-        def embedded(grey: bool) -> EmbeddingSet:
-            return embed_dataset(
-                dataset,
-                workers=config.workers,
-                scheduler=config.scheduler,
-                cache=cache,
-                detector=config.detector,
-                pick=config.pick,
-                jitters=config.jitters,
-                flip=config.flip,
-                grey=grey,
-                progress=config.progress,
-            )
-
-        embeddings = embedded(False)
-        in_grey = grey = None
-        if config.grey_match:
-            # a grey face's chip is the same in grey, so its two embeddings are equal: a pair
-            # with such a side is scored on both sides' grey embeddings
-            in_grey = embedded(True).vectors
-            grey = np.all(embeddings.vectors == in_grey, axis=1) & embeddings.found
-    finally:
-        if cache is not None:
-            cache.close()
-    scored = _Scored(full, dataset, pairs, heldout, embeddings, np.empty(0), in_grey, grey)
-    return dataclasses.replace(scored, distance=scored.distances(pairs.a, pairs.b))
-
-
-def _check_apart(pairs: Pairs, heldout: Pairs, heldout_file: str | Path | None) -> None:
-    """Refuse, before any embedding, held-out pairs that leave no training image of their own
-    (the training list given twice, say): thresholds are never chosen on held-out images."""
-    training = np.union1d(pairs.a, pairs.b)
-    if np.setdiff1d(training, np.union1d(heldout.a, heldout.b)).size == 0:
-        raise DatasetError(
-            f"{heldout_file}: holds every image of the training pairs ({pairs.source}), so none is "
-            "left to fit on; hold out other people's pairs (LFW's pairsDevTest beside pairsDevTrain), "
-            "or leave out --heldout-pairs to hold out a share of the people"
-        )
-
-
-def _used_images(dataset: Dataset, lists: list[Pairs]) -> tuple[Dataset, list[Pairs]]:
-    """Only the images the pair lists use (LFW View 2 uses 7,701 of 13,233), re-indexed."""
-    used = np.unique(np.concatenate([np.concatenate([p.a, p.b]) for p in lists]))
-    if used.size == len(dataset.images):
-        return dataset, lists
-    subset = Dataset(
-        root=dataset.root,
-        images=tuple(dataset.images[i] for i in used),
-        identities=tuple(dataset.identities[i] for i in used),
-        skipped=dataset.skipped,
-    )
-    moved = [
-        replace(
-            p, a=np.searchsorted(used, p.a).astype(np.int64), b=np.searchsorted(used, p.b).astype(np.int64)
-        )
-        for p in lists
-    ]
-    return subset, moved
 
 
 def _dataset_summary(full: Dataset, used: Dataset) -> dict[str, object]:
@@ -268,7 +71,7 @@ def run_benchmark(
     """
     config = config or EvaluationConfig()
     chosen = load_profile(profile)  # a bad profile fails before minutes of embedding
-    scored = _score(dataset_dir, pairs_file, config)
+    scored = score_pairs(dataset_dir, pairs_file, config)
     dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
     codes = dataset.identity_codes
     scores = PairScores(
@@ -355,75 +158,23 @@ def run_calibration(
         )
     config = config or EvaluationConfig()
     source = dataset_dir if dataset_dir is not None else pairs_file  # what messages name
-    scored = _score(dataset_dir, pairs_file, config, heldout_pairs_file)
-    dataset, pairs, embeddings = scored.dataset, scored.pairs, scored.embeddings
-    codes = dataset.identity_codes
-    usable = ~np.isnan(scored.distance)
-
-    if scored.heldout is not None:
-        heldout = scored.heldout
-        held_distance = scored.distances(heldout.a, heldout.b)
-        held_same = heldout.same
-        train_pairs = usable
-        # thresholds come from the training list's images, never from a held-out image
-        train_image = np.zeros(len(dataset.images), dtype=bool)
-        train_image[pairs.a] = train_image[pairs.b] = True
-        train_image[heldout.a] = train_image[heldout.b] = False
-        held_desc = f"{heldout.source}"
-    else:
-        rng = np.random.default_rng(config.seed)
-        held_people = rng.random(dataset.people) < heldout_share
-        pair_held = held_people[codes[pairs.a]] | held_people[codes[pairs.b]]
-        pair_both_held = held_people[codes[pairs.a]] & held_people[codes[pairs.b]]
-        train_pairs = usable & ~pair_held
-        held_distance, held_same = scored.distance[pair_both_held], pairs.same[pair_both_held]
-        train_image = ~held_people[codes]
-        held_desc = (
-            f"the pairs of {int(held_people.sum())} of {dataset.people} people held out (seed {config.seed})"
-        )
-
-    genuine = scored.distance[train_pairs & pairs.same]
-    impostor = scored.distance[train_pairs & ~pairs.same]
+    scored = score_pairs(dataset_dir, pairs_file, config, heldout_pairs_file)
+    pairs, embeddings = scored.pairs, scored.embeddings
+    split = _held_out(scored, heldout_share, config.seed)
+    genuine = scored.distance[split.train_pairs & pairs.same]
+    impostor = scored.distance[split.train_pairs & ~pairs.same]
     if genuine.size < 10 or impostor.size < 10:
         raise DatasetError(
             f"{source}: only {genuine.size} genuine and {impostor.size} impostor training pairs "
             "have faces; at least 10 of each are needed to fit a profile"
         )
     calibration = make_calibrator(method).fit(genuine, impostor)
-
-    in_training = train_image & embeddings.found
-    g_all: NDArray[np.floating[Any]]
-    i_all: NDArray[np.floating[Any]]
-    if config.comparison == "document":
-        # documents are compared with live photos only: every training document (an image on
-        # the pairs' left) against every training live photo (on their right)
-        sides = np.zeros((2, len(dataset.images)), dtype=bool)
-        sides[0, pairs.a], sides[1, pairs.b] = True, True
-        documents = np.flatnonzero(sides[0] & in_training)
-        lives = np.flatnonzero(sides[1] & in_training & ~sides[0])
-        g_all, i_all = scored.cross(documents, lives, codes)
-    else:
-        g_all, i_all = all_pairs(embeddings.vectors[in_training], codes[in_training])
-    if g_all.size == 0 or i_all.size == 0:  # the held-out pairs took the images that would give them
-        raise DatasetError(
-            f"{source}: the training images (with a face, none of them held out) give {g_all.size:,} "
-            f"genuine and {i_all.size:,} impostor pairs; thresholds need both: hold out other people's "
-            "pairs, or leave out --heldout-pairs"
-        )
-    # the profile keeps four decimals, rounded to the safe side: never a higher FMR at accept,
-    # never a higher FNMR at reject than the targets' thresholds give on these pairs
-    accept = math.floor(threshold_at_fmr(i_all, target_fmr) * 1e4) / 1e4
-    reject = max(accept, math.ceil(threshold_at_fnmr(g_all, reject_fnmr) * 1e4) / 1e4)
-
-    weak = _weaknesses(i_all.size, g_all.size, target_fmr, reject_fnmr, accept, reject)
-    if weak and not allow_weak:
-        raise WeakProfile(
-            f"{source}: the profile would not keep its promises ({'; '.join(weak)}); "
-            "add people and photos, relax --target-fmr or --reject-fnmr, "
-            "or give --allow-weak to write it marked weak"
-        )
+    g_all, i_all = _threshold_pairs(scored, split.train_image & embeddings.found, config.comparison, source)
+    accept, reject, weak = _thresholds(g_all, i_all, target_fmr, reject_fnmr, source, allow_weak=allow_weak)
     prior = genuine.size / (genuine.size + impostor.size)  # the share of genuine pairs it was fitted on
-    held_figures = _heldout_figures(held_distance, held_same, calibration.probability, accept, reject, prior)
+    held_figures = _heldout_figures(
+        split.distance, split.same, calibration.probability, accept, reject, prior
+    )
     fitted = dt.datetime.now(dt.UTC)
     profile = Profile(
         name=name or Path(out).stem,
@@ -439,32 +190,136 @@ def run_calibration(
         provenance={
             "fitted": fitted.isoformat(timespec="seconds"),
             "command": command,
-            "dataset": str(dataset.root),
-            "images": len(dataset.images),
-            "people": dataset.people,
-            "failures_to_acquire": int((~embeddings.found).sum()),
-            "calibration_data": pairs.source,
-            "calibration_method": method,
-            "calibration_pairs": {
-                "genuine": int(genuine.size),
-                "impostor": int(impostor.size),
-                "lost_to_no_face": int((~usable).sum()),
-            },
+            **_fitted_on(scored, method, genuine.size, impostor.size),
             "threshold_data": "every training document against every training live photo"
             if config.comparison == "document"
             else "every pair among the training images",
             "threshold_pairs": {"genuine": int(g_all.size), "impostor": int(i_all.size)},
             "enough_impostors_for_target": bool(i_all.size >= impostors_needed(target_fmr)),
-            "heldout_data": held_desc,
+            "heldout_data": split.description,
             "heldout": held_figures,
         },
     )
+    _save(profile, out)
+    return profile
+
+
+def _fitted_on(scored: Scored, method: Method, genuine: int, impostor: int) -> dict[str, object]:
+    """The provenance of the probability model: the data set, the pairs it was fitted on
+    (``genuine`` and ``impostor`` training pairs with a distance) and those lost to no face."""
+    dataset = scored.dataset
+    return {
+        "dataset": str(dataset.root),
+        "images": len(dataset.images),
+        "people": dataset.people,
+        "failures_to_acquire": int((~scored.embeddings.found).sum()),
+        "calibration_data": scored.pairs.source,
+        "calibration_method": method,
+        "calibration_pairs": {
+            "genuine": int(genuine),
+            "impostor": int(impostor),
+            "lost_to_no_face": int(np.isnan(scored.distance).sum()),
+        },
+    }
+
+
+def _save(profile: Profile, out: str | Path) -> None:
+    """Write ``profile`` to ``out``, its folder made if need be; ``OutputError`` when it cannot."""
     try:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         profile.save(out)
     except OSError as exc:
         raise OutputError(f"{out}: cannot be written ({exc.strerror or exc})") from None
-    return profile
+
+
+def _thresholds(
+    g_all: NDArray[np.floating[Any]],
+    i_all: NDArray[np.floating[Any]],
+    target_fmr: float,
+    reject_fnmr: float,
+    source: str | Path | None,
+    *,
+    allow_weak: bool,
+) -> tuple[float, float, list[str]]:
+    """The accept and reject distances for the targets, and why they are weak (empty when they
+    are not). Raises ``WeakProfile`` for weak thresholds unless ``allow_weak``."""
+    # the profile keeps four decimals, rounded to the safe side: never a higher FMR at accept,
+    # never a higher FNMR at reject than the targets' thresholds give on these pairs
+    accept = math.floor(threshold_at_fmr(i_all, target_fmr) * 1e4) / 1e4
+    reject = max(accept, math.ceil(threshold_at_fnmr(g_all, reject_fnmr) * 1e4) / 1e4)
+    weak = _weaknesses(i_all.size, g_all.size, target_fmr, reject_fnmr, accept, reject)
+    if weak and not allow_weak:
+        raise WeakProfile(
+            f"{source}: the profile would not keep its promises ({'; '.join(weak)}); "
+            "add people and photos, relax --target-fmr or --reject-fnmr, "
+            "or give --allow-weak to write it marked weak"
+        )
+    return accept, reject, weak
+
+
+@dataclass(frozen=True, eq=False)
+class _Split:
+    """Training and held-out parts of a calibration's pairs."""
+
+    train_pairs: NDArray[np.bool_]  # listed pairs to fit on (those with a distance, none held out)
+    train_image: NDArray[np.bool_]  # images the thresholds may be chosen on
+    distance: NDArray[np.float64]  # the held-out pairs' distances, NaN for a lost pair
+    same: NDArray[np.bool_]  # and whether each is the same person
+    description: str  # what was held out, for the profile's provenance
+
+
+def _held_out(scored: Scored, share: float, seed: int) -> _Split:
+    """The given held-out pairs, or else the pairs of a seeded ``share`` of the people, who are
+    then left out of training entirely."""
+    dataset, pairs, codes = scored.dataset, scored.pairs, scored.dataset.identity_codes
+    usable = ~np.isnan(scored.distance)
+    if scored.heldout is not None:
+        heldout = scored.heldout
+        # thresholds come from the training list's images, never from a held-out image
+        train_image = np.zeros(len(dataset.images), dtype=bool)
+        train_image[pairs.a] = train_image[pairs.b] = True
+        train_image[heldout.a] = train_image[heldout.b] = False
+        held_distance = scored.distances(heldout.a, heldout.b)
+        return _Split(usable, train_image, held_distance, heldout.same, f"{heldout.source}")
+    rng = np.random.default_rng(seed)
+    held_people = rng.random(dataset.people) < share
+    pair_held = held_people[codes[pairs.a]] | held_people[codes[pairs.b]]
+    pair_both_held = held_people[codes[pairs.a]] & held_people[codes[pairs.b]]
+    return _Split(
+        usable & ~pair_held,
+        ~held_people[codes],
+        scored.distance[pair_both_held],
+        pairs.same[pair_both_held],
+        f"the pairs of {int(held_people.sum())} of {dataset.people} people held out (seed {seed})",
+    )
+
+
+def _threshold_pairs(
+    scored: Scored, in_training: NDArray[np.bool_], comparison: str, source: str | Path | None
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
+    """The genuine and impostor distances the thresholds are chosen on: every pair among the
+    training images, or for documents every training document against every training live photo.
+    Raises ``DatasetError`` when either is empty."""
+    codes, pairs = scored.dataset.identity_codes, scored.pairs
+    g_all: NDArray[np.floating[Any]]
+    i_all: NDArray[np.floating[Any]]
+    if comparison == "document":
+        # documents are compared with live photos only: every training document (an image on
+        # the pairs' left) against every training live photo (on their right)
+        sides = np.zeros((2, len(scored.dataset.images)), dtype=bool)
+        sides[0, pairs.a], sides[1, pairs.b] = True, True
+        documents = np.flatnonzero(sides[0] & in_training)
+        lives = np.flatnonzero(sides[1] & in_training & ~sides[0])
+        g_all, i_all = scored.cross(documents, lives, codes)
+    else:
+        g_all, i_all = all_pairs(scored.embeddings.vectors[in_training], codes[in_training])
+    if g_all.size == 0 or i_all.size == 0:  # the held-out pairs took the images that would give them
+        raise DatasetError(
+            f"{source}: the training images (with a face, none of them held out) give {g_all.size:,} "
+            f"genuine and {i_all.size:,} impostor pairs; thresholds need both: hold out other people's "
+            "pairs, or leave out --heldout-pairs"
+        )
+    return g_all, i_all
 
 
 def _weaknesses(

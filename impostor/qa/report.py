@@ -33,8 +33,9 @@ from impostor.errors import DatasetError
 from impostor.jsonio import jsonable
 from impostor.pipeline.profile import Profile
 from impostor.qa import metrics
-from impostor.qa.error_sources import ErrorSources, PairAttributes, error_sources
+from impostor.qa.error_sources import ErrorSources, error_sources
 from impostor.qa.error_versus_reject import ErrorVersusReject, error_versus_reject
+from impostor.qa.pair_scores import Context, PairScores
 
 __all__ = [
     "CONVENTIONS",
@@ -77,107 +78,10 @@ _SUMMARY_REJECT = 0.10  # the reject share quoted in the summary
 _LEVEL = 0.95  # confidence level of every interval (FIELD.md: FNMR at target FMR with 95% CIs)
 
 
-@dataclass(frozen=True, eq=False)
-class PairScores:
-    """Every listed pair and its score; all arrays shaped ``(n,)``.
-
-    ``distance`` is NaN where either image had no face (a lost pair); ``probability`` is the
-    profile's calibrated P(same person), NaN exactly where ``distance`` is. ``fold`` holds
-    the cross-validation fold of each pair, or is None. ``attributes``, when given, says what
-    was found in each pair's images, for the report's section on where the errors come from.
-    """
-
-    a: tuple[str, ...]
-    b: tuple[str, ...]
-    a_identity: NDArray[np.int64]
-    b_identity: NDArray[np.int64]
-    same: NDArray[np.bool_]
-    fold: NDArray[np.int64] | None
-    distance: NDArray[np.float64]
-    probability: NDArray[np.float64]
-    attributes: PairAttributes | None = None
-
-    def __post_init__(self) -> None:
-        n = len(self.a)
-        coerced: dict[str, Any] = {
-            "a_identity": np.asarray(self.a_identity, dtype=np.int64).ravel(),
-            "b_identity": np.asarray(self.b_identity, dtype=np.int64).ravel(),
-            "same": np.asarray(self.same, dtype=bool).ravel(),
-            "distance": np.asarray(self.distance, dtype=np.float64).ravel(),
-            "probability": np.asarray(self.probability, dtype=np.float64).ravel(),
-        }
-        if self.fold is not None:
-            coerced["fold"] = np.asarray(self.fold, dtype=np.int64).ravel()
-        sizes = {"b": len(self.b)} | {name: value.size for name, value in coerced.items()}
-        if self.attributes is not None:
-            sizes["attributes"] = len(self.attributes)
-        wrong = {name: size for name, size in sizes.items() if size != n}
-        if wrong:
-            raise ValueError(f"PairScores: {n} pairs in a but {wrong}")
-        for name, value in coerced.items():
-            object.__setattr__(self, name, value)
-        lost = np.isnan(self.distance)
-        if np.any(np.isinf(self.distance)) or np.any(self.distance[~lost] < 0):
-            raise ValueError("PairScores: distances must be finite and >= 0, or NaN for a lost pair")
-        p = self.probability
-        if np.any(np.isnan(p) != lost) or np.any((p[~lost] < 0) | (p[~lost] > 1)):
-            raise ValueError(
-                "PairScores: probability must lie in [0, 1] where distance is known, NaN elsewhere"
-            )
-
-    def __len__(self) -> int:
-        return len(self.a)
-
-    @property
-    def scored(self) -> NDArray[np.bool_]:
-        """True where the pair has a distance (both images had a face)."""
-        return ~np.isnan(self.distance)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the report was made with, shown verbatim (``dataset`` and ``pipeline`` must be JSON-like)."""
-
-    title: str
-    dataset: dict[str, object]  # root, images, people, skipped (count and up to 50 examples with reasons)
-    pairs_source: str
-    pairs_skipped: int
-    images: int
-    people: int
-    fta_images: int  # images in which no face was found
-    profile: Profile
-    pipeline: dict[str, object]
-    command: str
-    created: str  # ISO 8601, UTC
-
-    def to_dict(self) -> dict[str, Any]:
-        p = self.profile
-        return {
-            "title": self.title,
-            "dataset": self.dataset,
-            "pairs_source": self.pairs_source,
-            "pairs_skipped": self.pairs_skipped,
-            "images": self.images,
-            "people": self.people,
-            "fta_images": self.fta_images,
-            "profile": {
-                "name": p.name,
-                "version": p.version,
-                "path": p.path,
-                "accept_distance": p.accept_distance,
-                "reject_distance": p.reject_distance,
-                "calibration": p.calibration.method,
-                "operating_points": p.operating_points,
-                "provenance": p.provenance,
-            },
-            "pipeline": self.pipeline,
-            "command": self.command,
-            "created": self.created,
-        }
-
-
 @dataclass(frozen=True)
 class Counts:
+    """Images, people and pairs of a benchmark, with those lost to no face (a lost pair has no distance)."""
+
     images: int
     people: int
     fta_images: int  # images with no face
@@ -191,10 +95,12 @@ class Counts:
 
     @property
     def scored_genuine(self) -> int:
+        """Genuine pairs with a distance (both images had a face)."""
         return self.genuine_pairs - self.lost_genuine
 
     @property
     def scored_impostor(self) -> int:
+        """Impostor pairs with a distance (both images had a face)."""
         return self.impostor_pairs - self.lost_impostor
 
     @property
@@ -204,6 +110,7 @@ class Counts:
 
     @property
     def fta_impostor(self) -> float:
+        """Share of impostor pairs lost: the per-transaction FTA of impostor attempts."""
         return self.lost_impostor / self.impostor_pairs
 
 
@@ -243,11 +150,14 @@ class Outcomes:
 
     @property
     def total(self) -> int:
+        """Every pair of the class: MATCH, REFER (either kind) and NO_MATCH together."""
         return self.match + self.refer + self.refer_no_face + self.no_match
 
 
 @dataclass(frozen=True)
 class PairExample:
+    """One pair shown in the report: its images, people, fold, distance (NaN if lost) and P(same)."""
+
     a: str
     b: str
     a_identity: int
@@ -396,18 +306,54 @@ def build_report(
     g, i = scores.distance[g_mask], scores.distance[i_mask]
     g_ids = scores.a_identity[g_mask]
     i_ids = np.stack([scores.a_identity[i_mask], scores.b_identity[i_mask]], axis=1)
-    counts = Counts(
-        images=context.images,
-        people=context.people,
-        fta_images=context.fta_images,
-        pairs=len(scores),
-        pair_people=int(np.unique(np.concatenate([scores.a_identity, scores.b_identity])).size),
-        genuine_pairs=int(same.sum()),
-        impostor_pairs=int((~same).sum()),
-        lost_genuine=int((same & ~scored).sum()),
-        lost_impostor=int((~same & ~scored).sum()),
-        pairs_skipped=context.pairs_skipped,
+    counts = _counts(scores, context)
+    profile = context.profile
+    targets_out, thresholds_out = _points(
+        (g, g_ids, i, i_ids), counts, targets, profile, bootstrap_rounds=bootstrap_rounds, seed=seed
     )
+
+    prior = _calibration_prior(profile)
+    llr = metrics.llr_from_probability(scores.probability, prior)
+    fold_rows = None
+    if scores.fold is not None and np.unique(scores.fold).size >= 2:
+        fold_rows = metrics.fold_accuracy(scores.distance, same, scores.fold)
+    curve = metrics.error_curve(g, i)
+    keep = metrics.thin(curve, _DET_POINTS)
+    sources = None if scores.attributes is None else _error_sources(scores, profile, fold_rows)
+    return Report(
+        context=context,
+        counts=counts,
+        eer=metrics.eer(g, i),
+        operating_points=tuple(targets_out),
+        profile_thresholds=tuple(thresholds_out),
+        outcomes=(_outcomes(scores, profile, True), _outcomes(scores, profile, False)),
+        cllr=metrics.cllr(llr[g_mask], llr[i_mask]),
+        min_cllr=metrics.min_cllr(g, i),
+        prior=prior,
+        folds=fold_rows,
+        hardest_genuine=_examples(scores, np.flatnonzero(g_mask)[np.argsort(-g, kind="stable")]),
+        hardest_impostor=_examples(scores, np.flatnonzero(i_mask)[np.argsort(i, kind="stable")]),
+        lost_examples=_examples(scores, np.flatnonzero(~scored)),
+        det=metrics.Curve(curve.thresholds[keep], curve.fmr[keep], curve.fnmr[keep]),
+        error_sources=sources,
+        error_versus_reject=_error_versus_reject(scores, profile, seed),
+        bootstrap={"rounds": bootstrap_rounds, "seed": seed, "level": _LEVEL},
+    )
+
+
+def _points(
+    pairs: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]],
+    counts: Counts,
+    targets: Sequence[float],
+    profile: Profile,
+    *,
+    bootstrap_rounds: int,
+    seed: int,
+) -> tuple[list[TargetPoint], list[ThresholdPoint]]:
+    """FNMR at each target FMR, and the rates at the profile's two thresholds, each with its
+    bootstrap intervals and system-level FAR and FRR. ``pairs`` is the scored genuine distances
+    and their identities, then the scored impostor distances and their identity pairs."""
+    g, g_ids, i, i_ids = pairs
 
     def intervals(**where: float) -> metrics.RateIntervals | None:
         if not bootstrap_rounds:
@@ -425,7 +371,6 @@ def build_report(
         point = metrics.fnmr_at_fmr(g, i, target)
         ci = intervals(target_fmr=target)
         targets_out.append(TargetPoint(point, ci.fnmr if ci else None, *far_frr(point.fmr, point.fnmr)))
-    profile = context.profile
     thresholds_out = []
     for name, t in (("accept", profile.accept_distance), ("reject", profile.reject_distance)):
         rates = metrics.rates_at(g, i, t)
@@ -441,40 +386,35 @@ def build_report(
                 *far_frr(*rates),
             )
         )
+    return targets_out, thresholds_out
 
-    prior = _calibration_prior(profile)
-    llr = metrics.llr_from_probability(scores.probability, prior)
-    fold_rows = None
-    if scores.fold is not None and np.unique(scores.fold).size >= 2:
-        fold_rows = metrics.fold_accuracy(scores.distance, same, scores.fold)
-    curve = metrics.error_curve(g, i)
-    keep = metrics.thin(curve, _DET_POINTS)
-    sources = None if scores.attributes is None else _error_sources(scores, profile, fold_rows)
-    erc = None
-    if scores.attributes is not None and not np.all(np.isnan(scores.attributes.quality[scored])):
-        # a comparison is as good as its worse image; NaN (not measured) stays NaN
-        comparison_quality = np.minimum(scores.attributes.quality[:, 0], scores.attributes.quality[:, 1])
-        erc = error_versus_reject(
-            comparison_quality, same, scores.distance, threshold=profile.accept_distance, seed=seed
-        )
-    return Report(
-        context=context,
-        counts=counts,
-        eer=metrics.eer(g, i),
-        operating_points=tuple(targets_out),
-        profile_thresholds=tuple(thresholds_out),
-        outcomes=(_outcomes(scores, profile, True), _outcomes(scores, profile, False)),
-        cllr=metrics.cllr(llr[g_mask], llr[i_mask]),
-        min_cllr=metrics.min_cllr(g, i),
-        prior=prior,
-        folds=fold_rows,
-        hardest_genuine=_examples(scores, np.flatnonzero(g_mask)[np.argsort(-g, kind="stable")]),
-        hardest_impostor=_examples(scores, np.flatnonzero(i_mask)[np.argsort(i, kind="stable")]),
-        lost_examples=_examples(scores, np.flatnonzero(~scored)),
-        det=metrics.Curve(curve.thresholds[keep], curve.fmr[keep], curve.fnmr[keep]),
-        error_sources=sources,
-        error_versus_reject=erc,
-        bootstrap={"rounds": bootstrap_rounds, "seed": seed, "level": _LEVEL},
+
+def _counts(scores: PairScores, context: Context) -> Counts:
+    """Images, people and pairs, with the pairs lost to no face, per class."""
+    scored, same = scores.scored, scores.same
+    return Counts(
+        images=context.images,
+        people=context.people,
+        fta_images=context.fta_images,
+        pairs=len(scores),
+        pair_people=int(np.unique(np.concatenate([scores.a_identity, scores.b_identity])).size),
+        genuine_pairs=int(same.sum()),
+        impostor_pairs=int((~same).sum()),
+        lost_genuine=int((same & ~scored).sum()),
+        lost_impostor=int((~same & ~scored).sum()),
+        pairs_skipped=context.pairs_skipped,
+    )
+
+
+def _error_versus_reject(scores: PairScores, profile: Profile, seed: int) -> ErrorVersusReject | None:
+    """Error rates at the accept threshold as low-quality comparisons are set aside; None without
+    attributes or without any quality score among the scored pairs."""
+    if scores.attributes is None or np.all(np.isnan(scores.attributes.quality[scores.scored])):
+        return None
+    # a comparison is as good as its worse image; NaN (not measured) stays NaN
+    comparison_quality = np.minimum(scores.attributes.quality[:, 0], scores.attributes.quality[:, 1])
+    return error_versus_reject(
+        comparison_quality, scores.same, scores.distance, threshold=profile.accept_distance, seed=seed
     )
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from impostor.markup import escape as _e
 from impostor.markup import img, table
 from impostor.qa.error_sources import ErrorSources
 from impostor.qa.error_versus_reject import ErrorVersusReject
-from impostor.qa.metrics import Interval
-from impostor.qa.report import PairExample, Report, format_rate
+from impostor.qa.metrics import FoldAccuracy, Interval
+from impostor.qa.report import Counts, PairExample, Report, format_rate
+
+if TYPE_CHECKING:
+    from impostor.pipeline.profile import Profile
 
 __all__ = ["render"]
 
@@ -94,7 +97,6 @@ def _examples(title: str, examples: Sequence[PairExample]) -> str:
 def render(report: Report, figures: Mapping[str, bytes]) -> str:
     """The whole report page; ``figures`` maps file names (histogram.png, det.png, roc.png) to PNG bytes."""
     ctx, c = report.context, report.counts
-    p = ctx.profile
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -102,21 +104,7 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
         f"<h1>{_e(ctx.title)}</h1>",
         f'<p class="muted">impostor QA benchmark, created {_e(ctx.created)} '
         f"by <code>{_e(ctx.command)}</code></p>",
-        '<div class="key">',
-        f"<div>EER<b>{format_rate(report.eer.rate)}</b>at distance {_num(report.eer.threshold)}</div>",
-    ]
-    for t in report.operating_points:
-        mark = ' <span class="warn">⚠</span>' if not t.point.enough_data else ""
-        parts.append(
-            f"<div>FNMR at FMR {t.point.target_fmr:g}<b>{format_rate(t.point.fnmr)}{mark}</b>"
-            f"95% CI {_ci(t.fnmr_ci)}</div>"
-        )
-    if report.folds:
-        r = report.folds
-        parts.append(f"<div>accuracy, {r.folds.size} folds<b>{r.mean:.2%}</b>± {r.std:.2%} (std)</div>")
-    parts.append("</div>")
-
-    parts += [
+        _key_figures(report),
         "<h2>Data set and pairs</h2>",
         _value(ctx.dataset),
         table(
@@ -125,43 +113,11 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
             text=range(2),
         ),
         "<h2>Profile</h2>",
-        table(
-            None,
-            [
-                ["name", _e(p.name)],
-                ["version", _e(p.version)],
-                ["file", f"<code>{_e(p.path)}</code>"],
-                ["MATCH when distance ≤", _num(p.accept_distance)],
-                ["NO_MATCH when distance >", _num(p.reject_distance)],
-                ["calibration", _e(p.calibration.method)],
-                ["fitted on", _e(p.provenance.get("calibration_data", "not recorded"))],
-                ["thresholds from", _e(p.provenance.get("threshold_data", "not recorded"))],
-                ["fitted", _e(p.provenance.get("fitted", "not recorded"))],
-            ],
-            text=range(2),
-        ),
-        f"<details><summary>full provenance</summary>{_value(p.provenance)}</details>",
+        _profile(ctx.profile),
         "<h2>Pipeline</h2>",
         _value(ctx.pipeline),
         "<h2>Counts</h2>",
-        table(
-            ["", "count", "share"],
-            [
-                ["images", f"{c.images:,}", ""],
-                [
-                    "images with no face (FTA)",
-                    f"{c.fta_images:,}",
-                    format_rate(c.fta_images / c.images) if c.images else "–",
-                ],
-                ["people in the data set", f"{c.people:,}", ""],
-                ["people in the pairs", f"{c.pair_people:,}", ""],
-                ["pairs", f"{c.pairs:,}", ""],
-                ["genuine pairs (same person)", f"{c.genuine_pairs:,}", ""],
-                ["… lost (no face in an image)", f"{c.lost_genuine:,}", format_rate(c.fta_genuine)],
-                ["impostor pairs (different people)", f"{c.impostor_pairs:,}", ""],
-                ["… lost (no face in an image)", f"{c.lost_impostor:,}", format_rate(c.fta_impostor)],
-            ],
-        ),
+        _counts(c),
         "<h2>FNMR at target FMR</h2>",
         _operating_points(report),
         "<h2>The profile's thresholds</h2>",
@@ -179,25 +135,7 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
         f"probabilities with the fit's prior share of genuine pairs, {report.prior:.4f}.</p>",
     ]
     if report.folds:
-        r = report.folds
-        rows = [
-            [_e(f), f"{n:,}", f"{lost:,}", _num(t), f"{a:.2%}"]
-            for f, n, lost, t, a in zip(
-                r.folds.tolist(),
-                r.pairs.tolist(),
-                r.lost.tolist(),
-                r.threshold.tolist(),
-                r.accuracy.tolist(),
-                strict=True,
-            )
-        ]
-        parts += [
-            "<h2>Accuracy per fold</h2>",
-            table(["fold", "pairs", "lost", "threshold (from the other folds)", "accuracy"], rows),
-            f"<p>Mean {r.mean:.2%} ± {r.std:.2%} (sample standard deviation; "
-            f"standard error {r.standard_error:.2%}). "
-            "Lost pairs count as errors.</p>",
-        ]
+        parts.append(_folds(report.folds))
     parts += [
         "<h2>Figures</h2>",
         f'<p class="muted">Drawn from the {c.scored_genuine:,} genuine and {c.scored_impostor:,} impostor '
@@ -231,6 +169,95 @@ def render(report: Report, figures: Mapping[str, bytes]) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _key_figures(report: Report) -> str:
+    """The boxes at the top: EER, FNMR at each target FMR, accuracy over the folds."""
+    parts = [
+        '<div class="key">',
+        f"<div>EER<b>{format_rate(report.eer.rate)}</b>at distance {_num(report.eer.threshold)}</div>",
+    ]
+    for t in report.operating_points:
+        mark = ' <span class="warn">⚠</span>' if not t.point.enough_data else ""
+        parts.append(
+            f"<div>FNMR at FMR {t.point.target_fmr:g}<b>{format_rate(t.point.fnmr)}{mark}</b>"
+            f"95% CI {_ci(t.fnmr_ci)}</div>"
+        )
+    if report.folds:
+        r = report.folds
+        parts.append(f"<div>accuracy, {r.folds.size} folds<b>{r.mean:.2%}</b>± {r.std:.2%} (std)</div>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _profile(p: Profile) -> str:
+    """The profile benchmarked: its thresholds and where they come from."""
+    return "\n".join(
+        [
+            table(
+                None,
+                [
+                    ["name", _e(p.name)],
+                    ["version", _e(p.version)],
+                    ["file", f"<code>{_e(p.path)}</code>"],
+                    ["MATCH when distance ≤", _num(p.accept_distance)],
+                    ["NO_MATCH when distance >", _num(p.reject_distance)],
+                    ["calibration", _e(p.calibration.method)],
+                    ["fitted on", _e(p.provenance.get("calibration_data", "not recorded"))],
+                    ["thresholds from", _e(p.provenance.get("threshold_data", "not recorded"))],
+                    ["fitted", _e(p.provenance.get("fitted", "not recorded"))],
+                ],
+                text=range(2),
+            ),
+            f"<details><summary>full provenance</summary>{_value(p.provenance)}</details>",
+        ]
+    )
+
+
+def _counts(c: Counts) -> str:
+    """Images, people and pairs, with what was lost to no face."""
+    return table(
+        ["", "count", "share"],
+        [
+            ["images", f"{c.images:,}", ""],
+            [
+                "images with no face (FTA)",
+                f"{c.fta_images:,}",
+                format_rate(c.fta_images / c.images) if c.images else "–",
+            ],
+            ["people in the data set", f"{c.people:,}", ""],
+            ["people in the pairs", f"{c.pair_people:,}", ""],
+            ["pairs", f"{c.pairs:,}", ""],
+            ["genuine pairs (same person)", f"{c.genuine_pairs:,}", ""],
+            ["… lost (no face in an image)", f"{c.lost_genuine:,}", format_rate(c.fta_genuine)],
+            ["impostor pairs (different people)", f"{c.impostor_pairs:,}", ""],
+            ["… lost (no face in an image)", f"{c.lost_impostor:,}", format_rate(c.fta_impostor)],
+        ],
+    )
+
+
+def _folds(r: FoldAccuracy) -> str:
+    """Accuracy per fold, each fold's threshold chosen on the other folds."""
+    rows = [
+        [_e(f), f"{n:,}", f"{lost:,}", _num(t), f"{a:.2%}"]
+        for f, n, lost, t, a in zip(
+            r.folds.tolist(),
+            r.pairs.tolist(),
+            r.lost.tolist(),
+            r.threshold.tolist(),
+            r.accuracy.tolist(),
+            strict=True,
+        )
+    ]
+    return "\n".join(
+        [
+            "<h2>Accuracy per fold</h2>",
+            table(["fold", "pairs", "lost", "threshold (from the other folds)", "accuracy"], rows),
+            f"<p>Mean {r.mean:.2%} ± {r.std:.2%} (sample standard deviation; "
+            f"standard error {r.standard_error:.2%}). "
+            "Lost pairs count as errors.</p>",
+        ]
+    )
 
 
 def _operating_points(report: Report) -> str:

@@ -151,13 +151,16 @@ class Group:
 
     @property
     def refer_rate(self) -> float:
+        """REFER decisions over all in the group (0-1; 0 for an empty group)."""
         return self.refer / self.total if self.total else 0.0
 
     @property
     def no_match_rate(self) -> float:
+        """NO_MATCH decisions over all in the group (0-1; 0 for an empty group)."""
         return self.no_match / self.total if self.total else 0.0
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict: the key, the counts by decision and the rates (to four decimals)."""
         return {
             "key": self.key,
             "total": self.total,
@@ -182,6 +185,7 @@ class Review:
     groups: Mapping[str, tuple[Group, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of the review: the period, its time zone and every grouping."""
         return {
             "total": self.total,
             "time_zone": self.zone,

@@ -57,9 +57,9 @@ def decide(
     return decision, (*document_reasons, *reasons)
 
 
-def _decide_faces(
-    document: Side, live: Side, distance: float | None, probability: float | None, thresholds: Thresholds
-) -> tuple[Decision, tuple[Reason, ...]]:
+def _seen_reasons(document: Side, live: Side) -> list[Reason]:
+    """What the officer is told about the images before any comparison: a side without a face,
+    an image turned to find it, more than one face in view."""
     reasons: list[Reason] = []
     if document.face is None:
         reasons.append(
@@ -98,6 +98,14 @@ def _decide_faces(
                 "live",
             )
         )
+    return reasons
+
+
+def _decide_faces(
+    document: Side, live: Side, distance: float | None, probability: float | None, thresholds: Thresholds
+) -> tuple[Decision, tuple[Reason, ...]]:
+    reasons = _seen_reasons(document, live)
+    crowded = live.faces_found > 1
     gated = False
     for side in (document, live):
         if side.image.info.damage:

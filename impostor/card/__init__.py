@@ -8,5 +8,7 @@
 - ``pcsc``: readers through the system's PC/SC library (pcsc-lite, WinSCard) by ``ctypes``:
   pyscard has no prebuilt wheel, and the runtime must install without a compiler.
 - ``files``: SELECT and READ BINARY of the eMRTD files, bounded, with progress.
+- ``passport``: a passport's chip read whole: access, files, then PA, AA and CA in that order.
+- ``authenticity``: active (DG15) and chip (DG14) authentication, counted only after PA passed.
 - ``access``: opening a chip, PACE first else BAC, over a few OCR readings of the MRZ.
 """

@@ -38,7 +38,7 @@ NONCE_LENGTH = 8
 KEY_HALF_LENGTH = 16
 # what chips answer a wrong MRZ with: authentication failed (6300), security status not
 # satisfied (6982), or BAC's own "conditions of use" refusal (6985); 6A80/6A88 also occur
-REFUSALS = (0x6300, 0x6982, 0x6985, 0x6A80, 0x6A88)
+REFUSALS = (0x6300, 0x6982, 0x6985, 0x6988, 0x6A80, 0x6A88)  # 6988: the card's MAC check of our cryptogram failed
 
 
 @dataclass(frozen=True)

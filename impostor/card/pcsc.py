@@ -416,6 +416,8 @@ class PcscChannel:
             if _code(result) == NOT_TRANSACTED:
                 self._explain_failed_exchange(len(raw))
             _check(result, "an exchange with the card", self.reader.name)
+            if size.value < 2:  # no status word: the card went away before it could answer
+                self._explain_failed_exchange(len(raw))
             return buffer.raw[: size.value]
 
         return self._run(send, "an exchange with the card")

@@ -4,6 +4,7 @@ Commands live in modules by group::
 
     compare    compare (one traveller) and quality (one photo)
     document   document (a data page, a chip: the MRZ, the portrait, passive authentication)
+    chip       chip readers and chip read (a passport's chip through a PC/SC reader)
     audit      audit verify, export and stats
     qa         benchmark and calibrate
     practice   practice build, pack, serve and report
@@ -26,6 +27,11 @@ Exit codes (the README has the same table)::
                                       17  station accounts unusable
                                       18  model file unusable
                                       19  document unreadable (MRZ, chip file)
+                                      20  chip answered out of protocol
+                                      21  no PC/SC service or reader
+                                      22  no card, or the card taken away
+                                      23  card or reader did not answer in time
+                                      24  chip refused access (MRZ or CAN)
                                       70  internal error (a bug: please report it)
 
 Nothing in the library imports this package.
@@ -40,6 +46,7 @@ import click
 
 from impostor._version import __version__
 from impostor.cli.audit import audit
+from impostor.cli.chip import chip
 from impostor.cli.common import usage_error
 from impostor.cli.compare import compare, quality
 from impostor.cli.document import document
@@ -73,5 +80,5 @@ def main() -> None:
     """Facial comparison for border inspection: is the traveller the document's holder?"""
 
 
-for _command in (compare, quality, document, benchmark, calibrate, audit, practice, station, models):
+for _command in (compare, quality, document, chip, benchmark, calibrate, audit, practice, station, models):
     main.add_command(_command)

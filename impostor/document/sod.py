@@ -129,6 +129,7 @@ class Authentication:
         return all(step.status != FAILED for step in self.steps)
 
     def step(self, name: str) -> Step:
+        """The step named ``name``; raises StopIteration when the authentication has no such step."""
         return next(step for step in self.steps if step.name == name)
 
 
@@ -260,10 +261,9 @@ def _verify_explicit_curve(
         raise ValueError(f"the signer's key cannot be read: {exc}") from None
 
 
-def _signature_step(security: SecurityObject) -> Step:
-    signed = security.signed_data
-    if security.signer is None:
-        return Step("signature", FAILED, "EF.SOD carries no document signer certificate")
+def _signature_fails(signed: cms.SignedData, certificate: x509.Certificate) -> str | None:
+    """Why the first signer's signature in ``signed`` does not verify with ``certificate``'s key;
+    ``None`` when it does. The signed attributes' message digest must be the content's hash."""
     try:
         signer_info = signed["signer_infos"][0]
         digest = signer_info["digest_algorithm"]["algorithm"].native
@@ -274,26 +274,31 @@ def _signature_step(security: SecurityObject) -> Step:
                 a["values"][0].native for a in attributes if a["type"].native == "message_digest"
             )
             if message_digest != hashlib.new(digest, content).digest():
-                return Step(
-                    "signature", FAILED, "the signed message digest is not the security object's hash"
-                )
+                return "the signed message digest is not the content's hash"
             message = b"\x31" + attributes.dump()[1:]  # signed as a SET, stored as [0] IMPLICIT
         else:
             message = content
-        _verify(security.signer, bytes(signer_info["signature"].native), message,
+        _verify(certificate, bytes(signer_info["signature"].native), message,
                 signer_info["signature_algorithm"], digest)  # fmt: skip
     except InvalidSignature:
-        return Step(
-            "signature",
-            FAILED,
-            "the document signer's signature does not verify: the files were not signed as they are",
-        )
+        return "the signature does not verify"  # the caller says whose
     except (UnsupportedAlgorithm, ValueError, TypeError, KeyError, StopIteration, AttributeError) as exc:
-        return Step("signature", FAILED, f"the signature cannot be checked ({exc})")
+        return f"the signature cannot be checked ({exc})"
+    return None
+
+
+def _signature_step(security: SecurityObject) -> Step:
+    if security.signer is None:
+        return Step("signature", FAILED, "EF.SOD carries no document signer certificate")
+    reason = _signature_fails(security.signed_data, security.signer)
+    if reason is not None:
+        return Step("signature", FAILED, f"{reason}: the files were not signed as they are")
     return Step("signature", PASSED, f"signed by {_name(security.signer, 'subject')}")
 
 
-def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -> Step:
+def _chain_step(
+    security: SecurityObject, csca: list[x509.Certificate] | None, state: str | None = None
+) -> Step:
     if csca is None:
         return Step("chain", NOT_DONE, "no CSCA certificate or master list was given (--csca)")
     if security.signer is None:
@@ -315,11 +320,54 @@ def _chain_step(security: SecurityObject, csca: list[x509.Certificate] | None) -
             )
         except (InvalidSignature, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
             continue
-        return Step("chain", PASSED, f"issued by {_name(issuer, 'subject')}")
+        mismatch = _country_mismatch(issuer, state)
+        if mismatch:
+            return Step("chain", FAILED, mismatch)
+        unread = "" if state else "; the MRZ's issuing state was not compared (no readable DG1)"
+        return Step("chain", PASSED, f"issued by {_name(issuer, 'subject')}{unread}")
     issuer_name = _name(security.signer, "issuer")
     if issuers:
         return Step("chain", FAILED, f"the signer's certificate does not verify with {issuer_name}'s key")
     return Step("chain", FAILED, f"no trusted CSCA is {issuer_name}")
+
+
+# ICAO 9303 part 3's state codes that are no ISO 3166-1 alpha-3 code, and the country (C=) their
+# CSCA certificates name
+_ICAO_COUNTRIES = {"D": "DE", "EUE": "EU", "RKS": "XK", "UNO": "UN", "UNA": "UN", "UNK": "UN"}
+_ICAO_COUNTRIES.update(dict.fromkeys(("GBD", "GBN", "GBO", "GBP", "GBS"), "GB"))
+
+
+def _issuing_state(dg1: bytes | None) -> str | None:
+    """The issuing state in DG1's MRZ (characters 3-5); ``None`` without a readable DG1."""
+    from impostor.document.chip import read_dg1
+
+    try:
+        return read_dg1(dg1)[2:5].rstrip("<") or None if dg1 is not None else None
+    except DocumentError:
+        return None
+
+
+def _country_mismatch(csca: x509.Certificate, state: str | None) -> str | None:
+    """Why the CSCA ``csca`` cannot have issued a document of the MRZ's issuing ``state``;
+    ``None`` when its country (C=) is that state's, or there is no state to compare.
+
+    A CSCA signs only its own state's documents (Doc 9303 part 12): a genuine signer of one
+    country under a passport of another is a forgery made with a stolen or misused key.
+    """
+    if state is None:
+        return None
+    import pycountry
+
+    country = pycountry.countries.get(alpha_3=state)
+    expected = _ICAO_COUNTRIES.get(state) or (country.alpha_2 if country else None)
+    named = [str(a.value) for a in csca.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)]
+    if expected is not None and named == [expected]:
+        return None
+    return (
+        f"the MRZ says the document was issued by {state} ({expected or 'no known country'}), but the "
+        f"CSCA it chains to, {_name(csca, 'subject')}, is of {'/'.join(named) or 'no country'}: "
+        "a CSCA signs only its own state's documents"
+    )
 
 
 def authenticate(
@@ -336,7 +384,7 @@ def authenticate(
     steps = (
         _hash_step(results, security.hash_algorithm),
         _signature_step(security),
-        _chain_step(security, csca),
+        _chain_step(security, csca, _issuing_state(groups.get(1))),
     )
     valid = ""
     if signer is not None:
@@ -360,10 +408,44 @@ def _certificates(data: bytes, label: str) -> list[x509.Certificate]:
         pass
     try:  # an ICAO master list: a SignedData whose content is a set of CSCA certificates
         signed = _signed_data(data, label, MASTER_LIST)
+    except DocumentError:
+        raise DocumentError(f"{label}: not a certificate (PEM or DER) or an ICAO master list") from None
+    _check_master_list(signed, label)
+    try:
         listed = _MasterList.load(bytes(signed["encap_content_info"]["content"].native))
         return [x509.load_der_x509_certificate(c.dump()) for c in listed["certificates"]]
-    except (DocumentError, ValueError, TypeError, KeyError):
-        raise DocumentError(f"{label}: not a certificate (PEM or DER) or an ICAO master list") from None
+    except (ValueError, TypeError, KeyError):
+        raise DocumentError(f"{label}: the master list's certificates cannot be read") from None
+
+
+def _check_master_list(signed: cms.SignedData, label: str) -> None:
+    """Raise :class:`DocumentError` unless the master list's own signature verifies with the
+    signer certificate it carries: an altered list would slip a forger's CSCA among the trusted."""
+    try:
+        sid = signed["signer_infos"][0]["sid"]
+        carried = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            chosen = [
+                c for c in carried
+                if c.issuer == wanted["issuer"] and c.serial_number == wanted["serial_number"].native
+            ]  # fmt: skip
+        else:
+            chosen = [c for c in carried if c.key_identifier == sid.chosen.native]
+        certificate = x509.load_der_x509_certificate(chosen[0].dump()) if chosen else None
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise DocumentError(f"{label}: the master list's signer is unreadable ({_first_line(exc)})") from None
+    if certificate is None:
+        raise DocumentError(
+            f"{label}: the master list carries no certificate of its signer, so its signature cannot be "
+            "checked; get the list again from its publisher (ICAO PKD, BSI)"
+        )
+    reason = _signature_fails(signed, certificate)
+    if reason is not None:
+        raise DocumentError(
+            f"{label}: the master list's own signature fails ({reason}): the list was altered, or "
+            f"{_name(certificate, 'subject')} did not sign it; get it again from its publisher"
+        )
 
 
 _TRUSTED: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[x509.Certificate]]] = {}

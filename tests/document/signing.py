@@ -32,20 +32,21 @@ class Authority:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
 
-def _name(common: str) -> x509.Name:
+def _name(common: str, country: str = "PE") -> x509.Name:
     return x509.Name(
-        [x509.NameAttribute(NameOID.COUNTRY_NAME, "PE"), x509.NameAttribute(NameOID.COMMON_NAME, common)]
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, country), x509.NameAttribute(NameOID.COMMON_NAME, common)]
     )
 
 
-def authority(common: str, issuer: Authority | None = None) -> Authority:
-    """A certificate for ``common``: self-signed (a CSCA) or signed by ``issuer`` (a signer)."""
+def authority(common: str, issuer: Authority | None = None, country: str = "PE") -> Authority:
+    """A certificate for ``common`` of ``country``: self-signed (a CSCA) or signed by ``issuer`` (a
+    signer, whose country is the issuer's)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(common))
-        .issuer_name(issuer.certificate.subject if issuer else _name(common))
+        .subject_name(_name(common, country))
+        .issuer_name(issuer.certificate.subject if issuer else _name(common, country))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)

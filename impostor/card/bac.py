@@ -37,8 +37,9 @@ INS_EXTERNAL_AUTHENTICATE = 0x82
 NONCE_LENGTH = 8
 KEY_HALF_LENGTH = 16
 # what chips answer a wrong MRZ with: authentication failed (6300), security status not
-# satisfied (6982), or BAC's own "conditions of use" refusal (6985); 6A80/6A88 also occur
-REFUSALS = (0x6300, 0x6982, 0x6985, 0x6988, 0x6A80, 0x6A88)  # 6988: the card's MAC check of our cryptogram failed
+# satisfied (6982), or BAC's own "conditions of use" refusal (6985); 6A80/6A88 also occur, and
+# 6988 (our cryptogram's MAC did not check out under the card's keys: vicc, some real chips)
+REFUSALS = (0x6300, 0x6982, 0x6985, 0x6988, 0x6A80, 0x6A88)
 
 
 @dataclass(frozen=True)

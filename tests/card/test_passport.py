@@ -17,7 +17,7 @@ from impostor.card import authenticity, pcsc
 from impostor.card.keys import mrz_information
 from impostor.card.passport import ChipRead, mrz_keys, read_passport, write_folder
 from impostor.document.chip import read_dg1, read_folder
-from impostor.errors import AccessDenied, ChipError, OutputError
+from impostor.errors import AccessDenied, OutputError
 from tests.card import virtual
 from tests.card.conftest import PcscStack, RunningCard, insert
 from tests.document.signing import Authority

@@ -226,3 +226,28 @@ def test_jitters_run_in_the_onnx_engine_the_same_every_time(faces_dev: Path) -> 
     mean = engine.embed([chip, chip], 5)
     assert np.array_equal(mean[0], mean[1])
     assert 0.0 < float(np.linalg.norm(mean[0] - plain[0])) < 0.25
+
+
+def test_a_detector_is_chosen_once_by_name_and_a_verifier_takes_one(faces_dev: Path) -> None:
+    """Each backend is one class behind the ``Detector`` interface; a verifier given the object
+    finds what the name finds, and a name or object that is no detector is refused at once."""
+    from impostor.engine.detectors import CnnDetector, Detector, HogDetector, detector_named
+
+    hog, cnn = detector_named("hog"), detector_named("cnn")
+    assert isinstance(hog, HogDetector) and isinstance(cnn, CnnDetector)
+    assert isinstance(hog, Detector) and isinstance(cnn, Detector)
+    assert (hog.name, hog.fast, hog.margin_scores) == ("hog", True, True)
+    assert (cnn.name, cnn.fast, cnn.margin_scores) == ("cnn", False, False)
+    refused: tuple[object, ...] = ("auto", "sift", None)
+    for bad in refused:
+        with pytest.raises(ValueError, match="detector must be one of hog, cnn"):
+            detector_named(bad)  # type: ignore[arg-type]
+    for bad in ("sift", None, 3):
+        with pytest.raises(ValueError, match="detector must be 'hog', 'cnn' or 'auto'"):
+            Verifier(detector=bad)  # type: ignore[arg-type]
+    photo = faces_dev / "Barack_Obama" / "fr_obama.jpg"
+    by_name, by_object = Verifier(detector="hog"), Verifier(detector=HogDetector())
+    assert by_name.detector == by_object.detector == "hog" and Verifier().detector == "auto"
+    named, given = by_name.locate(photo, "face"), by_object.locate(photo, "face")
+    assert named.boxes == given.boxes and given.detector == "hog"
+    assert given.chip is not None and named.chip is not None and np.array_equal(named.chip, given.chip)

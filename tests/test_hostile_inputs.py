@@ -146,25 +146,35 @@ def test_files_over_the_size_limit_are_refused_before_reading(
         load_image(path)
 
 
-def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_pass_is_repeated_and_the_cnn_never_sees_a_large_copy() -> None:
     """Each pass on a faceless image looks at something new, and the CNN's copies stay within
     the search size (its memory grows with the pixels). The passes are the real ones, watched."""
+    from impostor.engine.detectors import Detector, Effort, Pass, detector_named
     from impostor.stages import detect
 
     seen: list[tuple[str, tuple[int, ...], int]] = []
-    real = detect._run
 
-    def watched(image: np.ndarray, detector: str, upsample: int) -> Any:
-        seen.append((detector, image.shape[:2], upsample))
-        return real(image, detector, upsample)  # type: ignore[arg-type]
+    class Watched:
+        """A real detector that notes each look it takes (the ``Detector`` seam)."""
 
-    monkeypatch.setattr(detect, "_run", watched)
+        def __init__(self, real: Detector) -> None:
+            self.real, self.name, self.fast = real, real.name, real.fast
+            self.margin_scores = real.margin_scores
+
+        def passes(self, effort: Effort, side: int, longest: int) -> list[Pass]:
+            return self.real.passes(effort, side, longest)
+
+        def find(self, image: np.ndarray, upsample: int) -> Any:
+            seen.append((self.name, image.shape[:2], upsample))
+            return self.real.find(image, upsample)
+
     for shape in ((240, 320, 3), (3000, 4000, 3)):
         for detector in ("hog", "cnn"):
             for effort in detect.EFFORTS:
                 seen.clear()
                 pixels = np.zeros(shape, np.uint8)
-                assert detect.detect_faces(pixels, detector=detector, effort=effort) == []
+                watched = Watched(detector_named(detector))
+                assert detect.detect_faces(pixels, detector=watched, effort=effort) == []
                 assert len(seen) == len(set(seen)), (detector, effort, seen)
                 # HOG's own passes have nothing to do for the CNN (which always looks at colour)
                 idle = effort in ("colour", "small") and detector == "cnn"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -15,10 +17,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 import impostor
+from impostor.engine.detectors import Backend, Detector, Effort, Pass, detector_named
 from impostor.errors import OutputError
 from impostor.pipeline import composite
 from impostor.pipeline.verifier import Verifier, _cached_verifier
-from impostor.types import Decision, RGBImage, Verdict
+from impostor.stages.capture import load_image
+from impostor.types import Decision, FaceBox, RGBImage, Verdict
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 DOCUMENT = SAMPLES / "document.png"
@@ -158,21 +162,44 @@ def test_live_without_a_face_refers(verifier: Verifier) -> None:
     assert verdict.document.face is not None
 
 
+@dataclass(frozen=True, eq=False)
+class Watched:
+    """A real detector that notes each look it takes (the ``Detector`` seam: nothing replaced)."""
+
+    real: Detector
+    seen: list[tuple[str, tuple[int, ...], int]]
+
+    @property
+    def name(self) -> Backend:
+        return self.real.name
+
+    @property
+    def fast(self) -> bool:
+        return self.real.fast
+
+    @property
+    def margin_scores(self) -> bool:
+        return self.real.margin_scores
+
+    def passes(self, effort: Effort, side: int, longest: int) -> list[Pass]:
+        return self.real.passes(effort, side, longest)
+
+    def find(self, image: np.ndarray, upsample: int) -> list[FaceBox]:
+        self.seen.append((self.name, image.shape[:2], upsample))
+        return self.real.find(image, upsample)
+
+
 def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
     verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The passes each search makes when there is no face (watched, not replaced): a live photo's
-    rescue looks at a quarter of the pixels, and only a document's search looks for a small face."""
-    from impostor.stages import detect
-
+    """The passes each search makes when there is no face: a live photo's rescue looks at a
+    quarter of the pixels, and only a document's search looks for a small face."""
     seen: list[tuple[str, tuple[int, ...], int]] = []
-    real = detect._run
-
-    def watched(image: np.ndarray, detector: str, upsample: int) -> list[object]:
-        seen.append((detector, image.shape[:2], upsample))
-        return real(image, detector, upsample)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(detect, "_run", watched)
+    finder = dataclasses.replace(
+        verifier.finder,
+        first=Watched(detector_named("hog"), seen),
+        fallback=Watched(detector_named("cnn"), seen),
+    )
     empty = cv2.resize(gradient(), (1600, 1200))
     expected = {
         "upright": [("hog", (480, 640), 0), ("hog", (480, 640), 1)],
@@ -197,17 +224,17 @@ def test_each_search_makes_a_bounded_set_of_passes_on_an_empty_photo(
     monkeypatch.setenv("IMPOSTOR_RESCUE", "none")  # a document's own rescue steps: below
     for search, passes in expected.items():
         seen.clear()
-        located = verifier.locate(empty, "live", search=search)  # type: ignore[arg-type]
+        located = finder.locate(load_image(empty), "live", search=search)  # type: ignore[arg-type]
         assert located.chip is None
         assert seen == passes, (search, seen)
     monkeypatch.delenv("IMPOSTOR_RESCUE")
     seen.clear()  # two restored copies (HOG, then the CNN, each) and six tilted ones, before the last
-    verifier.locate(empty, "document")
+    finder.locate(load_image(empty), "document")
     rescue = seen[len(expected["exhaustive"]) - 1 : -1]
     assert [detector for detector, _, _ in rescue] == ["hog", "cnn"] * 2 + ["hog"] * 6, seen
     assert all(max(size) < 800 for _, size, _ in rescue) and seen[-1] == expected["exhaustive"][-1]
     seen.clear()  # an image with no finer pixels than the search size is upsampled instead
-    verifier.locate(cv2.resize(empty, (400, 300)), "document")
+    finder.locate(load_image(cv2.resize(empty, (400, 300))), "document")
     assert ("cnn", (300, 400), 0) in seen and seen[-1] == ("hog", (300, 400), 1), seen
 
 

@@ -105,3 +105,37 @@ def test_all_pairs_edge_cases() -> None:
         all_pairs(embeddings(3, 0), np.array([1, 2]))
     with pytest.raises(ValueError, match="chunk"):
         all_pairs(embeddings(3, 0), np.array([1, 2, 3]), chunk=0)
+
+
+def test_distances_pair_rows_as_the_norm_of_their_difference() -> None:
+    a, b = embeddings(40, 2, lost=3), embeddings(40, 3)
+    result = score.distances(a, b)
+    slow = np.array(
+        [np.sqrt(sum((x - y) ** 2 for x, y in zip(p, q, strict=True))) for p, q in zip(a, b, strict=True)]
+    )
+    assert result.shape == (40,) and result.dtype == np.float64
+    assert np.allclose(result, slow, rtol=0, atol=1e-12, equal_nan=True)
+    assert np.array_equal(np.isnan(result), np.isnan(a[:, 0]))
+    one = score.distances(b[0], b)  # one vector against every row
+    assert np.allclose(one, np.linalg.norm(b - b[0], axis=1), rtol=0, atol=1e-12) and one[0] == 0.0
+
+
+def test_distance_of_two_embeddings_is_what_pair_distances_gives() -> None:
+    vectors = embeddings(10, 4)
+    a, b = np.array([1, 7]), np.array([2, 3])
+    pairs = pair_distances(vectors, a, b)
+    assert [score.distance(vectors[i], vectors[j]) for i, j in zip(a, b, strict=True)] == pairs.tolist()
+    assert score.distance(vectors[0], vectors[1]) == pytest.approx(
+        float(np.linalg.norm(vectors[0] - vectors[1]))
+    )
+    assert np.isnan(score.distance(np.full(128, np.nan), vectors[0]))
+
+
+def test_distances_refuse_shapes_that_do_not_pair() -> None:
+    vectors = embeddings(4, 5)
+    with pytest.raises(ValueError, match="cannot pair"):
+        score.distances(vectors, vectors[:, :64])
+    with pytest.raises(ValueError, match="4 rows cannot be paired with 3"):
+        score.distances(vectors, vectors[:3])
+    with pytest.raises(ValueError, match="two vectors"):
+        score.distance(vectors, vectors[0])

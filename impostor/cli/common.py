@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from impostor import errors, settings
+from impostor.stages.detect import DETECTORS
 from impostor.types import Decision
 
 __all__ = [
@@ -76,9 +77,10 @@ def exit_code(error: BaseException) -> int:
     return INTERNAL_ERROR
 
 
+# the detector choices a Verifier takes (impostor.stages.detect.DETECTORS); it checks the name once
 detector_option = click.option(
     "--detector",
-    type=click.Choice(["auto", "hog", "cnn"]),
+    type=click.Choice(DETECTORS),
     default="auto",
     show_default=True,
     help="Face detector (auto: HOG, then the CNN where HOG finds nothing).",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from impostor.pipeline.verifier import Located
+from impostor.pipeline.located import Located
 
 __all__ = ["EYES", "PORTRAIT_SIZE", "portrait_jpeg"]
 

@@ -36,6 +36,7 @@ from impostor.practice.sets import SCHEMA, ImageRef, Item, PracticeSet
 from impostor.practice.store import PracticeStore
 from impostor.printing import choose_style, render_document
 from impostor.qa import Dataset, EmbeddingCache, EmbeddingSet, embed_dataset, file_digest, scan
+from impostor.stages import score
 
 __all__ = ["build_set", "mean_probability", "replacements"]
 
@@ -290,7 +291,7 @@ class _DocumentRenderer:
         side = self._verifier.analyse(portrait, "document")
         distance = math.nan
         if side.face is not None:
-            distance = float(np.linalg.norm(side.face.embedding - self._embedded.vectors[right_row]))
+            distance = score.distance(side.face.embedding, self._embedded.vectors[right_row])
         left = ImageRef(
             path=file.resolve().relative_to(self._base).as_posix(),
             sha256=file_digest(file),

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor.errors import DatasetError
+from impostor.stages import score
 
 __all__ = [
     "DIFFICULTIES",
@@ -120,7 +121,7 @@ def choose_pairs(
         allowed = set(usable.tolist())
         for a, b in learned:
             if a in allowed and b in allowed and strangers[a] != strangers[b] and (a, b) not in pooled:
-                distance = float(np.linalg.norm(vectors[a] - vectors[b]))
+                distance = score.distance(vectors[a], vectors[b])
                 if distance >= STRANGERS_FLOOR:
                     different.append(Pair(a, b, distance))
     hard_first = np.array([p.distance for p in different])  # a hard impostor pair looks alike
@@ -222,7 +223,7 @@ def _same_person_pairs(
     for rows in by_person.values():
         for i, first in enumerate(rows):
             for second in rows[i + 1 :]:
-                distance = float(np.linalg.norm(vectors[first] - vectors[second]))
+                distance = score.distance(vectors[first], vectors[second])
                 if _SAME_PHOTO <= distance <= SAME_PERSON_CEILING:
                     pairs.append(Pair(first, second, distance))
     return pairs
@@ -281,7 +282,7 @@ def _sampled_pairs(
     second = rng.choice(usable, size=_MIXED_SAMPLE)
     keep = identities[first] != identities[second]
     first, second = first[keep], second[keep]
-    distances = np.linalg.norm(vectors[first] - vectors[second], axis=1)
+    distances = score.distances(vectors[first], vectors[second])
     keep = distances >= STRANGERS_FLOOR
     first, second, distances = first[keep], second[keep], distances[keep]
     return [Pair(int(a), int(b), float(d)) for a, b, d in zip(first, second, distances, strict=True)]

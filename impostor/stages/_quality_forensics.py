@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impostor import resources
-from impostor.stages._quality_measures import MEASURE_WIDTH, clipped
 from impostor.errors import ProfileError
+from impostor.stages._quality_measures import MEASURE_WIDTH, clipped
 from impostor.types import FaceBox, RGBImage
 
 __all__ = [

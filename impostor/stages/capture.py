@@ -410,9 +410,28 @@ def _apply_orientation(rgb: NDArray[np.uint8], orientation: int) -> NDArray[np.u
 
 @dataclass(frozen=True, eq=False)
 class Frame:
+    """One frame of a camera or clip: its number from 0, its time, its RGB pixels."""
+
     index: int
     time_ms: float
     pixels: NDArray[np.uint8]  # RGB
+
+    def image(self, label: str) -> LoadedImage:
+        """The frame as an image named ``label`` (its SHA-256 taken over the pixels: a frame
+        has no file)."""
+        height, width = self.pixels.shape[:2]
+        info = ImageInfo(
+            source=label,
+            width=width,
+            height=height,
+            format="video frame",
+            mode="rgb",
+            bit_depth=8,
+            exif_orientation=1,
+            decode_scale=1,
+            sha256=hashlib.sha256(self.pixels.tobytes()).hexdigest(),
+        )
+        return LoadedImage(self.pixels, info)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from impostor import resources
+from impostor.errors import ProfileError
 from impostor.stages._quality_forensics import (
     DRAWING_FEATURES,
     DrawingModel,
@@ -51,7 +52,6 @@ from impostor.stages._quality_measures import (
     sharpness,
     yaw_degrees,
 )
-from impostor.errors import ProfileError
 from impostor.types import FaceBox, Landmarks, LoadedImage, Measure, QualityReport, RGBImage
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["all_pairs", "pair_counts", "pair_distances"]
+__all__ = ["all_pairs", "distance", "distances", "pair_counts", "pair_distances"]
 
 # rows gathered at once by pair_distances: two (16,384 × 128) float64 blocks are 32 MB
 _PAIR_CHUNK = 16_384
@@ -21,6 +21,36 @@ def _matrix(vectors: ArrayLike) -> NDArray[np.float64]:
     if matrix.ndim != 2:
         raise ValueError(f"vectors must be shaped (n, dimensions), got shape {matrix.shape}")
     return matrix
+
+
+def distances(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """Euclidean distance between row ``k`` of ``a`` and row ``k`` of ``b``, for every k.
+
+    ``a`` and ``b`` shape ``(m, d)`` (or one of them ``(d,)``, compared with every row of the
+    other). Returns shape ``(m,)`` float64, NaN where either row holds a NaN (no face); smaller
+    is more alike. The norm of the difference: exact, no cancellation. Raises ``ValueError`` for
+    shapes that do not pair up.
+    """
+    left, right = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if left.ndim == 1:
+        left = left[None, :]
+    if right.ndim == 1:
+        right = right[None, :]
+    if left.ndim != 2 or right.ndim != 2 or left.shape[1] != right.shape[1]:
+        raise ValueError(f"cannot pair rows of shapes {np.shape(a)} and {np.shape(b)}")
+    if left.shape[0] != right.shape[0] and 1 not in (left.shape[0], right.shape[0]):
+        raise ValueError(f"{left.shape[0]} rows cannot be paired with {right.shape[0]}")
+    difference = left - right
+    return np.asarray(np.sqrt(np.einsum("ij,ij->i", difference, difference)), dtype=np.float64)
+
+
+def distance(a: ArrayLike, b: ArrayLike) -> float:
+    """Euclidean distance between two embeddings of shape ``(d,)``: smaller is more alike, and a
+    comparison is accepted when it is at most the profile's accept distance. NaN when either
+    holds a NaN. Raises ``ValueError`` unless both are single vectors of one length."""
+    if np.ndim(a) != 1 or np.ndim(b) != 1:
+        raise ValueError(f"distance compares two vectors, not shapes {np.shape(a)} and {np.shape(b)}")
+    return float(distances(a, b)[0])
 
 
 def pair_distances(
@@ -47,8 +77,7 @@ def pair_distances(
     out = np.empty(left.size, dtype=np.float64)
     for start in range(0, left.size, _PAIR_CHUNK):
         stop = start + _PAIR_CHUNK
-        difference = matrix[left[start:stop]] - matrix[right[start:stop]]
-        out[start:stop] = np.sqrt(np.einsum("ij,ij->i", difference, difference))
+        out[start:stop] = distances(matrix[left[start:stop]], matrix[right[start:stop]])
     return out
 
 

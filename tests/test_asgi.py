@@ -1,12 +1,12 @@
-"""The shared ASGI layer's rate limiter: a sliding window per caller, and memory that follows
-the callers of the last window rather than every caller ever seen (the body and address limits,
-as the station wires them, are in tests/station/test_serve.py)."""
+"""The web kit's shared layer: the rate limiter (a sliding window per caller, memory that follows
+the callers of the last window and never passes a cap), the session store, and the body limit
+(the body and address limits, as the station wires them, are in tests/station/test_serve.py)."""
 
 from __future__ import annotations
 
 import time
 
-from impostor.web.asgi import RateLimiter
+from impostor.web.limits import RateLimiter
 
 
 def test_the_window_holds_a_caller_to_its_rate() -> None:
@@ -83,3 +83,48 @@ def test_an_ipv6_host_is_one_caller_whatever_address_of_its_64_it_sends_from() -
     assert all(limiter.allow(caller_of(f"2001:db8:1:2::{host:x}")) is None for host in range(1, 4))
     assert limiter.allow(caller_of("2001:db8:1:2::99")) is not None  # a fourth address, the same host
     assert limiter.callers() == 1
+
+
+def test_the_callers_remembered_are_capped_the_least_recent_forgotten_first() -> None:
+    limiter = RateLimiter(2, max_callers=100)
+    assert limiter.allow("10.9.9.9") is None and limiter.allow("10.9.9.9") is None
+    for n in range(99):
+        assert limiter.allow(f"10.1.0.{n}") is None
+    assert limiter.allow("10.9.9.9") is not None  # still remembered: the first caller is at its rate
+    for n in range(500):
+        assert limiter.allow(f"10.2.{n // 256}.{n % 256}") is None
+    assert limiter.callers() == 100  # bounded, whoever calls
+    assert limiter.allow("10.9.9.9") is None  # forgotten: no more than a fresh address would get
+
+
+def test_a_caller_past_its_rate_is_refused_with_when_to_come_back() -> None:
+    import pytest
+
+    from impostor.web.refusal import Refusal
+
+    limiter = RateLimiter(1, "sign-in attempts", code="too_many_attempts")
+    limiter.check("10.0.0.1")
+    with pytest.raises(Refusal, match="more than 1 sign-in attempts a minute") as refused:
+        limiter.check("10.0.0.1", count=False)
+    assert (refused.value.status, refused.value.code) == (429, "too_many_attempts")
+    assert 1 <= int(str(refused.value.extra["retry_after_seconds"])) <= 60
+
+
+def test_a_session_ends_when_idle_replaced_or_closed_and_drops_what_it_holds() -> None:
+    from impostor.web.sessions import Lookup, Sessions
+
+    now = [0.0]
+    ended: list[str] = []
+    sessions: Sessions[str] = Sessions(10.0, lambda: now[0], ended=ended.append)
+    first = sessions.open("OFC-1")
+    assert sessions.get(first) == "OFC-1" and first not in repr(sessions.__dict__)  # only its hash kept
+    now[0] = 8.0
+    assert sessions.get(first, active=False) == "OFC-1"  # read, not activity: the clock runs on
+    now[0] = 10.5
+    assert sessions.get(first) is Lookup.EXPIRED and ended == ["OFC-1"]
+    second = sessions.open("OFC-2")
+    third = sessions.open("OFC-2 again", replacing=lambda value: value.startswith("OFC-2"))
+    assert sessions.get(second) is Lookup.SIGNED_OUT and ended == ["OFC-1", "OFC-2"]
+    sessions.close(third)
+    assert sessions.get(third) is Lookup.SIGNED_OUT and sessions.get("never issued") is Lookup.SIGNED_OUT
+    assert len(sessions) == 0

@@ -1,5 +1,6 @@
 """The small pieces of ASGI shared by the web apps (practice, station): bodies refused before
-they are read whole, requests per address and rates per caller (serving them: ``impostor.web.listen``).
+they are read whole, and requests per address (rates per caller: ``impostor.web.limits``;
+serving the apps: ``impostor.web.listen``).
 
 FastAPI turns any error raised while it reads a body into a 400, so a size limit must act before
 the app sees the request: ``BodyLimit`` refuses a declared Content-Length over the route's limit
@@ -14,11 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -26,7 +23,6 @@ __all__ = [
     "REQUESTS_PER_ADDRESS",
     "AddressLimit",
     "BodyLimit",
-    "RateLimiter",
     "Reply",
     "caller_of",
 ]
@@ -59,58 +55,6 @@ def caller_of(address: str) -> str:
 Reply = Callable[[int, str, str], bytes]
 """(HTTP status, code, message) → the JSON body an app refuses with, in its own catalogue's form;
 the codes are ``too_large`` (413), ``too_slow`` (408) and ``rate_limited`` (429)."""
-
-
-@dataclass
-class RateLimiter:
-    """At most ``per_minute`` requests of each caller in any ``window`` seconds (a sliding window:
-    a minute, but for tests). A caller is forgotten once its window has passed, so the memory
-    held follows the callers of the last window, not every caller ever seen."""
-
-    per_minute: int
-    what: str = "requests"
-    window: float = 60.0
-    _seen: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _swept: float = field(default_factory=time.monotonic)
-
-    def allow(self, caller: str) -> float | None:
-        """None when ``caller`` may go on (and this one is counted); else the seconds until it may."""
-        return self._pass(caller, count=True)
-
-    def wait(self, caller: str) -> float | None:
-        """As ``allow``, without counting: for limits that count only failures (wrong codes)."""
-        return self._pass(caller, count=False)
-
-    def callers(self) -> int:
-        """How many callers it remembers now."""
-        with self._lock:
-            return len(self._seen)
-
-    def _pass(self, caller: str, *, count: bool) -> float | None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._swept >= self.window:
-                self._sweep(now)
-            seen = self._seen.get(caller)
-            if seen is not None:
-                while seen and now - seen[0] >= self.window:
-                    seen.popleft()
-                if len(seen) >= self.per_minute:
-                    return self.window - (now - seen[0])
-            if count:
-                self._seen.setdefault(caller, deque()).append(now)
-            elif seen is not None and not seen:
-                del self._seen[caller]
-            return None
-
-    def _sweep(self, now: float) -> None:
-        """Forget the callers whose last request has left the window: once a window, so that a
-        request costs the same however many callers came before."""
-        self._seen = {
-            caller: seen for caller, seen in self._seen.items() if seen and now - seen[-1] < self.window
-        }
-        self._swept = now
 
 
 class BodyLimit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 import signal
 import socket
 import ssl
@@ -186,26 +187,17 @@ def serve(
     if problem:
         raise ConfigError(problem)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # no Nagle delay on the connections it accepts (they inherit it): a reply's headers and body
-    # go out as two writes, and the body must not wait for the client's delayed ACK (40 ms)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise fail(
-            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
-        ) from None
-    # listening before the address is announced: a browser that is quicker than uvicorn's start
-    # waits in the queue instead of being refused
-    listener.listen(_BACKLOG)
+    listener = _listen(host, port, family, fail)
     bound = listener.getsockname()[1]
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
     # handler it found: make that a KeyboardInterrupt for SIGTERM too, so that a service manager
     # stopping the server ends it like Ctrl-C does (exit 0, "stopped") instead of by the signal
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # python-multipart logs each malformed body it meets, and the refusal already says it: quiet
+    # while serving (like the signal, set by the server and put back, not by creating an app)
+    multipart_log = logging.getLogger("python_multipart")
+    multipart_level = multipart_log.level
+    multipart_log.setLevel(logging.ERROR)
     scheme = "https" if certfile else "http"
     config = uvicorn.Config(
         app,
@@ -236,7 +228,30 @@ def serve(
         pass  # stopping is the normal end
     finally:
         signal.signal(signal.SIGTERM, previous)
+        multipart_log.setLevel(multipart_level)
         listener.close()
+
+
+def _listen(
+    host: str, port: int, family: socket.AddressFamily, fail: Callable[[str], Exception]
+) -> socket.socket:
+    """A socket listening on ``host``:``port``; ``fail(message)`` raised when it cannot be taken."""
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # no Nagle delay on the connections it accepts (they inherit it): a reply's headers and body
+    # go out as two writes, and the body must not wait for the client's delayed ACK (40 ms)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise fail(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or --host"
+        ) from None
+    # listening before the address is announced: a browser that is quicker than uvicorn's start
+    # waits in the queue instead of being refused
+    listener.listen(_BACKLOG)
+    return listener
 
 
 def _bare_code(status: int, code: str, message: str) -> bytes:

@@ -291,3 +291,30 @@ def test_the_live_view_is_behind_the_trainer_pin(
         for _ in range(PIN_FAILURES - 1):
             client.post("/api/trainer/sign-in", json={"pin": "000000"})
         assert client.post("/api/trainer/sign-in", json={"pin": "482913"}).status_code == 429
+        assert set(rows["OFC-1"]) == {"trainee", "class", "state", "answered", "total", "seen", "accuracy"}
+
+
+def test_every_reply_is_documented_and_the_page_keeps_a_strict_policy(
+    practice: tuple[str, PracticeStore],
+) -> None:
+    url, _ = practice
+    with httpx.Client(base_url=url) as client:
+        schema = client.get("/api/openapi.json").json()
+        operations = [
+            (path, method, operation)
+            for path, methods in schema["paths"].items()
+            for method, operation in methods.items()
+        ]
+        assert len(operations) == 10
+        for path, method, operation in operations:
+            content = operation["responses"]["200"]["content"]
+            shape = content.get("application/json", {}).get("schema") or content.get("image/jpeg")
+            assert shape is not None and shape != {}, f"{method.upper()} {path} has no reply shape"
+        assert "LiveTrainee" in schema["components"]["schemas"]
+        assert client.get("/api/docs").status_code == 200
+        page = client.get("/")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        for shared in ("/kit/kit.js", "/kit/kit.css"):
+            assert f'"{shared}"' in page.text
+            assert client.get(shared).status_code == 200, shared

@@ -25,10 +25,8 @@
   const STORAGE_KEY = "impostor.practice.language";
   const TRAINEE = /^[\p{L}\p{N}._-]{1,40}$/u; // letters of any alphabet (ñ, á), as the page says
   const LEVELS = [1, 2, 3, 4, 5];
-  const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
   const state = {
-    catalogue: null, // {language, languages, messages}
     set: null, // {name, items, mode}
     screen: "loading", // loading | signin | item | result | trainer | live
     session: null, // the sign-in reply: {session, trainee, mode, total, answered, resumed, finished}
@@ -54,37 +52,15 @@
 
   // --- text -------------------------------------------------------------------------------------
 
-  function hasMessage(key) {
-    return Boolean(state.catalogue) && Object.prototype.hasOwnProperty.call(state.catalogue.messages, key);
-  }
-
-  /** The catalogue text of `key`, with {name} placeholders filled from `values` (already formatted). */
-  function t(key, values) {
-    if (!hasMessage(key)) {
-      console.warn(`no catalogue message ${key}`);
-      return key; // visible, so a missing key is noticed, but the page keeps working
-    }
-    const text = state.catalogue.messages[key];
-    if (!values) return text;
-    return text.replace(PLACEHOLDER, (whole, name) =>
-      Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole,
-    );
-  }
-
-  function language() {
-    return state.catalogue ? state.catalogue.language : document.documentElement.lang || "en";
-  }
-
-  function isNumber(value) {
-    return typeof value === "number" && Number.isFinite(value);
-  }
-
-  // Spanish as written in Peru: 89.3 %, 0.5 s (es-PE writes a decimal point, not a comma)
-  const LOCALES = { es: "es-PE", en: "en" };
-
-  function locale() {
-    return LOCALES[language()] || language();
-  }
+  const kit = window.impostorKit;
+  const { element, isNumber } = kit;
+  const text = kit.catalogue({
+    storageKey: STORAGE_KEY,
+    load: (code) => api(code ? `/catalogue?lang=${encodeURIComponent(code)}` : "/catalogue"),
+    onError: (error) => showError(error),
+    onChange: () => render(),
+  });
+  const { t, hasMessage, language, locale } = text;
 
   function formatNumber(value, options) {
     return isNumber(value) ? new Intl.NumberFormat(locale(), options).format(value) : t("result.none");
@@ -102,13 +78,6 @@
   const seconds = (value) =>
     formatNumber(value, { style: "unit", unit: "second", unitDisplay: "short", maximumFractionDigits: 1 });
 
-  function element(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = text;
-    if (className) node.className = className;
-    return node;
-  }
-
   function row(cells, className) {
     const tr = element("tr", null, className);
     cells.forEach((cell, index) => {
@@ -121,116 +90,17 @@
 
   // --- language -----------------------------------------------------------------------------------
 
-  function savedLanguage() {
-    try {
-      return window.localStorage.getItem(STORAGE_KEY);
-    } catch {
-      return null; // storage refused (private window, policy): fall through to the browser's choice
-    }
-  }
-
-  function rememberLanguage(code) {
-    try {
-      window.localStorage.setItem(STORAGE_KEY, code);
-    } catch {
-      // not remembered across visits; the switch itself still works
-    }
-  }
-
-  /** Tags in order of preference: ?lang=, the saved choice, then the browser's languages. */
-  function wantedLanguages() {
-    const wanted = [];
-    const query = new URLSearchParams(window.location.search).get("lang");
-    if (query) wanted.push(query);
-    const saved = savedLanguage();
-    if (saved) wanted.push(saved);
-    const browser = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
-    return wanted.concat(browser.filter(Boolean));
-  }
-
-  /** The first wanted tag available, matched whole or on its primary subtag (es-PE -> es); else null. */
-  function pickLanguage(wanted, available) {
-    for (const tag of wanted) {
-      const lower = String(tag).trim().toLowerCase().replace(/_/g, "-");
-      if (available.includes(lower)) return lower;
-      const primary = lower.split("-")[0];
-      if (available.includes(primary)) return primary;
-    }
-    return null;
-  }
-
-  function fetchCatalogue(code) {
-    return api(code ? `/catalogue?lang=${encodeURIComponent(code)}` : "/catalogue");
-  }
-
-  async function initialCatalogue() {
-    const wanted = wantedLanguages();
-    // the first reply also brings the server's language list; without any wish the server
-    // negotiates from Accept-Language, which is its choice when nothing here matches
-    const first = await fetchCatalogue(wanted[0] || null);
-    const chosen = pickLanguage(wanted, first.languages) || first.language;
-    return chosen === first.language ? first : fetchCatalogue(chosen);
-  }
-
-  async function switchLanguage(code) {
-    if (!state.catalogue || code === language()) return;
-    let catalogue;
-    try {
-      catalogue = await fetchCatalogue(code);
-    } catch (error) {
-      showError(error);
-      return;
-    }
-    state.catalogue = catalogue;
-    rememberLanguage(catalogue.language);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has("lang")) {
-      // a stale ?lang= would override the new choice on reload
-      url.searchParams.set("lang", catalogue.language);
-      window.history.replaceState(null, "", url);
-    }
-    render();
-  }
-
-  function renderLanguages() {
-    const nav = $("languages");
-    for (const code of state.catalogue.languages) {
-      let button = nav.querySelector(`[data-language="${CSS.escape(code)}"]`);
-      if (!button) {
-        button = element("button", null, "language");
-        button.type = "button";
-        button.dataset.language = code;
-        button.dataset.testid = `language-${code}`;
-        button.lang = code;
-        button.addEventListener("click", () => switchLanguage(code));
-        nav.append(button);
-      }
-      button.textContent = t("language." + code);
-      button.setAttribute("aria-pressed", String(code === language()));
-    }
-  }
-
   function applyStatic() {
-    document.documentElement.lang = language();
-    for (const node of document.querySelectorAll("[data-i18n]")) {
-      node.textContent = t(node.dataset.i18n);
-    }
-    for (const node of document.querySelectorAll("[data-i18n-attr]")) {
-      for (const pair of node.dataset.i18nAttr.split(";")) {
-        const [attribute, attributeKey] = pair.split(":").map((part) => part.trim());
-        if (attribute && attributeKey) node.setAttribute(attribute, t(attributeKey));
-      }
-    }
+    text.applyStatic();
     for (const node of document.querySelectorAll(".level[data-level]")) {
       node.textContent = integer(Number(node.dataset.level));
     }
-    renderLanguages();
     renderPhotos();
   }
 
   /** Redraw every text from the state: after the catalogue changes, nothing else is lost. */
   function render() {
-    if (!state.catalogue) return;
+    if (!text.ready()) return;
     applyStatic();
     renderAlert();
     renderWho();
@@ -974,7 +844,7 @@
   async function start() {
     wire();
     try {
-      state.catalogue = await initialCatalogue();
+      await text.start();
     } catch (error) {
       showError(error); // without a catalogue the alert can only show the error's key
       return;

@@ -35,8 +35,6 @@
 (() => {
   const API = "/counter";
   const STORAGE_KEY = "impostor.station.language";
-  const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-  const LOCALES = { es: "es-PE", en: "en" }; // catalogue language -> Intl locale
   const DEFAULTS = {
     station: "",
     judgement_first: false,
@@ -55,7 +53,6 @@
   const NOTE_LIMIT = 200;
 
   const state = {
-    catalogue: null, // {language, languages, messages}
     settings: { ...DEFAULTS },
     screen: "loading", // loading | signin | counter
     stage: "document", // document | live | judgement | verdict
@@ -91,44 +88,15 @@
 
   // --- text -------------------------------------------------------------------------------------
 
-  function hasMessage(key) {
-    return Boolean(state.catalogue) && Object.prototype.hasOwnProperty.call(state.catalogue.messages, key);
-  }
-
-  /**
-   * The catalogue text of `key`, with {name} placeholders filled from `values` (already formatted).
-   * A message with a {count} has its plural forms as keys of their own, `key` + "." + the
-   * language's plural category (Intl.PluralRules: "one", "other" …); `key` itself is the form for
-   * any category the catalogue does not write.
-   */
-  function t(key, values) {
-    if (values && values.count !== undefined && values.count !== "") {
-      const count = Number(values.count);
-      const form = Number.isFinite(count) ? `${key}.${new Intl.PluralRules(locale()).select(count)}` : "";
-      if (form && hasMessage(form)) key = form;
-    }
-    if (!hasMessage(key)) {
-      console.warn(`no catalogue message ${key}`);
-      return key; // visible, so a missing key is noticed, but the page keeps working
-    }
-    const text = state.catalogue.messages[key];
-    if (!values) return text;
-    return text.replace(PLACEHOLDER, (whole, name) =>
-      Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole,
-    );
-  }
-
-  function language() {
-    return state.catalogue ? state.catalogue.language : document.documentElement.lang || "en";
-  }
-
-  function locale() {
-    return LOCALES[language()] || language();
-  }
-
-  function isNumber(value) {
-    return typeof value === "number" && Number.isFinite(value);
-  }
+  const kit = window.impostorKit;
+  const { element, isNumber } = kit;
+  const text = kit.catalogue({
+    storageKey: STORAGE_KEY,
+    load: (code) => api(code ? `/catalogue?lang=${encodeURIComponent(code)}` : "/catalogue"),
+    onError: (error) => showError(error),
+    onChange: () => render(),
+  });
+  const { t, hasMessage, language, locale } = text;
 
   const integer = (value) => (isNumber(value) ? new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(value) : "");
   const percent = (value) =>
@@ -149,13 +117,6 @@
     return new Intl.DateTimeFormat(locale(), options).format(date);
   }
 
-  function element(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = text;
-    if (className) node.className = className;
-    return node;
-  }
-
   function reasonList(list, codes) {
     list.replaceChildren(...codes.map((code) => element("li", t("reason." + code))));
     list.hidden = codes.length === 0;
@@ -163,113 +124,10 @@
 
   // --- language -----------------------------------------------------------------------------------
 
-  function savedLanguage() {
-    try {
-      return window.localStorage.getItem(STORAGE_KEY);
-    } catch {
-      return null; // storage refused (private window, policy): fall through to the browser's choice
-    }
-  }
-
-  function rememberLanguage(code) {
-    try {
-      window.localStorage.setItem(STORAGE_KEY, code);
-    } catch {
-      // not remembered across visits; the switch itself still works
-    }
-  }
-
-  /** Tags in order of preference: ?lang=, the saved choice, then the browser's languages. */
-  function wantedLanguages() {
-    const wanted = [];
-    const query = new URLSearchParams(window.location.search).get("lang");
-    if (query) wanted.push(query);
-    const saved = savedLanguage();
-    if (saved) wanted.push(saved);
-    const browser = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
-    return wanted.concat(browser.filter(Boolean));
-  }
-
-  /** The first wanted tag available, matched whole or on its primary subtag (es-PE -> es); else null. */
-  function pickLanguage(wanted, available) {
-    for (const tag of wanted) {
-      const lower = String(tag).trim().toLowerCase().replace(/_/g, "-");
-      if (available.includes(lower)) return lower;
-      const primary = lower.split("-")[0];
-      if (available.includes(primary)) return primary;
-    }
-    return null;
-  }
-
-  function fetchCatalogue(code) {
-    return api(code ? `/catalogue?lang=${encodeURIComponent(code)}` : "/catalogue");
-  }
-
-  async function initialCatalogue() {
-    const wanted = wantedLanguages();
-    // the first reply also brings the server's language list; without any wish the server
-    // negotiates from Accept-Language, which is its choice when nothing here matches
-    const first = await fetchCatalogue(wanted[0] || null);
-    const chosen = pickLanguage(wanted, first.languages) || first.language;
-    return chosen === first.language ? first : fetchCatalogue(chosen);
-  }
-
-  async function switchLanguage(code) {
-    if (!state.catalogue || code === language()) return;
-    let catalogue;
-    try {
-      catalogue = await fetchCatalogue(code);
-    } catch (error) {
-      showError(error);
-      return;
-    }
-    state.catalogue = catalogue;
-    rememberLanguage(catalogue.language);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has("lang")) {
-      // a stale ?lang= would override the new choice on reload
-      url.searchParams.set("lang", catalogue.language);
-      window.history.replaceState(null, "", url);
-    }
-    render();
-  }
-
-  function renderLanguages() {
-    const nav = $("languages");
-    for (const code of state.catalogue.languages) {
-      let button = nav.querySelector(`[data-language="${CSS.escape(code)}"]`);
-      if (!button) {
-        button = element("button", null, "language");
-        button.type = "button";
-        button.dataset.language = code;
-        button.dataset.testid = `language-${code}`;
-        button.lang = code;
-        button.addEventListener("click", () => switchLanguage(code));
-        nav.append(button);
-      }
-      button.textContent = t("language." + code);
-      button.setAttribute("aria-pressed", String(code === language()));
-    }
-  }
-
-  function applyStatic() {
-    document.documentElement.lang = language();
-    for (const node of document.querySelectorAll("[data-i18n]")) {
-      node.textContent = t(node.dataset.i18n);
-    }
-    for (const node of document.querySelectorAll("[data-i18n-attr]")) {
-      for (const pair of node.dataset.i18nAttr.split(";")) {
-        const [attribute, attributeKey] = pair.split(":").map((part) => part.trim());
-        if (attribute && attributeKey) node.setAttribute(attribute, t(attributeKey));
-      }
-    }
-    renderLanguages();
-  }
-
   /** Redraw every text from the state: after the catalogue changes, nothing else is lost. */
   function render() {
-    if (!state.catalogue) return;
-    applyStatic();
+    if (!text.ready()) return;
+    text.applyStatic();
     renderAlert();
     renderTopbar();
     renderCounter();
@@ -1203,7 +1061,7 @@
   // --- the counter screen ----------------------------------------------------------------------------
 
   function renderCounter() {
-    if (!state.catalogue) return;
+    if (!text.ready()) return;
     const stage = state.stage;
     document.body.dataset.stage = state.screen === "counter" ? stage : "";
     const faces = stage === "judgement" || stage === "verdict";
@@ -1334,7 +1192,7 @@
   async function start() {
     wire();
     try {
-      state.catalogue = await initialCatalogue();
+      await text.start();
     } catch (error) {
       showError(error); // without a catalogue the alert can only show the error's key
       return;

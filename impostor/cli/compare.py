@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import socket
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +26,9 @@ from impostor.cli.common import (
 )
 from impostor.types import Decision, Side, Verdict
 
+if TYPE_CHECKING:
+    from impostor.services.comparison import Comparison
+
 __all__ = ["compare", "quality"]
 
 _profile_option = click.option(
@@ -33,59 +38,71 @@ _profile_option = click.option(
 )
 
 
+_COMPARE_OPTIONS = (
+    click.option(
+        "--pairs",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Compare every pair of a CSV (document,live) instead, for a back-office review; needs --out.",
+    ),
+    click.option(
+        "--out", type=click.Path(dir_okay=False, path_type=Path), help="Decisions file (CSV) for --pairs."
+    ),
+    click.option(
+        "--camera",
+        type=click.IntRange(0, 99),
+        metavar="INDEX",
+        help="Take the live face from this OpenCV camera.",
+    ),
+    click.option(
+        "--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip."
+    ),
+    click.option(
+        "--seconds",
+        type=click.FloatRange(0.1, 60),
+        help=settings.option_help("capture_seconds", "How long to watch the camera or clip, in seconds"),
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text."),
+    click.option(
+        "--composite",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write a side-by-side picture (.png/.jpg).",
+    ),
+    _profile_option,
+    detector_option,
+    jitters_option,
+    device_option,
+    click.option(
+        "--station",
+        metavar="TEXT",
+        callback=audit_text,
+        help="Station named in the audit log (default: this machine's hostname).",
+    ),
+    click.option(
+        "--operator",
+        metavar="TEXT",
+        callback=audit_text,
+        help="Operator named in the audit log (default: the login user name).",
+    ),
+    click.option(
+        "--audit-db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=settings.option_help("audit_db", "Audit database"),
+    ),
+    click.option("--no-audit", is_flag=True, help="Do not append the decision to the audit log."),
+)
+
+
+def _compare_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``compare``'s options, in the order ``--help`` lists them."""
+    for option in reversed(_COMPARE_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.argument("document", required=False, type=click.Path(path_type=Path))
 @click.argument("live", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--pairs",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Compare every pair of a CSV (document,live) instead, for a back-office review; needs --out.",
-)
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Decisions file (CSV) for --pairs."
-)
-@click.option(
-    "--camera",
-    type=click.IntRange(0, 99),
-    metavar="INDEX",
-    help="Take the live face from this OpenCV camera.",
-)
-@click.option(
-    "--video", type=click.Path(dir_okay=False, path_type=Path), help="Take the live face from a clip."
-)
-@click.option(
-    "--seconds",
-    type=click.FloatRange(0.1, 60),
-    help=settings.option_help("capture_seconds", "How long to watch the camera or clip, in seconds"),
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@click.option(
-    "--composite",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a side-by-side picture (.png/.jpg).",
-)
-@_profile_option
-@detector_option
-@jitters_option
-@device_option
-@click.option(
-    "--station",
-    metavar="TEXT",
-    callback=audit_text,
-    help="Station named in the audit log (default: this machine's hostname).",
-)
-@click.option(
-    "--operator",
-    metavar="TEXT",
-    callback=audit_text,
-    help="Operator named in the audit log (default: the login user name).",
-)
-@click.option(
-    "--audit-db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=settings.option_help("audit_db", "Audit database"),
-)
-@click.option("--no-audit", is_flag=True, help="Do not append the decision to the audit log.")
+@_compare_options
 def compare(
     document: Path | None,
     live: Path | None,
@@ -121,9 +138,50 @@ def compare(
 
     Every decision is appended to the audit log unless --no-audit is given.
     """
-    import impostor
     from impostor.records.audit import AuditLog
+    from impostor.services.comparison import Comparer
 
+    stream = _check_sources(document, live, pairs, out, camera, video, seconds)
+    with reported(as_json), ExitStack() as stack:
+        audit = None if no_audit else stack.enter_context(AuditLog(audit_db))
+        station = (station or socket.gethostname()) if audit is not None else ""
+        comparer = stack.enter_context(
+            Comparer(profile, audit=audit, station=station, detector=detector, jitters=jitters)
+        )
+        operator = operator or login_name()
+        if pairs is not None and out is not None:
+            from impostor.services.backoffice import compare_list
+
+            summary = compare_list(comparer, pairs, out, operator=operator)
+            counts = ", ".join(f"{count} {decision}" for decision, count in summary.counts.items())
+            click.echo(f"wrote {out}: {summary.total} pairs ({counts})")
+            return
+        assert document is not None
+        side = comparer.read(document)
+        if stream is not None:
+            result = comparer.compare_stream(side, stream, operator=operator, seconds=seconds)
+        else:
+            assert live is not None
+            result = comparer.compare(side, live, operator=operator)
+        if composite is not None:
+            from impostor.pipeline.composite import write
+
+            write(result.verdict, composite)
+    _show(result, as_json, composite)
+    sys.exit(DECISION_EXIT_CODES[result.verdict.decision])
+
+
+def _check_sources(
+    document: Path | None,
+    live: Path | None,
+    pairs: Path | None,
+    out: Path | None,
+    camera: int | None,
+    video: Path | None,
+    seconds: float | None,
+) -> int | Path | None:
+    """The camera or clip to watch (None: a LIVE image, or --pairs); a ``UsageError`` for a
+    combination that does not say one comparison or one list."""
     if seconds is not None and not math.isfinite(seconds):
         raise click.BadParameter(f"{seconds} is not a number of seconds", param_hint="--seconds")
     if pairs is not None or out is not None:
@@ -131,72 +189,24 @@ def compare(
             raise click.UsageError(
                 "--pairs LIST needs --out FILE, and no DOCUMENT, LIVE, --camera or --video"
             )
-    elif document is None:
+        return None
+    if document is None:
         raise click.UsageError("give a DOCUMENT and a LIVE image (or --camera, --video), or --pairs LIST")
-    else:
-        sources = [s for s in (live, camera, video) if s is not None]
-        if len(sources) != 1:
-            raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
-    with reported(as_json), ExitStack() as stack:
-        reading = None
-        chosen: str | Path | None = profile
-        if document is not None:
-            from impostor.document import read_document
-            from impostor.pipeline.profile import profile_for
+    if len([s for s in (live, camera, video) if s is not None]) != 1:
+        raise click.UsageError("give exactly one of LIVE, --camera INDEX or --video FILE")
+    return camera if camera is not None else video
 
-            reading = read_document(document)
-            chosen = profile_for(reading.kind, profile)
-        audit_log = None
-        if not no_audit:
-            station = station or socket.gethostname()
-            operator = operator or login_name()
-            audit_log = stack.enter_context(AuditLog(audit_db))
-        verifier = stack.enter_context(
-            impostor.Verifier(
-                chosen,
-                detector=detector,  # type: ignore[arg-type]
-                jitters=jitters,
-                audit=audit_log,
-                station=station or "",
-                operator=operator or "",
-            )
-        )
-        if pairs is not None and out is not None:
-            from impostor.services.backoffice import compare_list
 
-            summary = compare_list(verifier, pairs, out)
-            counts = ", ".join(f"{count} {decision}" for decision, count in summary.counts.items())
-            click.echo(f"wrote {out}: {summary.total} pairs ({counts})")
-            return
-        assert document is not None and reading is not None
-        portrait, document_reasons = reading.comparison_side()
-        document_id = reading.document_id
-        if live is not None:
-            verdict = verifier.verify(
-                portrait, live, document_reasons=document_reasons, document_id=document_id
-            )
-        else:
-            stream = camera if camera is not None else video
-            assert stream is not None
-            verdict = verifier.verify_stream(
-                portrait, stream, seconds=seconds, document_reasons=document_reasons, document_id=document_id
-            )
-        if composite is not None:
-            from impostor.pipeline.composite import write
-
-            write(verdict, composite)
+def _show(result: Comparison, as_json: bool, composite: Path | None) -> None:
+    """Print the comparison: its JSON, or the verdict in words and what the document showed."""
     if as_json:
-        shown = verdict.to_dict()
-        if reading is not None and reading.kind != "portrait":
-            shown["document_reading"] = reading.to_dict()
-        echo_json(shown)
-    else:
-        click.echo(_describe(verdict, composite))
-        if reading is not None and reading.kind != "portrait":
-            from impostor.cli.document import describe
+        echo_json(result.to_dict())
+        return
+    click.echo(_describe(result.verdict, composite))
+    if result.reading.kind != "portrait":
+        from impostor.cli.document import describe
 
-            click.echo(describe(reading))
-    sys.exit(DECISION_EXIT_CODES[verdict.decision])
+        click.echo(describe(result.reading))
 
 
 def _describe(verdict: Verdict, composite: Path | None) -> str:
@@ -255,7 +265,7 @@ def quality(image: Path, side: str, as_json: bool, profile: Path | None, detecto
     import impostor
 
     with reported(as_json):
-        with impostor.Verifier(profile, detector=detector) as verifier:  # type: ignore[arg-type]
+        with impostor.Verifier(profile, detector=detector) as verifier:
             analysed, report = verifier.quality(image, side)  # type: ignore[arg-type]
     if as_json:
         echo_json({"image": analysed.info.to_dict(), **report.to_dict()})

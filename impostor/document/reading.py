@@ -41,11 +41,12 @@ from impostor.document.findings import (
 )
 from impostor.document.mrz import Mrz
 from impostor.errors import DocumentError, ImpostorError
-from impostor.pipeline.verifier import Verifier
+from impostor.pipeline.verifier import Located, Verifier
+from impostor.stages.align import align, find_landmarks
 from impostor.stages.capture import load_image, read_file
 from impostor.stages.detect import detect_faces
 from impostor.stages.quality import default_limits
-from impostor.types import FaceBox, LoadedImage, Reason, RGBImage
+from impostor.types import FaceBox, LoadedImage, RGBImage
 
 __all__ = ["DocumentReading", "Kind", "read_document", "read_mrz"]
 
@@ -64,6 +65,12 @@ PORTRAIT_MIDDLE_SHARE = 0.2  # and at least this wide
 # a first look for a face, on a copy this long (~10 ms: a portrait's face is found at once),
 # then on one twice as long (a face of a tenth of the width, as small as a data page's)
 PORTRAIT_GLANCE_SIDES = (400, 800)
+_NOTHING_READ = Finding(
+    "nothing_read",
+    "alert",
+    "neither an MRZ nor a portrait's face was found: if this is a data page, examine it or read"
+    " the chip; else give a data page, the chip's files or a portrait",
+)
 _TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 270: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180}
 
 
@@ -92,6 +99,7 @@ class DocumentReading:
     chip_portrait: chip.ChipPortrait | None
     findings: tuple[Finding, ...]
     timings_ms: dict[str, float]
+    located: Located | None = None
 
     @property
     def alerts(self) -> tuple[Finding, ...]:
@@ -101,19 +109,6 @@ class DocumentReading:
     def document_id(self) -> tuple[str, str] | None:
         """The issuing state and document number read, for the audit log's keyed reference."""
         return (self.mrz.issuing_state, self.mrz.document_number) if self.mrz is not None else None
-
-    def comparison_side(self) -> tuple[LoadedImage, tuple[Reason, ...]]:
-        """What a face comparison takes from this document: the portrait (or, on a page where
-        none was found, the whole page, so that the comparison says it found no face) and the
-        alerts as reasons. Raises :class:`DocumentError` for a chip with no usable portrait."""
-        reasons = tuple(Reason(f.code, f.message, "document") for f in self.alerts)
-        if self.portrait is not None:
-            return self.portrait, reasons
-        if self.page is not None:
-            return self.page, reasons
-        portrait_codes = ("chip_portrait_not_signed", "chip_portrait_unreadable", "chip_no_dg2")
-        why = next((f.message for f in self.findings if f.code in portrait_codes), "it holds no portrait")
-        raise DocumentError(f"{self.source}: the chip gives no portrait to compare ({why})")
 
     def to_dict(self) -> dict[str, object]:
         authentication = self.authentication
@@ -226,6 +221,7 @@ class _Page:
     portrait: LoadedImage | None
     findings: list[Finding]
     turned: int = 0  # degrees clockwise, the page's and then the portrait search's
+    located: Located | None = None  # the page's portrait with its face (a bare portrait: None)
 
 
 def read_mrz(pixels: RGBImage) -> tuple[ocr.MrzSearch, Mrz | None]:
@@ -269,14 +265,6 @@ def _glance_face(pixels: RGBImage) -> FaceBox | None:
     return None
 
 
-def _nothing_read() -> Finding:
-    message = (
-        "neither an MRZ nor a portrait's face was found: if this is a data page, examine it or read"
-        " the chip; else give a data page, the chip's files or a portrait"
-    )
-    return Finding("nothing_read", "alert", message)
-
-
 def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) -> tuple[Kind, _Page]:
     started = time.perf_counter()
     search, printed = read_mrz(image.pixels)
@@ -291,7 +279,7 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
             # An image no larger than a glance's copy is searched in full below: on so few
             # pixels the page's search (HOG enlarged, the CNN, four orientations) costs ~0.5 s
             # and finds the faces in the wild a glance misses (14 of 1,000 LFW photos)
-            return "portrait", _Page(None, None, image, [_nothing_read()])
+            return "portrait", _Page(None, None, image, [_NOTHING_READ])
     started = time.perf_counter()
     pixels = image.pixels
     turned = search.read.turned if search.read is not None else 0
@@ -305,7 +293,7 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
         if main is not None and _portrait_like(main, portraits.page.shape[1], search.text_rows):
             return "portrait", _Page(None, None, image, [])
         if main is None and not search.text_rows:
-            return "portrait", _Page(None, None, image, [_nothing_read()])
+            return "portrait", _Page(None, None, image, [_NOTHING_READ])
         message = (
             "this looks like a data page but its MRZ could not be read: examine the page, or read the chip"
         )
@@ -315,21 +303,32 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
     if main is None:
         findings.append(Finding("no_portrait", "warning", "no usable portrait was found on the page"))
         return "page", _Page(printed, portraits, None, findings, turned)
-    crop = portraits.crop
-    assert crop is not None
-    portrait = LoadedImage(crop, image.info)
+    portrait = _portrait_located(portraits, main, image)
     started = time.perf_counter()
     verifier = _ghost_verifier()
+    accept, reject = verifier.profile.accept_distance, verifier.profile.reject_distance
     for number, box in enumerate(portraits.secondary, start=1):
         ghost = LoadedImage(page.portrait_crop(portraits.page, box), image.info)
-        distance = verifier.verify(portrait, ghost).distance
-        findings.append(
-            ghost_finding(
-                number, distance, verifier.profile.accept_distance, verifier.profile.reject_distance
-            )
-        )
+        distance = verifier.compare(portrait, verifier.locate(ghost, "live")).distance
+        findings.append(ghost_finding(number, distance, accept, reject))
     timings["ghost"] = (time.perf_counter() - started) * 1000
-    return "page", _Page(printed, portraits, portrait, findings, (turned + portraits.turned) % 360)
+    turned = (turned + portraits.turned) % 360
+    return "page", _Page(printed, portraits, portrait.image, findings, turned, located=portrait)
+
+
+def _portrait_located(portraits: page.PagePortraits, main: FaceBox, image: LoadedImage) -> Located:
+    """The main portrait cut to ICAO proportions, with the face the page's search found: searched
+    again on the crop, the Serbian specimen's face is missed upright and found upside down."""
+    crop = portraits.crop
+    assert crop is not None
+    height = main.height * page.CROP_HEIGHT  # where page.portrait_crop cut it: its clipped corner
+    x0 = max(0, round(main.center[0] - height * page.CROP_ASPECT / 2))
+    y0 = max(0, round(main.top - (height - main.height) * page.CROP_ABOVE))
+    face = FaceBox(main.left - x0, main.top - y0, main.right - x0, main.bottom - y0, main.score)
+    landmarks = find_landmarks(crop, face)
+    detector: Literal["hog", "cnn"] = "cnn" if portraits.detector == "cnn" else "hog"
+    chip = align(crop, landmarks)
+    return Located("document", LoadedImage(crop, image.info), (face,), 0, detector, landmarks, chip)
 
 
 # --- a chip ------------------------------------------------------------------------------------
@@ -418,10 +417,6 @@ def _chip_portrait(
 # --- the whole ---------------------------------------------------------------------------------
 
 
-def _is_chip_file(data: bytes) -> bool:
-    return data[:1] in (b"\x75", b"\xa1") or data.startswith(b"FAC\x00")
-
-
 def read_document(
     path: Path | bytes,
     *,
@@ -458,7 +453,7 @@ def read_document(
         dg2 = files.get("DG2")
     else:
         data = path if isinstance(path, bytes) else read_file(path, source, max_bytes=MAX_DOCUMENT_BYTES)
-        if _is_chip_file(data):
+        if data[:1] in (b"\x75", b"\xa1") or data.startswith(b"FAC\x00"):  # a DG2 or a face record
             kind, dg2 = "chip", data
         else:
             image = load_image(data, name=source)
@@ -499,4 +494,5 @@ def read_document(
         chip_portrait=read_chip.portrait if read_chip else None,
         findings=tuple(findings),
         timings_ms=timings,
+        located=read_page.located if read_page else None,
     )

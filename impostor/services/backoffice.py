@@ -1,10 +1,10 @@
 """Many comparisons from a list, for back-office review: every decision audited and written down.
 
 A reviewer gives a CSV whose header names ``document`` and ``live`` (or ``a`` and ``b``), with
-paths relative to the list. Each pair is compared as at the counter (and logged by the
-verifier's audit log); each gets one row in the decisions file, written as it is decided, so an
-interrupted run keeps what it did. A pair whose image cannot be used gets a row saying why, and
-the run goes on.
+paths relative to the list. Each pair is compared as two photos, the first a bare document
+portrait (``Comparer.compare_photos``: the comparer's profile, logged in its audit log); each
+gets one row in the decisions file, written as it is decided, so an interrupted run keeps what
+it did. A pair whose image cannot be used gets a row saying why, and the run goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from impostor.csvsafe import spreadsheet_cell
 from impostor.errors import DatasetError, InputError, OutputError
 from impostor.files import max_file_bytes, read_bounded, why_unreadable
-from impostor.pipeline.verifier import Verifier
+from impostor.services.comparison import Comparer
 
 __all__ = ["DECISION_COLUMNS", "BatchSummary", "compare_list"]
 
@@ -77,8 +77,11 @@ def _safe(row: dict[str, object]) -> dict[str, object]:
     return {name: spreadsheet_cell(value) if isinstance(value, str) else value for name, value in row.items()}
 
 
-def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> BatchSummary:
-    """Compare every pair of ``list_file`` with ``verifier`` and write one row each to ``out``.
+def compare_list(
+    comparer: Comparer, list_file: str | Path, out: str | Path, *, operator: str = "backoffice"
+) -> BatchSummary:
+    """Compare every pair of ``list_file`` with ``comparer`` (each verdict logged under
+    ``operator``) and write one row each to ``out``.
 
     Columns are ``DECISION_COLUMNS``; ``decision`` is MATCH, NO_MATCH, REFER or ERROR (an image
     that cannot be used: ``error`` says why). A text cell that a spreadsheet would take for a
@@ -87,7 +90,7 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
     """
     source = Path(list_file).expanduser()
     base = source.resolve().parent
-    _ = verifier.profile  # a bad profile stops the run before anything is written
+    comparer.verifier_for("portrait")  # a bad profile stops the run before anything is written
     counts: Counter[str] = Counter()
     pairs = list(_pairs(source))  # a list that cannot be used leaves no decisions file behind
     if not pairs:
@@ -105,8 +108,12 @@ def compare_list(verifier: Verifier, list_file: str | Path, out: str | Path) -> 
                 row |= {"decision": "ERROR", "error": "the line names no document or no live image"}
             else:
                 try:
-                    verdict = verifier.verify(
-                        base / document, base / live, document_label=document, live_label=live
+                    verdict = comparer.compare_photos(
+                        base / document,
+                        base / live,
+                        operator=operator,
+                        document_label=document,
+                        live_label=live,
                     )
                 except InputError as error:  # one bad image must not stop a review
                     row |= {"decision": "ERROR", "error": f"{type(error).__name__}: {error}"}

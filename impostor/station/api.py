@@ -9,26 +9,48 @@ tools): the same comparison as ``impostor compare``, over HTTP, warm.
     GET  /api/docs          the OpenAPI page
 
 Each system sends its own key in the ``X-API-Key`` header (``impostor station add-key``); every
-comparison is appended to the audit log under the station's name and ``api:<key's name>``. The
-key and its rate are checked before the body is read (``impostor.station.app``).
+comparison goes through the station's comparer (``impostor.services.comparison``) and is
+appended to the audit log under the station's name and ``api:<key's name>``. The key and its
+rate are checked before the body is read (``impostor.station.app``).
 """
 
-# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time,
-# and those name dependencies defined inside ``add_api``
+# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time
 import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 
 from impostor import errors
-from impostor.document import read_document
+from impostor.services.comparison import Comparer
 from impostor.stages.capture import load_image
-from impostor.station.service import Refusal, Station, in_thread
+from impostor.station.schemas import HealthReply, QualityReply, VerifyReply
+from impostor.station.service import Refusal, Station, current_station, in_thread
+from impostor.web.forms import router as memory_router
 
-__all__ = ["GUARDED", "HEALTH", "add_api", "read_upload"]
+__all__ = [
+    "GUARDED",
+    "HEALTH",
+    "add_api",
+    "current_comparer",
+    "read_upload",
+    "router",
+]
 
 GUARDED = ("/api/v1/verify", "/api/v1/quality")  # what needs a key: every route but health and docs
 HEALTH = "/api/v1/health"  # open, but its details only for a key (checked when one is sent)
+
+router = memory_router(tags=["api"])  # a traveller's photos are parsed in memory, never spooled
+
+
+def current_comparer(request: Request) -> Comparer:
+    """The comparer of the station serving ``request`` (a dependency, set up by ``add_api``)."""
+    comparer: Comparer = request.app.state.station.comparer
+    return comparer
+
+
+def add_api(app: FastAPI, station: Station) -> None:
+    """Add the API's routes to ``app``; they compare through ``station.comparer``."""
+    app.include_router(router)
 
 
 async def read_upload(upload: UploadFile, part: str, limit: int) -> bytes:
@@ -39,78 +61,77 @@ async def read_upload(upload: UploadFile, part: str, limit: int) -> bytes:
     return data
 
 
-def add_api(app: FastAPI, station: Station) -> None:
-    """Add the API's routes to ``app``."""
-    config, verifier = station.config, station.verifier
+def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """The calling system's name, as the gate found it (the header is named for the docs)."""
+    return str(request.state.caller)
 
-    def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
-        """The calling system's name, as the gate found it (the header is named for the docs)."""
-        return str(request.state.caller)
 
-    @app.post("/api/v1/verify", tags=["api"])
-    async def verify(
-        document: Annotated[
-            UploadFile, File(description="The document portrait: a data-page scan or the chip photo.")
-        ],
-        live: Annotated[UploadFile, File(description="The live photo of the traveller.")],
-        system: Annotated[str, Depends(caller)],
-    ) -> dict[str, Any]:
-        """Compare a document portrait with a live photo; the same JSON as ``impostor compare --json``."""
-        limit = config.max_upload_bytes
-        document_bytes = await read_upload(document, "document", limit)
-        live_bytes = await read_upload(live, "live", limit)
+@router.post("/api/v1/verify", response_model=VerifyReply, response_model_exclude_unset=True)
+async def verify(
+    document: Annotated[
+        UploadFile, File(description="The document portrait: a data-page scan or the chip photo.")
+    ],
+    live: Annotated[UploadFile, File(description="The live photo of the traveller.")],
+    system: Annotated[str, Depends(caller)],
+    station: Annotated[Station, Depends(current_station)],
+    comparer: Annotated[Comparer, Depends(current_comparer)],
+) -> dict[str, Any]:
+    """Compare a document portrait with a live photo; the same JSON as ``impostor compare --json``."""
+    limit = station.config.max_upload_bytes
+    document_bytes = await read_upload(document, "document", limit)
+    live_bytes = await read_upload(live, "live", limit)
+    # the document is read and its portrait found while the live photo is decoded beside it
+    side, live_image = await asyncio.gather(
+        in_thread(lambda: comparer.read(document_bytes, name="document")),
+        in_thread(lambda: load_image(live_bytes, name="live")),
+    )
 
-        # the document is read (its MRZ looked for) while the live photo is decoded beside it
-        reading, live_image = await asyncio.gather(
-            in_thread(lambda: read_document(document_bytes, name="document")),
-            in_thread(lambda: load_image(live_bytes, name="live")),
-        )
+    def compare() -> dict[str, Any]:
+        result = comparer.compare(side, live_image, operator=f"api:{system}")
+        assert result.record is not None  # the station's comparer always logs
+        station.keep(result.record, document_bytes, live_bytes)
+        return result.to_dict()
 
-        def compare() -> dict[str, Any]:
-            portrait, alerts = reading.comparison_side()
-            chosen = station.page_verifier if reading.kind == "page" else verifier
-            verdict = chosen.verify(portrait, live_image, document_reasons=alerts)
-            record = station.logs.append(
-                verdict, station=config.station, operator=f"api:{system}", document=reading.document_id
-            )
-            station.keep(record, document_bytes, live_bytes)
-            reply = verdict.to_dict()
-            if reading.kind != "portrait":
-                reply["document_reading"] = reading.to_dict()
-            return reply
+    return await in_thread(compare)
 
-        return await in_thread(compare)
 
-    @app.post("/api/v1/quality", tags=["api"])
-    async def quality(
-        image: Annotated[UploadFile, File(description="A face photo.")],
-        system: Annotated[str, Depends(caller)],
-        side: Annotated[str, Form(pattern="^(document|live)$")] = "live",
-    ) -> dict[str, Any]:
-        """The quality gates of the face in one photo; the same JSON as ``impostor quality --json``."""
-        data = await read_upload(image, "image", config.max_upload_bytes)
-        analysed, report = await in_thread(lambda: verifier.quality(data, side, label="image"))  # type: ignore[arg-type]
-        return {"image": analysed.info.to_dict(), **report.to_dict()}
+@router.post("/api/v1/quality", response_model=QualityReply)
+async def quality(
+    image: Annotated[UploadFile, File(description="A face photo.")],
+    system: Annotated[str, Depends(caller)],
+    station: Annotated[Station, Depends(current_station)],
+    side: Annotated[str, Form(pattern="^(document|live)$")] = "live",
+) -> dict[str, Any]:
+    """The quality gates of the face in one photo; the same JSON as ``impostor quality --json``."""
+    data = await read_upload(image, "image", station.config.max_upload_bytes)
+    verifier = station.verifier
+    analysed, report = await in_thread(lambda: verifier.quality(data, side, label="image"))  # type: ignore[arg-type]
+    return {"image": analysed.info.to_dict(), **report.to_dict()}
 
-    @app.get(HEALTH, tags=["api"])
-    def health(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-        """Whether the station can answer; with a key, also its name, models, profile and audit log
-        (a caller without one learns nothing of the station but that it is up)."""
-        from impostor.engine import weights
 
-        profile = verifier.profile
-        try:
-            station.logs.log().verify_writable()
-            writable = True
-        except errors.AuditError:
-            writable = False
-        status = "ok" if writable else "degraded"
-        if getattr(request.state, "caller", None) is None:
-            return {"status": status}
-        return {
-            "status": status,
-            "station": config.station,
-            "models_loaded": weights.encoder_loaded(),
-            "profile": {"name": profile.name, "version": profile.version, "weak": bool(profile.weak)},
-            "audit_log_writable": writable,
-        }
+@router.get(HEALTH, response_model=HealthReply, response_model_exclude_unset=True)
+def health(
+    request: Request,
+    station: Annotated[Station, Depends(current_station)],
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Whether the station can answer; with a key, also its name, models, profile and audit log
+    (a caller without one learns nothing of the station but that it is up)."""
+    from impostor.engine import weights
+
+    profile = station.verifier.profile
+    try:
+        station.logs.log().verify_writable()
+        writable = True
+    except errors.AuditError:
+        writable = False
+    status = "ok" if writable else "degraded"
+    if getattr(request.state, "caller", None) is None:
+        return {"status": status}
+    return {
+        "status": status,
+        "station": station.config.station,
+        "models_loaded": weights.encoder_loaded(),
+        "profile": {"name": profile.name, "version": profile.version, "weak": bool(profile.weak)},
+        "audit_log_writable": writable,
+    }

@@ -28,23 +28,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
-from impostor.document import DocumentReading, Finding, read_document
 from impostor.i18n import Catalogues
-from impostor.pipeline.portrait import portrait_jpeg
-from impostor.pipeline.verifier import Located
-from impostor.records.audit import MAX_NOTE, check_text
+from impostor.records.audit import check_text
+from impostor.services.comparison import Comparer
+from impostor.station import views
 from impostor.station.accounts import LOCK_FOR, SignIn
-from impostor.station.api import read_upload
+from impostor.station.api import current_comparer, read_upload
 from impostor.station.guidance import guide
-from impostor.station.service import Refusal, Station, in_thread
+from impostor.station.schemas import (
+    CatalogueReply,
+    DocumentReply,
+    GuidanceReply,
+    JudgementBody,
+    JudgementReply,
+    LiveReply,
+    OutcomeBody,
+    OutcomeReply,
+    SettingsReply,
+    SignInBody,
+    SignInReply,
+)
+from impostor.station.service import Refusal, Station, current_session, current_station, in_thread
 from impostor.station.sessions import CounterSession, Traveller
-from impostor.types import Decision, Verdict
+from impostor.web.forms import router as memory_router
 
-__all__ = ["CATALOGUES", "COOKIE", "LOCALES", "OPEN", "add_counter"]
+__all__ = ["CATALOGUES", "COOKIE", "LOCALES", "OPEN", "Scanner", "add_counter", "router"]
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 CATALOGUES = Catalogues(LOCALES, ("en", "es"), "es")  # a Peruvian counter: Spanish unless asked
@@ -54,19 +65,10 @@ SCAN_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".w
 FRAME_INTERVAL_MS = 200  # the page sends a frame at most this often: five a second
 SHOT_AFTER = 2  # passing frames in a row before the page takes the photo itself
 
-
-class _SignInBody(BaseModel):
-    operator: str = Field(min_length=1, max_length=40)
-    pin: str = Field(min_length=1, max_length=64)
-
-
-class _JudgementBody(BaseModel):
-    judgement: Literal["same", "different", "unsure"]
-
-
-class _OutcomeBody(BaseModel):
-    outcome: Literal["admitted", "secondary", "retaken", "other"]
-    note: str = Field(default="", max_length=MAX_NOTE)
+router = memory_router(tags=["page"])  # a traveller's photos are parsed in memory, never spooled
+StationDep = Annotated[Station, Depends(current_station)]
+SessionDep = Annotated[CounterSession, Depends(current_session)]
+ComparerDep = Annotated[Comparer, Depends(current_comparer)]
 
 
 @dataclass(frozen=True)
@@ -134,318 +136,239 @@ class Scanner:
 
 
 def add_counter(app: FastAPI, station: Station) -> None:
-    """Add the page's routes to ``app``."""
-    config, verifier = station.config, station.verifier
-    scanner = Scanner(config.scanner_dir, config.scanner_max_age_minutes * 60) if config.scanner_dir else None
-
-    def session_of(request: Request) -> CounterSession:
-        return request.state.session
-
-    @app.get("/counter/catalogue", tags=["page"])
-    def messages(request: Request, lang: str | None = None) -> dict[str, Any]:
-        language = CATALOGUES.negotiate(request.headers.get("accept-language"), lang)
-        return {
-            "language": language,
-            "languages": list(CATALOGUES.languages),
-            "messages": dict(CATALOGUES.catalogue(language)),
-        }
-
-    @app.get("/counter/settings", tags=["page"])
-    def settings() -> dict[str, Any]:
-        return {
-            "station": config.station,
-            "judgement_first": config.judgement_first,
-            "scanner": scanner is not None,
-            "idle_minutes": config.idle_minutes,
-            "time_zone": config.time_zone,
-            "frame_interval_ms": FRAME_INTERVAL_MS,
-            "shot_after": SHOT_AFTER,
-        }
-
-    @app.post("/counter/signin", tags=["page"])
-    async def sign_in(body: _SignInBody, request: Request, response: Response) -> dict[str, Any]:
-        attempt = await in_thread(
-            lambda: station.slowly(lambda: station.accounts.sign_in(body.operator, body.pin))
-        )
-        if attempt.outcome is SignIn.LOCKED:
-            until = attempt.locked_until or datetime.now(UTC) + LOCK_FOR
-            minutes = max(1, round((until - datetime.now(UTC)).total_seconds() / 60))
-            raise Refusal(
-                423,
-                "Locked",
-                f"{body.operator} is locked after repeated wrong PINs; try again in {minutes} minutes",
-                "locked",
-                retry_after_minutes=minutes,
-            )
-        if attempt.outcome is not SignIn.OK:
-            raise Refusal(401, "WrongPin", "the operator ID or the PIN is wrong", "wrong_pin")
-        language = CATALOGUES.negotiate(request.headers.get("accept-language"))
-        token, _ = station.sessions.open(body.operator, language)
-        response.set_cookie(
-            COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=config.secure_cookies,
-            path="/",
-        )
-        return {"operator": body.operator, "idle_minutes": config.idle_minutes}
-
-    @app.post("/counter/signout", status_code=204, tags=["page"])
-    def sign_out(request: Request) -> Response:
-        station.sessions.close(request.state.token)
-        response = Response(status_code=204)
-        response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="strict", secure=config.secure_cookies
-        )
-        return response
-
-    @app.get("/counter/me", tags=["page"])
-    def me(request: Request) -> dict[str, Any]:
-        session = session_of(request)
-        return {"operator": session.operator, "idle_minutes": config.idle_minutes}
-
-    def take_document(session: CounterSession, data: bytes, source: str, name: str) -> dict[str, Any]:
-        reading = read_document(data, name=name or "document")
-        portrait, _ = reading.comparison_side()
-        chosen = station.page_verifier if reading.kind == "page" else verifier
-        located = chosen.gates(chosen.locate(portrait, "document", label=name or "document"), "document")
-        with session.lock:
-            session.next_traveller()  # a new document is a new traveller
-            traveller = session.traveller
-            traveller.document, traveller.document_source = located, source
-            traveller.reading, traveller.verifier = reading, chosen
-            if station.keeper is not None:
-                traveller.document_bytes = data
-            _show(traveller, "document", located)
-            return {"document": _document_view(traveller, located, source, name)}
-
-    @app.post("/counter/document", tags=["page"])
-    async def document(request: Request, image: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        data = await read_upload(image, "image", config.max_upload_bytes)
-        return await in_thread(lambda: take_document(session_of(request), data, "file", ""))
-
-    @app.post("/counter/document/scanner", tags=["page"])
-    async def from_scanner(request: Request) -> dict[str, Any]:
-        if scanner is None:
-            message = "this station has no scanner folder (--scanner-dir)"
-            raise Refusal(409, "NoScanner", message, "no_scanner")
-        scan = await in_thread(scanner.take)
-        return await in_thread(lambda: take_document(session_of(request), scan.data, "scanner", scan.name))
-
-    @app.post("/counter/frame", tags=["page"])
-    async def frame(frame: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        data = await read_upload(frame, "frame", config.max_frame_bytes)
-        return (await in_thread(lambda: guide(verifier.check_frame(data, label="camera frame")))).to_dict()
-
-    def compare(session: CounterSession, data: bytes, source: str) -> dict[str, Any]:
-        traveller = session.traveller  # the photo belongs to the traveller on screen when it was sent
-        if traveller.document is None:
-            raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
-        live = verifier.locate(data, "live", label="live photo", search="upright")
-        with session.lock:
-            if session.traveller is not traveller or traveller.document is None:
-                # "next traveller" or a new document came first: this photo is not theirs
-                raise Refusal(
-                    409, "NoDocument", "the traveller changed while the photo was sent", "no_document"
-                )
-            reading, chosen = traveller.reading, traveller.verifier or verifier
-            alerts = reading.comparison_side()[1] if reading is not None else ()
-            verdict = chosen.compare(traveller.document, live, document_reasons=alerts)
-            record = station.logs.append(
-                verdict,
-                station=config.station,
-                operator=session.operator,
-                document=reading.document_id if reading is not None else None,
-            )
-            traveller.live, traveller.verdict, traveller.record = live, verdict, record.seq
-            traveller.judgement, traveller.decided = None, datetime.now(UTC).astimezone()
-            _show(traveller, "live", live)
-            withheld = config.judgement_first
-            return {
-                "record": record.seq,
-                "withheld": withheld,
-                "verdict": None if withheld else _verdict_view(traveller),
-                "live": {"face": live.landmarks is not None, "image": _face_url(traveller, "live")},
-                "source": source,
-                "kept": station.keep(record, traveller.document_bytes, data),
-            }
-
-    @app.post("/counter/live", tags=["page"])
-    async def live(
-        request: Request,
-        image: Annotated[UploadFile, File()],
-        source: Annotated[Literal["camera", "file"], Form()] = "camera",
-    ) -> dict[str, Any]:
-        data = await read_upload(image, "image", config.max_upload_bytes)
-        return await in_thread(lambda: compare(session_of(request), data, source))
-
-    def record_event(session: CounterSession, kind: str, value: str, note: str = "") -> Traveller:
-        traveller = session.traveller
-        if traveller.record is None or traveller.verdict is None:
-            raise Refusal(409, "NoVerdict", "there is no comparison of this traveller yet", "no_verdict")
-        station.logs.log().append_event(traveller.record, kind, value, operator=session.operator, note=note)
-        return traveller
-
-    @app.post("/counter/judgement", tags=["page"])
-    async def judgement(request: Request, body: _JudgementBody) -> dict[str, Any]:
-        session = session_of(request)
-
-        def judge() -> dict[str, Any]:
-            with session.lock:
-                if session.traveller.judgement is not None:  # judged once, before the answer: final
-                    raise Refusal(409, "AlreadyJudged", "this comparison has its judgement", "already_judged")
-                traveller = record_event(session, "judgement", body.judgement)
-                traveller.judgement = body.judgement
-                return {"verdict": _verdict_view(traveller)}
-
-        return await in_thread(judge)
-
-    @app.post("/counter/outcome", tags=["page"])
-    async def outcome(request: Request, body: _OutcomeBody) -> dict[str, Any]:
-        session = session_of(request)
-        note = " ".join(body.note.split())  # one line: the note goes into a CSV cell
-        if body.outcome == "other" and not note:
-            raise Refusal(422, "NoteRequired", "an outcome of 'other' needs a note", "note_required")
-        try:
-            check_text(note, "the note")
-        except ValueError as error:  # a NUL, a right-to-left override: refused, not stored
-            raise Refusal(422, "BadRequest", str(error), "bad_request") from None
-
-        def record() -> dict[str, Any]:
-            with session.lock:
-                traveller = session.traveller
-                if config.judgement_first and traveller.judgement is None:
-                    raise Refusal(409, "NoVerdict", "record your own judgement first", "no_verdict")
-                record_event(session, "outcome", body.outcome, note)
-                return {"recorded": True, "outcome": body.outcome}
-
-        return await in_thread(record)
-
-    @app.post("/counter/next", status_code=204, tags=["page"])
-    def next_traveller(request: Request) -> Response:
-        session = session_of(request)
-        with session.lock:
-            session.next_traveller()
-        return Response(status_code=204)
-
-    @app.get("/counter/faces/{side}", tags=["page"])
-    def face(request: Request, side: Literal["document", "live"]) -> Response:
-        data = session_of(request).traveller.faces.get(side)
-        if data is None:
-            raise Refusal(404, "NotFound", f"no {side} face for this traveller", "not_found")
-        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-
-def _show(traveller: Traveller, side: str, located: Located) -> None:
-    traveller.version += 1
-    traveller.faces[side] = portrait_jpeg(located)
-
-
-def _face_url(traveller: Traveller, side: str) -> str | None:
-    return f"/counter/faces/{side}?v={traveller.version}" if side in traveller.faces else None
-
-
-def _document_view(traveller: Traveller, located: Located, source: str, name: str) -> dict[str, Any]:
-    codes = []
-    if located.landmarks is None:
-        codes.append("document_no_face")
-    if located.rotated:
-        codes.append("document_rotated")
-    if located.image.info.damage:
-        codes.append("document_damaged")
-    if located.quality is not None:
-        codes += [f"document_{measure.name}" for measure in located.quality.failures]
-    passed = located.landmarks is not None and located.quality is not None and located.quality.passed
-    return {
-        "face": located.landmarks is not None,
-        "passed": passed and not located.image.info.damage,
-        "reason_codes": codes,
-        "rotated_degrees": located.rotated,
-        "source": source,
-        "name": name,
-        "image": _face_url(traveller, "document"),
-        "reading": _reading_view(traveller.reading),
-    }
-
-
-def _reading_view(reading: DocumentReading | None) -> dict[str, Any] | None:
-    """What the page shows of a document's reading: its kind, the MRZ's fields and check
-    digits, passive authentication's steps, and the findings (codes and values, which the
-    catalogues put into words)."""
-    if reading is None or reading.kind == "portrait":
-        return None
-    found = reading.mrz
-    mrz = None
-    if found is not None:
-        mrz = {
-            "from": reading.mrz_from,
-            "layout": found.layout,
-            "surname": found.surname,
-            "given_names": found.given_names,
-            "document_number": found.document_number,
-            "issuing_state": found.issuing_state,
-            "nationality": found.nationality,
-            "birth_date": found.birth_date.isoformat() if found.birth_date else None,
-            "expiry_date": found.expiry_date.isoformat() if found.expiry_date else None,
-            "sex": found.sex,
-            "valid": found.valid,
-            "failing": list(found.failing),
-            "name_doubts": [{"name": which, "index": index} for which, index in found.doubted_letters],
-        }
-    steps = None
-    if reading.authentication is not None:
-        steps = [
-            {"step": step.name, "status": step.status.replace(" ", "_")}
-            for step in reading.authentication.steps
-        ]
-    return {
-        "kind": reading.kind,
-        "mrz": mrz,
-        "passive_authentication": steps,
-        "findings": [
-            {"code": f.code, "severity": f.severity, "values": f.values}
-            for f in reading.findings
-            if f.severity != "note" or f.code.startswith("ghost_")
-        ],
-    }
-
-
-# a live "photo" that looks drawn is a picture held up to the camera: another photo of it
-# changes nothing, and the traveller is what needs looking at
-_PRESENTATION_ATTACKS = frozenset({"live_palette"})
-
-
-def _retake(verdict: Verdict, alerts: tuple[Finding, ...]) -> bool:
-    """A REFER whose every reason is the live photo's (no face, blur, light, pose, another face
-    in view): what is asked is another photo, not a secondary inspection. Not when the faces
-    that were compared already look like two people: a traveller who spoils his photo on
-    purpose must not win another try at the camera."""
-    different = verdict.distance is not None and verdict.distance > verdict.reject_distance
-    return (
-        verdict.decision is Decision.REFER
-        and not alerts
-        and not different
-        and bool(verdict.reasons)
-        and all(reason.side == "live" for reason in verdict.reasons)
-        and not any(reason.code in _PRESENTATION_ATTACKS for reason in verdict.reasons)
+    """Add the page's routes to ``app``; they compare through ``station.comparer`` and take scans
+    from the station's scanner folder."""
+    config = station.config
+    app.state.scanner = (
+        Scanner(config.scanner_dir, config.scanner_max_age_minutes * 60) if config.scanner_dir else None
     )
+    app.include_router(router)
 
 
-def _verdict_view(traveller: Traveller) -> dict[str, Any]:
-    verdict = traveller.verdict
-    assert verdict is not None
-    # the document's alerts lead the reasons in their own words, with their values (a date, a
-    # field), which a bare reason code would lose
-    alerts = traveller.reading.alerts if traveller.reading is not None else ()
-    shown = {f.code for f in alerts}
+def current_scanner(request: Request) -> Scanner | None:
+    """The scanner folder of the station serving ``request`` (None without one)."""
+    scanner: Scanner | None = request.app.state.scanner
+    return scanner
+
+
+@router.get("/counter/catalogue", response_model=CatalogueReply)
+def messages(request: Request, lang: str | None = None) -> dict[str, Any]:
+    """The page's text, in the language asked for (``lang``) or negotiated from the browser's."""
+    language = CATALOGUES.negotiate(request.headers.get("accept-language"), lang)
     return {
-        "decision": verdict.decision.value,
-        "retake": _retake(verdict, alerts),
-        "probability": verdict.probability,
-        "document_findings": [{"code": f.code, "values": f.values} for f in alerts],
-        "reason_codes": [reason.code for reason in verdict.reasons if reason.code not in shown],
-        "time": traveller.decided.isoformat(timespec="seconds") if traveller.decided else None,
-        "record": traveller.record,
-        "judgement": traveller.judgement,
+        "language": language,
+        "languages": list(CATALOGUES.languages),
+        "messages": dict(CATALOGUES.catalogue(language)),
     }
+
+
+@router.get("/counter/settings", response_model=SettingsReply)
+def settings(station: StationDep, request: Request) -> dict[str, Any]:
+    """What the page needs to know of this station."""
+    config = station.config
+    return {
+        "station": config.station,
+        "judgement_first": config.judgement_first,
+        "scanner": current_scanner(request) is not None,
+        "idle_minutes": config.idle_minutes,
+        "time_zone": config.time_zone,
+        "frame_interval_ms": FRAME_INTERVAL_MS,
+        "shot_after": SHOT_AFTER,
+    }
+
+
+@router.post("/counter/signin", response_model=SignInReply)
+async def sign_in(
+    body: SignInBody, request: Request, response: Response, station: StationDep
+) -> dict[str, Any]:
+    """Operator ID and PIN → a session cookie; 401 for a wrong pair, 423 while locked out."""
+    attempt = await in_thread(
+        lambda: station.slowly(lambda: station.accounts.sign_in(body.operator, body.pin))
+    )
+    if attempt.outcome is SignIn.LOCKED:
+        until = attempt.locked_until or datetime.now(UTC) + LOCK_FOR
+        minutes = max(1, round((until - datetime.now(UTC)).total_seconds() / 60))
+        raise Refusal(
+            423,
+            "Locked",
+            f"{body.operator} is locked after repeated wrong PINs; try again in {minutes} minutes",
+            "locked",
+            retry_after_minutes=minutes,
+        )
+    if attempt.outcome is not SignIn.OK:
+        raise Refusal(401, "WrongPin", "the operator ID or the PIN is wrong", "wrong_pin")
+    language = CATALOGUES.negotiate(request.headers.get("accept-language"))
+    token, _ = station.sessions.open(body.operator, language)
+    secure = station.config.secure_cookies
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+    return {"operator": body.operator, "idle_minutes": station.config.idle_minutes}
+
+
+@router.post("/counter/signout", status_code=204)
+def sign_out(request: Request, station: StationDep) -> Response:
+    """The session ends and its cookie is cleared."""
+    station.sessions.close(request.state.token)
+    response = Response(status_code=204)
+    secure = station.config.secure_cookies
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+@router.get("/counter/me", response_model=SignInReply)
+def me(session: SessionDep, station: StationDep) -> dict[str, Any]:
+    """Who is signed in."""
+    return {"operator": session.operator, "idle_minutes": station.config.idle_minutes}
+
+
+def take_document(
+    station: Station, comparer: Comparer, session: CounterSession, data: bytes, source: str, name: str
+) -> dict[str, Any]:
+    """Read a document and find its portrait's face (``Comparer.read``): the session's new traveller."""
+    side = comparer.read(data, name=name or "document")
+    with session.lock:
+        session.next_traveller()  # a new document is a new traveller
+        traveller = session.traveller
+        traveller.document, traveller.document_source = side.located, source
+        traveller.reading = side.reading
+        if station.keeper is not None:
+            traveller.document_bytes = data
+        views.show(traveller, "document", side.located)
+        return {"document": views.document_view(traveller, side.located, source, name)}
+
+
+@router.post("/counter/document", response_model=DocumentReply)
+async def document(
+    image: Annotated[UploadFile, File()], station: StationDep, session: SessionDep, comparer: ComparerDep
+) -> dict[str, Any]:
+    """The document from a file: a portrait, a data-page scan or a DG2."""
+    data = await read_upload(image, "image", station.config.max_upload_bytes)
+    return await in_thread(lambda: take_document(station, comparer, session, data, "file", ""))
+
+
+@router.post("/counter/document/scanner", response_model=DocumentReply)
+async def from_scanner(
+    request: Request, station: StationDep, session: SessionDep, comparer: ComparerDep
+) -> dict[str, Any]:
+    """The newest scan in the scanner folder; 404 when there is none new, 409 without a folder."""
+    scanner = current_scanner(request)
+    if scanner is None:
+        raise Refusal(409, "NoScanner", "this station has no scanner folder (--scanner-dir)", "no_scanner")
+    scan = await in_thread(scanner.take)
+    return await in_thread(lambda: take_document(station, comparer, session, scan.data, "scanner", scan.name))
+
+
+@router.post("/counter/frame", response_model=GuidanceReply)
+async def frame(frame: Annotated[UploadFile, File()], station: StationDep) -> dict[str, Any]:
+    """A camera frame → one instruction for the traveller and the face box."""
+    data = await read_upload(frame, "frame", station.config.max_frame_bytes)
+    check = await in_thread(lambda: station.verifier.check_frame(data, label="camera frame"))
+    return guide(check).to_dict()
+
+
+def compare(
+    station: Station, comparer: Comparer, session: CounterSession, data: bytes, source: str
+) -> dict[str, Any]:
+    """Compare the traveller on screen with their live photo (``Comparer.compare``), audited."""
+    traveller = session.traveller  # the photo belongs to the traveller on screen when it was sent
+    if traveller.document is None or traveller.reading is None:
+        raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
+    side = comparer.side(traveller.reading, located=traveller.document)
+    live = comparer.locate_live(side, data, label="live photo")
+    with session.lock:
+        if session.traveller is not traveller or traveller.document is None:
+            # "next traveller" or a new document came first: this photo is not theirs
+            raise Refusal(409, "NoDocument", "the traveller changed while the photo was sent", "no_document")
+        result = comparer.compare(side, live, operator=session.operator)
+        assert result.record is not None  # the station's comparer always logs
+        traveller.live, traveller.verdict, traveller.record = live, result.verdict, result.record.seq
+        traveller.judgement, traveller.decided = None, datetime.now(UTC).astimezone()
+        views.show(traveller, "live", live)
+        withheld = station.config.judgement_first
+        return {
+            "record": result.record.seq,
+            "withheld": withheld,
+            "verdict": None if withheld else views.verdict_view(traveller),
+            "live": {"face": live.landmarks is not None, "image": views.face_url(traveller, "live")},
+            "source": source,
+            "kept": station.keep(result.record, traveller.document_bytes, data),
+        }
+
+
+@router.post("/counter/live", response_model=LiveReply)
+async def live(
+    image: Annotated[UploadFile, File()],
+    station: StationDep,
+    session: SessionDep,
+    comparer: ComparerDep,
+    source: Annotated[Literal["camera", "file"], Form()] = "camera",
+) -> dict[str, Any]:
+    """The live photo → the verdict (or, judgement first, nothing yet but its record)."""
+    data = await read_upload(image, "image", station.config.max_upload_bytes)
+    return await in_thread(lambda: compare(station, comparer, session, data, source))
+
+
+def record_event(
+    station: Station, session: CounterSession, kind: str, value: str, note: str = ""
+) -> Traveller:
+    """Append the officer's ``kind`` event to the traveller's record; 409 before a comparison."""
+    traveller = session.traveller
+    if traveller.record is None or traveller.verdict is None:
+        raise Refusal(409, "NoVerdict", "there is no comparison of this traveller yet", "no_verdict")
+    station.logs.log().append_event(traveller.record, kind, value, operator=session.operator, note=note)
+    return traveller
+
+
+@router.post("/counter/judgement", response_model=JudgementReply)
+async def judgement(body: JudgementBody, station: StationDep, session: SessionDep) -> dict[str, Any]:
+    """The officer's own judgement (once, final) → the verdict."""
+
+    def judge() -> dict[str, Any]:
+        with session.lock:
+            if session.traveller.judgement is not None:  # judged once, before the answer: final
+                raise Refusal(409, "AlreadyJudged", "this comparison has its judgement", "already_judged")
+            traveller = record_event(station, session, "judgement", body.judgement)
+            traveller.judgement = body.judgement
+            return {"verdict": views.verdict_view(traveller)}
+
+    return await in_thread(judge)
+
+
+@router.post("/counter/outcome", response_model=OutcomeReply)
+async def outcome(body: OutcomeBody, station: StationDep, session: SessionDep) -> dict[str, Any]:
+    """What happened to the traveller; "other" needs a note (one line, printable)."""
+    note = " ".join(body.note.split())  # one line: the note goes into a CSV cell
+    if body.outcome == "other" and not note:
+        raise Refusal(422, "NoteRequired", "an outcome of 'other' needs a note", "note_required")
+    try:
+        check_text(note, "the note")
+    except ValueError as error:  # a NUL, a right-to-left override: refused, not stored
+        raise Refusal(422, "BadRequest", str(error), "bad_request") from None
+
+    def record() -> dict[str, Any]:
+        with session.lock:
+            traveller = session.traveller
+            if station.config.judgement_first and traveller.judgement is None:
+                raise Refusal(409, "NoVerdict", "record your own judgement first", "no_verdict")
+            record_event(station, session, "outcome", body.outcome, note)
+            return {"recorded": True, "outcome": body.outcome}
+
+    return await in_thread(record)
+
+
+@router.post("/counter/next", status_code=204)
+def next_traveller(session: SessionDep) -> Response:
+    """Forget this traveller."""
+    with session.lock:
+        session.next_traveller()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/counter/faces/{side}", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+)
+def face(side: Literal["document", "live"], session: SessionDep) -> Response:
+    """The face the page shows (JPEG, from memory, never cached)."""
+    data = session.traveller.faces.get(side)
+    if data is None:
+        raise Refusal(404, "NotFound", f"no {side} face for this traveller", "not_found")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

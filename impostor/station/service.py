@@ -1,5 +1,6 @@
 """What the station's two faces (the officers' page and the HTTP API) share: its settings, the
-warm verifier, the audit log per thread, rate limits, and the error catalogue.
+warm verifier, the audit log per thread, rate limits, and the error catalogue. The refusal, the
+rate limiter and the header reader are the web kit's (``impostor.web``), named here for the routes.
 
 Every refusal is ``{"error": {"type", "message", "code"}}`` with a 4xx status; the page shows the
 catalogue text of ``code``, a system reads ``code``, and ``message`` says in English what was wrong.
@@ -12,20 +13,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
 
 from impostor import errors
-from impostor.pipeline.profile import profile_for
-from impostor.pipeline.verifier import Verifier
 from impostor.records.audit import AuditLog, AuditRecord
+from impostor.services.comparison import Comparer
 from impostor.stages.embed import service_embedder
 from impostor.station.accounts import Accounts
 from impostor.station.keep import Keeper, kept_folder
-from impostor.station.sessions import Sessions
+from impostor.station.sessions import CounterSession, Sessions
 from impostor.types import Verdict
 from impostor.web import asgi
+from impostor.web.gate import header
+from impostor.web.limits import RateLimiter
+from impostor.web.refusal import Refusal
 
 __all__ = [
     "STATUS",
@@ -34,7 +37,8 @@ __all__ = [
     "Station",
     "StationConfig",
     "ThreadLogs",
-    "catalogue_reply",
+    "current_session",
+    "current_station",
     "header",
     "in_thread",
     "refusal_of",
@@ -99,45 +103,12 @@ class StationConfig:
             )
 
 
-class Refusal(Exception):
-    """A request the station will not serve: becomes a catalogue reply with ``status``."""
-
-    def __init__(self, status: int, kind: str, message: str, code: str, **extra: object) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.code, self.extra = status, kind, code, extra
-
-
-def catalogue_reply(refusal: Refusal) -> JSONResponse:
-    """The refusal as the error catalogue's JSON, never cached; a 429 says when to try again."""
-    body = {"type": refusal.kind, "message": str(refusal), "code": refusal.code, **refusal.extra}
-    headers = {"Cache-Control": "no-store"}
-    if "retry_after_seconds" in refusal.extra:
-        headers["Retry-After"] = str(refusal.extra["retry_after_seconds"])
-    return JSONResponse({"error": body}, status_code=refusal.status, headers=headers)
-
-
 def refusal_of(error: errors.ImpostorError) -> Refusal:
     """The catalogue refusal for a library error (a 503 for the station's own faults)."""
     status, code = next(
         (STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), (503, "station_unavailable")
     )
     return Refusal(status, type(error).__name__, str(error), code)
-
-
-class RateLimiter(asgi.RateLimiter):
-    """A rate per caller whose excess is the catalogue's 429."""
-
-    def check(self, caller: str) -> None:
-        """Raise a 429 ``Refusal`` when ``caller`` is past the rate."""
-        wait = self.allow(caller)
-        if wait is not None:
-            raise Refusal(
-                429,
-                "RateLimited",
-                f"more than {self.per_minute} {self.what} a minute; wait {wait:.0f} s",
-                "rate_limited",
-                retry_after_seconds=max(1, round(wait)),
-            )
 
 
 class ThreadLogs:
@@ -149,6 +120,7 @@ class ThreadLogs:
         self._local = threading.local()
 
     def log(self) -> AuditLog:
+        """This thread's connection to the audit log, opened on its first use."""
         if getattr(self._local, "log", None) is None:
             self._local.log = AuditLog(self.path)
         return self._local.log
@@ -173,9 +145,16 @@ async def in_thread(work: Callable[[], _T]) -> _T:
     return await run_in_threadpool(work)
 
 
-def header(scope: Any, name: bytes) -> str:
-    """One request header from an ASGI scope ('' when absent)."""
-    return dict(scope.get("headers", [])).get(name, b"").decode("latin-1")
+def current_station(request: Request) -> Station:
+    """The station serving ``request``: a dependency for the routes (``Depends(current_station)``)."""
+    station: Station = request.app.state.station
+    return station
+
+
+def current_session(request: Request) -> CounterSession:
+    """The officer's session the gate found for ``request`` (a ``/counter/`` route past the gate)."""
+    session: CounterSession = request.state.session
+    return session
 
 
 class Station:
@@ -192,18 +171,20 @@ class Station:
         # a log that cannot be opened, or whose head does not verify, stops the start: the
         # station would otherwise open its doors and refuse every decision
         self.logs.log().check_head()
-        # the station's own camera is upright: an empty frame is answered without turning it
-        self.verifier = Verifier(config.profile, embedder=service_embedder(), live_search="upright")
-        _ = self.verifier.profile
-        # a whole data page is compared under the shipped document profile, unless the station
-        # was given a profile of its own, which then holds for every document
-        page_profile = profile_for("page", config.profile)
-        self.page_verifier = (
-            self.verifier
-            if page_profile == config.profile
-            else Verifier(page_profile, embedder=self.verifier.embedder, live_search="upright")
+        # one comparer for the API and the page: the profile chosen by the one rule (a data page
+        # under the shipped document profile unless the station was given a profile of its own),
+        # every decision logged through the station's per-thread logs; the station's own camera
+        # is upright, so an empty frame is answered without turning it
+        self.comparer = Comparer(
+            config.profile,
+            audit=self.logs,
+            station=config.station,
+            live_search="upright",
+            embedder=service_embedder(),
         )
-        _ = self.page_verifier.profile
+        # a profile that cannot be read stops the start rather than the first traveller
+        self.verifier = self.comparer.verifier_for("portrait")
+        self.comparer.verifier_for("page")
         self.key_rate = RateLimiter(config.requests_per_minute)
         self.operator_rate = RateLimiter(config.operator_requests_per_minute)
         self.frame_rate = RateLimiter(config.frames_per_minute, "camera frames")
@@ -249,5 +230,5 @@ class Station:
         self.verifier.embedder.embed([np.zeros((150, 150, 3), np.uint8)])
 
     def close(self) -> None:
-        self.verifier.close()
-        self.page_verifier.close()
+        """Stop the verifiers' workers (at the app's shutdown)."""
+        self.comparer.close()

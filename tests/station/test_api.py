@@ -317,3 +317,58 @@ def test_a_note_with_control_or_bidi_characters_is_422_and_not_stored(
     with AuditLog(config.audit_db) as log:
         notes = [event.note for event in log.events(live.json()["record"])]
     assert notes == ["pasaporte roto"]
+
+
+def test_every_reply_is_documented(station: tuple[str, str, StationConfig]) -> None:
+    url, _, _ = station
+    schema = httpx.get(f"{url}/api/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            ok = operation["responses"].get("200") or operation["responses"].get("204")
+            assert ok is not None, f"{method} {path}"
+            if "204" in operation["responses"] or path.startswith("/counter/faces/"):
+                continue
+            reply = ok["content"]["application/json"]["schema"]
+            assert "$ref" in reply, f"{method.upper()} {path} has no response model: {reply}"
+    verify = schema["components"]["schemas"]["VerifyReply"]["properties"]
+    assert {"decision", "probability", "distance", "reason_codes", "document_reading"} <= verify.keys()
+
+
+def test_the_api_gives_the_json_of_compare(station: tuple[str, str, StationConfig], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from impostor.cli import main
+
+    url, key, _ = station
+    documents = settings_data() / "documents" / "images"
+    for document, live in (
+        (SAMPLES / "document.png", SAMPLES / "live_genuine.jpg"),
+        (documents / "td3_uto_icao_specimen.png", SAMPLES / "live_impostor.jpg"),
+    ):
+        reply = httpx.post(
+            f"{url}/api/v1/verify", files=files(document, live), headers={"X-API-Key": key}, timeout=60
+        )
+        assert reply.status_code == 200, reply.text
+        command = ["compare", str(document), str(live), "--json", "--audit-db", str(tmp_path / "a.sqlite")]
+        printed = json.loads(CliRunner().invoke(main, command).output)
+        over_http = reply.json()
+        for shown in (printed, over_http):  # the times differ, and so do the names of the inputs
+            shown.pop("timings_ms")
+            for side in ("document", "live"):
+                shown[side]["image"].pop("source")
+            if "document_reading" in shown:
+                shown["document_reading"].pop("timings_ms")
+                shown["document_reading"].pop("source")
+        assert over_http == printed
+        assert ("document_reading" in over_http) == (document.name != "document.png")
+
+
+def settings_data() -> Path:
+    from impostor import settings
+
+    path = Path(str(settings.get("data_dir")))
+    if not (path / "documents").is_dir():
+        pytest.skip(f"the shared documents are not at {path}")
+    return path

@@ -1,0 +1,273 @@
+"""What the station's routes take and give, as pydantic models: ``/api/docs`` shows every reply.
+
+The replies are the JSON the routes have always given (``impostor compare --json`` for
+``/api/v1/verify``, the page's views for ``/counter/…``): these models describe them, they do
+not change them. A model with ``extra="allow"`` passes on any field it does not name, so a field
+added to a library's ``to_dict`` reaches the caller before it is described here.
+"""
+
+# no ``from __future__ import annotations``: pydantic and FastAPI read these annotations at run time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from impostor.records.audit import MAX_NOTE
+
+__all__ = [
+    "CatalogueReply",
+    "DocumentReply",
+    "DocumentView",
+    "GuidanceReply",
+    "HealthReply",
+    "JudgementBody",
+    "JudgementReply",
+    "LiveReply",
+    "OutcomeBody",
+    "OutcomeReply",
+    "QualityReply",
+    "ReadingView",
+    "SettingsReply",
+    "SignInBody",
+    "SignInReply",
+    "VerdictView",
+    "VerifyReply",
+]
+
+Decision = Literal["MATCH", "NO_MATCH", "REFER"]
+
+
+class _Open(BaseModel):
+    """A reply's part: what it names is described, anything else is passed on as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+class ImageView(_Open):
+    """What was learnt reading an image (``ImageInfo``)."""
+
+    source: str
+    width: int
+    height: int
+    format: str
+    mode: str = Field(description='channels as stored: "grey", "rgb", "rgba", "palette", "grey+alpha"')
+    bit_depth: int
+    exif_orientation: int
+    sha256: str
+    damage: str | None = Field(description="what the decoder reported losing; null when whole")
+
+
+class MeasureView(_Open):
+    """One quality measure: its native value, a 0-100 score, the profile's limit, the advice."""
+
+    name: str
+    value: float
+    unit: str
+    score: float
+    limit: float | None
+    passed: bool
+    advice: str
+
+
+class QualityView(_Open):
+    """The quality gates of one face."""
+
+    side: str
+    passed: bool
+    failures: list[str]
+    advice: list[str]
+    measures: list[MeasureView]
+
+
+class SideView(_Open):
+    """One side of a comparison: the image, the face used (null without one) and its quality."""
+
+    image: ImageView
+    analysed_size: dict[str, int]
+    faces_found: int
+    rotated_degrees: int
+    box: dict[str, float] | None
+    landmarks: dict[str, list[float]] | None
+    face_size_px: dict[str, float] | None
+    quality: QualityView | None
+
+
+class ThresholdsView(_Open):
+    accept_distance: float = Field(description="MATCH at or below this distance")
+    reject_distance: float = Field(description="NO_MATCH above this distance; REFER between")
+
+
+class ProfileView(_Open):
+    name: str
+    version: str
+    path: str
+    comparison: str = Field(description='what it was fitted to compare: "photo" or "document"')
+
+
+class VerifyReply(_Open):
+    """The JSON of ``impostor compare --json``: the decision, its evidence and, for a data page or
+    a chip, what reading the document found."""
+
+    decision: Decision
+    probability: float | None = Field(description="calibrated probability that both are the same person")
+    distance: float | None = Field(description="Euclidean distance of the embeddings; smaller is more alike")
+    reasons: list[str]
+    reason_codes: list[str]
+    thresholds: ThresholdsView
+    document: SideView
+    live: SideView
+    profile: ProfileView
+    timings_ms: dict[str, float]
+    document_reading: dict[str, Any] | None = Field(
+        default=None, description="what reading the document found (absent for a bare portrait)"
+    )
+
+
+class QualityReply(QualityView):
+    """The JSON of ``impostor quality --json``: the image and the gates of its face."""
+
+    image: ImageView
+
+
+class HealthProfile(_Open):
+    name: str
+    version: str
+    weak: bool
+
+
+class HealthReply(_Open):
+    """Whether the station can answer; the rest only for a caller with a key."""
+
+    status: Literal["ok", "degraded"]
+    station: str | None = None
+    models_loaded: bool | None = None
+    profile: HealthProfile | None = None
+    audit_log_writable: bool | None = None
+
+
+# --- the officers' page --------------------------------------------------------------------------
+
+
+class SignInBody(BaseModel):
+    operator: str = Field(min_length=1, max_length=40)
+    pin: str = Field(min_length=1, max_length=64)
+
+
+class JudgementBody(BaseModel):
+    judgement: Literal["same", "different", "unsure"]
+
+
+class OutcomeBody(BaseModel):
+    outcome: Literal["admitted", "secondary", "retaken", "other"]
+    note: str = Field(default="", max_length=MAX_NOTE)
+
+
+class CatalogueReply(_Open):
+    language: str
+    languages: list[str]
+    messages: dict[str, str]
+
+
+class SettingsReply(_Open):
+    station: str
+    judgement_first: bool
+    scanner: bool
+    idle_minutes: float
+    time_zone: str | None
+    frame_interval_ms: int
+    shot_after: int
+
+
+class SignInReply(_Open):
+    operator: str
+    idle_minutes: float
+
+
+class MrzView(_Open):
+    """The MRZ's fields as the page shows them; ``failing`` names the check digits that fail."""
+
+    from_: str = Field(alias="from", description='"page" or "chip"')
+    layout: str
+    surname: str
+    given_names: str
+    document_number: str
+    issuing_state: str
+    nationality: str
+    birth_date: str | None
+    expiry_date: str | None
+    sex: str
+    valid: bool
+    failing: list[str]
+    name_doubts: list[dict[str, Any]]
+
+
+class FindingView(_Open):
+    code: str
+    severity: str | None = None
+    values: dict[str, str]
+
+
+class ReadingView(_Open):
+    """What the page shows of a document's reading (null for a bare portrait)."""
+
+    kind: str
+    mrz: MrzView | None
+    passive_authentication: list[dict[str, str]] | None
+    findings: list[FindingView]
+
+
+class DocumentView(_Open):
+    face: bool
+    passed: bool
+    reason_codes: list[str]
+    rotated_degrees: int
+    source: Literal["file", "scanner"]
+    name: str
+    image: str | None = Field(description="the face the page shows (a /counter/faces/ URL)")
+    reading: ReadingView | None
+
+
+class DocumentReply(_Open):
+    document: DocumentView
+
+
+class GuidanceReply(_Open):
+    instruction: str
+    box: dict[str, float] | None = Field(description="the face, as shares of the frame's width and height")
+    passed: bool
+
+
+class VerdictView(_Open):
+    decision: Decision
+    retake: bool = Field(description="what is asked is another photo, not a secondary inspection")
+    probability: float | None
+    document_findings: list[FindingView]
+    reason_codes: list[str]
+    time: str | None
+    record: int | None
+    judgement: str | None
+
+
+class LiveView(_Open):
+    face: bool
+    image: str | None
+
+
+class LiveReply(_Open):
+    record: int
+    withheld: bool = Field(description="the officer judges first: the verdict comes with the judgement")
+    verdict: VerdictView | None
+    live: LiveView
+    source: Literal["camera", "file"]
+    kept: bool
+
+
+class JudgementReply(_Open):
+    verdict: VerdictView
+
+
+class OutcomeReply(_Open):
+    recorded: bool
+    outcome: str

@@ -59,6 +59,9 @@ def test_the_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
         "impostor/data/limits.json",
         "impostor/practice/locales/es.json",
         "impostor/practice/static/index.html",
+        "impostor/station/static/index.html",
+        "impostor/web/static/kit.js",
+        "impostor/web/static/kit.css",
         "impostor/practice/norms.json",
     ):
         assert data in names, f"{data} is missing from the wheel"
@@ -78,6 +81,8 @@ def test_plain_pip_installs_the_wheel_without_compiling_and_it_compares_the_samp
     listed = _run(python, "-m", "pip", "list", "--format", "freeze", cwd=tmp_path).stdout.lower()
     names = {line.split("==")[0] for line in listed.splitlines()}
     assert "dlib-bin" in names and "dlib" not in names and "face-recognition" not in names, names
+    # a counter PC or a server has no use for OpenCV's windows (and their Qt and X libraries)
+    assert "opencv-python-headless" in names and "opencv-python" not in names, names
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for name in ("document.png", "live_genuine.jpg"):

@@ -33,7 +33,7 @@ from ecdsa.util import sigdecode_der, sigdecode_string
 
 from impostor.card.apdu import Channel, Command
 from impostor.card.keys import AES128, AES192, AES256, TDES, Algorithm, session_keys
-from impostor.card.pace import random_scalar
+from impostor.card.pace import SecurityInfos, random_scalar
 from impostor.card.sm import SecureChannel, encode_tlv
 from impostor.document import sod, tlv
 from impostor.errors import ChipError, DocumentError
@@ -104,18 +104,6 @@ class Dg14:
     aa_algorithm: str | None
 
 
-class _SecurityInfo(core.Sequence):
-    _fields = [
-        ("protocol", core.ObjectIdentifier),
-        ("required_data", core.Any),
-        ("optional_data", core.Any, {"optional": True}),
-    ]
-
-
-class _SecurityInfos(core.SetOf):
-    _child_spec = _SecurityInfo
-
-
 def read_dg14(dg14: bytes, label: str = "DG14") -> Dg14:
     """The chip and active authentication infos in DG14 (tag 6E, a SET OF SecurityInfo).
 
@@ -125,7 +113,7 @@ def read_dg14(dg14: bytes, label: str = "DG14") -> Dg14:
     protocols: list[tuple[str, int | None]] = []
     aa_algorithm = None
     try:
-        for info in _SecurityInfos.load(tlv.one(dg14, 0x6E, label).value, strict=True):
+        for info in SecurityInfos.load(tlv.one(dg14, 0x6E, label).value, strict=True):
             protocol = info["protocol"].dotted
             optional = info["optional_data"]
             if protocol.startswith("0.4.0.127.0.7.2.2.1."):  # ChipAuthenticationPublicKeyInfo

@@ -121,7 +121,9 @@ class PaceInfo:
         return self.mapping in SUPPORTED_MAPPINGS and self.parameter_id in CURVES
 
 
-class _SecurityInfo(core.Sequence):
+class SecurityInfo(core.Sequence):
+    """One SecurityInfo of EF.CardAccess or DG14 (Doc 9303 part 11 §9.2): a protocol and its data."""
+
     _fields = [
         ("protocol", core.ObjectIdentifier),
         ("required_data", core.Any),
@@ -129,8 +131,10 @@ class _SecurityInfo(core.Sequence):
     ]
 
 
-class _SecurityInfos(core.SetOf):
-    _child_spec = _SecurityInfo
+class SecurityInfos(core.SetOf):
+    """The SET OF SecurityInfo that EF.CardAccess, EF.CardSecurity and DG14 hold."""
+
+    _child_spec = SecurityInfo
 
 
 def pace_infos(card_access: bytes) -> tuple[PaceInfo, ...]:
@@ -140,7 +144,7 @@ def pace_infos(card_access: bytes) -> tuple[PaceInfo, ...]:
     Raises :class:`ChipError` when the file is not DER SecurityInfos.
     """
     try:
-        infos = _SecurityInfos.load(card_access, strict=True)
+        infos = SecurityInfos.load(card_access, strict=True)
         found = []
         for info in infos:
             protocol = info["protocol"].dotted

@@ -12,7 +12,7 @@ Nothing is loaded at import: dlib's models are read on the first comparison.
 The package, by folder (imports run downwards only; ``tests/test_architecture.py`` holds them)::
 
     (root)       foundation: errors, types, settings, files, headers, db, i18n, jsonio, markup ...
-    engine/      the networks: dlib weights readers, ONNX graph builders, the weights registry
+    engine/      the networks (weights, readers, ONNX builders, detectors)
     stages/      capture, detect, align, quality, embed, score, calibrate, decide
     records/     the audit log and its review          web/   what both web apps share
     pipeline/    the Verifier wiring the stages; profile, composite, portrait

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from impostor.cli import main
 from impostor.pipeline.verifier import Verifier
 from impostor.records.audit import AuditLog
+from impostor.services.comparison import Comparer
 from impostor.stages.capture import load_image
 from impostor.types import Decision, RGBImage, Verdict
 
@@ -121,15 +122,16 @@ def test_compare_logs_to_the_setting_by_default_and_not_with_no_audit(audit_db: 
     assert len(records) == 1 and records[0].station and records[0].operator
 
 
-def test_verifier_logs_every_verdict(verifier: Verifier, tmp_path: Path) -> None:
+def test_the_comparison_service_logs_every_verdict(verifier: Verifier, tmp_path: Path) -> None:
     with AuditLog(tmp_path / "log.sqlite") as log:
-        audited = Verifier(verifier.profile, audit=log, station="gate 1", operator="officer 2")
-        audited.verify(DOCUMENT, GENUINE)
-        audited.verify(DOCUMENT, SAMPLES / "live_impostor.jpg")
+        comparer = Comparer(audit=log, station="gate 1", verifiers={"portrait": verifier})
+        comparer.compare_photos(DOCUMENT, GENUINE, operator="officer 2")
+        comparer.compare_photos(DOCUMENT, SAMPLES / "live_impostor.jpg", operator="officer 2")
         assert [record.decision for record in log.records()] == ["MATCH", "NO_MATCH"]
+        assert [record.station for record in log.records()] == ["gate 1"] * 2
         assert log.verify().ok
     with pytest.raises(ValueError, match="station"):
-        Verifier(verifier.profile, audit=log)
+        Comparer(audit=log)
 
 
 def test_stream_stops_at_the_first_frame_that_passes(

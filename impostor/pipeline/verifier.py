@@ -1,4 +1,4 @@
-"""The composition: capture → detect → align → quality → embed → score → decide → audit.
+"""The composition: capture → detect → align → quality → embed → score → decide.
 
 ``Verifier`` wires the stage objects: a face finder (``impostor.pipeline.finder``: the search
 cascade and a worn document's rescue), the camera's best frame (``impostor.pipeline.frames``),
@@ -31,7 +31,6 @@ from impostor.pipeline.frames import FrameCheck
 from impostor.pipeline.located import Located
 from impostor.pipeline.profile import Profile, load_profile
 from impostor.pipeline.rescue import rescue_steps
-from impostor.records.audit import AuditLog
 from impostor.stages.capture import ImageSource, load_image
 from impostor.stages.decide import decide
 from impostor.stages.embed import (
@@ -78,8 +77,8 @@ class Verifier:
     profile must be fitted with the same choice, so ``flip`` follows the profile unless given).
     Models are loaded on first use and shared by every verifier in the process.
     Each face found is checked against the profile's quality limits (``impostor.stages.quality``);
-    a failed gate makes the decision REFER. With an ``audit`` log, every verdict ``verify`` and
-    ``verify_stream`` return is appended to it under ``station`` and ``operator``.
+    a failed gate makes the decision REFER. The Verifier decides and keeps no record: a
+    comparison is logged by the service that asked for it (``impostor.services.comparison``).
     """
 
     def __init__(
@@ -95,9 +94,6 @@ class Verifier:
         grey_match: bool | None = None,
         grey_chips: bool = False,
         live_search: Search = "thorough",
-        audit: AuditLog | None = None,
-        station: str = "",
-        operator: str = "",
     ) -> None:
         self._first, self._fallback = detectors_for(detector)  # ValueError for an unknown name
         if jitters < 0:
@@ -107,10 +103,6 @@ class Verifier:
         if live_search not in SEARCHES:
             raise ValueError(f"live_search must be one of {', '.join(SEARCHES)}, not {live_search!r}")
         rescue_steps()  # a mistyped setting is told when the verifier is made, not at the first worn page
-        if audit is not None and not (station and operator):
-            raise ValueError(
-                f"an audited verifier needs a station and an operator, not {station!r} and {operator!r}"
-            )
         self._profile_source = profile
         self._profile: Profile | None = profile if isinstance(profile, Profile) else None
         self.pick: Pick = pick
@@ -123,9 +115,6 @@ class Verifier:
         self.embedder: Embedder = embedder or default_embedder()
         self.detect_side = detect_side
         self._pool: ThreadPoolExecutor | None = None
-        self.audit = audit
-        self.station = station
-        self.operator = operator
 
     @property
     def detector(self) -> str:
@@ -216,9 +205,9 @@ class Verifier:
         self, document: Located, live: Located, *, document_reasons: Sequence[Reason] = ()
     ) -> Verdict:
         """The verdict on two sides already located (a station keeps the document's between
-        travellers' photos); audited like ``verify``; ``document_reasons`` as for ``verify``."""
+        travellers' photos); ``document_reasons`` as for ``verify``."""
         started = time.perf_counter()
-        return self._logged(self._finish(document, live, started, {}, document_reasons))
+        return self._finish(document, live, started, {}, document_reasons)
 
     def analyse(
         self, source: ImageSource | LoadedImage, name: str = "image", *, label: str | None = None
@@ -242,13 +231,11 @@ class Verifier:
         document_label: str | None = None,
         live_label: str | None = None,
         document_reasons: Sequence[Reason] = (),
-        document_id: tuple[str, str] | None = None,
     ) -> Verdict:
         """Compare a document portrait with a live image. Raises ``InputError`` for bad images.
 
         ``document_reasons`` are what reading the document found (``impostor.document``): they
-        lead the verdict's reasons and make a MATCH a REFER (``impostor.stages.decide``).
-        ``document_id`` (issuing state, number) goes to the audit log as a keyed hash only."""
+        lead the verdict's reasons and make a MATCH a REFER (``impostor.stages.decide``)."""
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before any image work
         # each side is read, searched and measured in its own thread (decoding, HOG and the
@@ -266,7 +253,7 @@ class Verifier:
                 ),
             )
             timings = {"document": doc_ms, "live": live_ms}
-            return self._logged(self._finish(doc, liv, started, timings, document_reasons), document_id)
+            return self._finish(doc, liv, started, timings, document_reasons)
         (document_side, doc_ms), (live_side, live_ms) = self._both(
             lambda: _timed(
                 lambda: self._ready(self.locate(document, "document", label=document_label), "document")
@@ -277,11 +264,8 @@ class Verifier:
                 )
             ),
         )
-        return self._logged(
-            self._conclude(
-                document_side, live_side, started, {"document": doc_ms, "live": live_ms}, document_reasons
-            ),
-            document_id,
+        return self._conclude(
+            document_side, live_side, started, {"document": doc_ms, "live": live_ms}, document_reasons
         )
 
     def verify_stream(
@@ -292,13 +276,12 @@ class Verifier:
         seconds: float | None = None,
         document_label: str | None = None,
         document_reasons: Sequence[Reason] = (),
-        document_id: tuple[str, str] | None = None,
     ) -> Verdict:
         """Compare a document portrait with the best frame of a camera (index) or video file.
 
         The capture stops at the first frame whose face passes the live quality gates, or when
         the window (``seconds``) ends; then the best frame seen (``frame_score``) is compared.
-        ``document_reasons`` and ``document_id`` are as for :meth:`verify`.
+        ``document_reasons`` is as for :meth:`verify`.
         """
         started = time.perf_counter()
         _ = self.profile  # a bad profile is reported before the camera is opened
@@ -319,11 +302,8 @@ class Verifier:
                 lambda: frames.best_frame(self.finder, stream, seconds, self.profile.limits, stop)
             ),
         )
-        return self._logged(
-            self._finish(
-                doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms}, document_reasons
-            ),
-            document_id,
+        return self._finish(
+            doc, liv, started, {"document_locate": doc_ms, "live_capture": live_ms}, document_reasons
         )
 
     # -- internals ---------------------------------------------------------------------------
@@ -421,17 +401,6 @@ class Verifier:
         return assess(
             located.image, list(located.boxes), located.landmarks, side=side, limits=self.profile.limits
         )
-
-    def _logged(self, verdict: Verdict, document_id: tuple[str, str] | None = None) -> Verdict:
-        if self.audit is not None:
-            quality = {
-                side.name: side.quality.to_dict() if side.quality else None
-                for side in (verdict.document, verdict.live)
-            }
-            self.audit.append(
-                verdict, station=self.station, operator=self.operator, quality=quality, document=document_id
-            )
-        return verdict
 
     def _both(self, first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:
         # OpenCV's decoding releases the GIL, so the two sides' decoding overlaps (dlib does not)

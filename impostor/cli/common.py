@@ -114,6 +114,7 @@ device_option = click.option(
 
 
 def debugging() -> bool:
+    """Whether IMPOSTOR_DEBUG is set: an internal error then shows its traceback."""
     return bool(os.environ.get(settings.SETTINGS["debug"].env))
 
 
@@ -286,4 +287,5 @@ def percent(probability: float) -> str:
 
 
 def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON, keeping non-ASCII letters as they are."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))

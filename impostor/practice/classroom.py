@@ -100,6 +100,7 @@ class LiveRow:
     accuracy: float | None
 
     def to_dict(self) -> dict[str, object]:
+        """The row as the trainer's live view receives it (JSON)."""
         return {
             "trainee": self.trainee,
             "class": self.klass,
@@ -168,6 +169,7 @@ class Classroom:
         return [Trainee(*row) for row in rows]
 
     def has_roster(self) -> bool:
+        """Whether a roster was loaded: trainees then sign in with their code."""
         with self.store.reading() as db:
             return db.execute("SELECT 1 FROM roster LIMIT 1").fetchone() is not None
 
@@ -227,10 +229,12 @@ class Classroom:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_PIN_KEY, hashed))
 
     def has_pin(self) -> bool:
+        """Whether a trainer PIN is set for this classroom."""
         with self.store.reading() as db:
             return db.execute("SELECT 1 FROM meta WHERE key = ?", (_PIN_KEY,)).fetchone() is not None
 
     def check_pin(self, pin: str) -> bool:
+        """Whether ``pin`` is the trainer PIN (checked against its salted scrypt hash)."""
         with self.store.reading() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (_PIN_KEY,)).fetchone()
         return row is not None and check_secret(pin, row[0])

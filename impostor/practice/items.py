@@ -36,6 +36,7 @@ class ItemStats:
 
     @property
     def wrong_share(self) -> float:
+        """The share of answers that were wrong, 0-1 (NaN when nobody answered)."""
         return self.wrong / self.answers if self.answers else math.nan
 
     @property

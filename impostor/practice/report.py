@@ -60,12 +60,15 @@ class Words:
     language: str
 
     def plain(self, key: str, **values: object) -> str:
+        """The catalogue's text for ``key`` in this language, with ``values`` filled in, unescaped."""
         return _t(self.language, key, **values)
 
     def __call__(self, key: str, **values: object) -> str:
         return escape(self.plain(key, **values))
 
     def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str:
+        """``value`` with ``digits`` decimals in this language's notation (a true minus, its
+        decimal mark); a dash for none."""
         if value is None or math.isnan(value):
             return NONE
         text = f"{value:{'+' if sign else ''}.{digits}f}".replace("-", "−")
@@ -86,11 +89,13 @@ class Words:
         return self.plain(f"difficulty.{name}") if name in DIFFICULTIES else None
 
     def seconds(self, value: float) -> str:
+        """A duration in seconds, one decimal, as this language writes it."""
         number = self.num(value, 1)
         return number if number == NONE else self.plain("report.seconds", value=number)
 
 
 def words(language: str) -> Words:
+    """The report's words in ``language`` (es or en); raises ValueError for another."""
     if language not in LANGUAGES:
         raise ValueError(f"no report text for language {language!r}; choose one of {', '.join(LANGUAGES)}")
     return Words(language)

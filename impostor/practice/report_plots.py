@@ -22,11 +22,14 @@ _COLOURS = {"accuracy": "#1f77b4", "false_accept_rate": "#d62728", "d_prime": "#
 class Text(Protocol):
     """What the plots need of the report's words: catalogue text and number formats."""
 
-    def plain(self, key: str, **values: object) -> str: ...
+    def plain(self, key: str, **values: object) -> str:
+        """The catalogue's text for ``key``, unescaped."""
 
-    def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str: ...
+    def num(self, value: float | None, digits: int = 2, *, sign: bool = False) -> str:
+        """A number as the reader's language writes it."""
 
-    def pct(self, rate: float | None, digits: int = 1) -> str: ...
+    def pct(self, rate: float | None, digits: int = 1) -> str:
+        """A rate (0-1) as a percentage in the reader's language."""
 
 
 def progress_png(

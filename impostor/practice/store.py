@@ -110,10 +110,12 @@ class Session:
 
     @property
     def total(self) -> int:
+        """The number of pairs in the sitting."""
         return len(self.order)
 
     @property
     def done(self) -> bool:
+        """Whether every pair of the sitting has its answer."""
         return self.answered >= self.total
 
 
@@ -137,9 +139,11 @@ class Answer:
 
     @property
     def correct(self) -> bool:
+        """Whether the trainee's answer (same or not) was right."""
         return self.same == self.said_same
 
     def trial(self) -> Trial:
+        """The answer as a scoring trial (``impostor.practice.scoring``)."""
         return Trial(
             same=self.same,
             said_same=self.said_same,
@@ -231,6 +235,7 @@ class PracticeStore:
             return [s for (session_id,) in ids if (s := self._session(db, session_id)) is not None]
 
     def trainees(self) -> list[str]:
+        """Every trainee ID with at least one sitting, sorted."""
         with self._connection() as db:
             return [t for (t,) in db.execute("SELECT DISTINCT trainee FROM sessions ORDER BY trainee")]
 

@@ -53,9 +53,11 @@ class EngineCheck:
 
     @property
     def agrees(self) -> bool:
+        """Whether the two engines' embeddings differ by no more than ``TOLERANCE``."""
         return self.max_difference <= TOLERANCE
 
     def to_dict(self) -> dict[str, object]:
+        """The check as ``impostor models check --json`` prints it."""
         return {
             "faces": self.faces,
             "max_difference": self.max_difference,
@@ -83,6 +85,7 @@ class DetectorCheck:
 
     @property
     def agrees(self) -> bool:
+        """Whether both detectors found as many faces, with boxes and confidences within tolerance."""
         return (
             self.same_count
             and self.max_box_difference <= BOX_TOLERANCE
@@ -90,6 +93,7 @@ class DetectorCheck:
         )
 
     def to_dict(self) -> dict[str, object]:
+        """The check as ``impostor models check --json`` prints it."""
         return {
             "images": self.images,
             "faces": self.faces,

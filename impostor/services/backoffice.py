@@ -44,6 +44,7 @@ class BatchSummary:
 
     @property
     def total(self) -> int:
+        """The number of pairs compared."""
         return sum(self.counts.values())
 
 

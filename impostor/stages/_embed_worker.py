@@ -32,6 +32,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
 
 
 def main() -> None:
+    """Serve embedding requests on the standard streams until standard input closes."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     embedder = DlibEmbedder()
     embedder.embed([np.zeros((150, 150, 3), np.uint8)])  # load the model before saying ready

@@ -44,6 +44,8 @@ def find_landmarks(rgb: RGBImage, box: FaceBox) -> Landmarks:
 
 
 def template_points(size: int = CHIP_SIZE, padding: float = CHIP_PADDING) -> NDArray[np.float64]:
+    """The five landmark positions of an aligned chip ``size`` px wide with ``padding``: shape
+    (5, 2), in pixels."""
     return (padding + _TEMPLATE) / (2 * padding + 1) * size
 
 

@@ -40,11 +40,14 @@ class Calibrator(Protocol):
 
     method: str
 
-    def fit(self, genuine: ArrayLike, impostor: ArrayLike) -> Calibrator: ...
+    def fit(self, genuine: ArrayLike, impostor: ArrayLike) -> Calibrator:
+        """Learn from genuine and impostor distances; returns the fitted calibrator."""
 
-    def probability(self, distance: ArrayLike) -> NDArray[np.float64]: ...
+    def probability(self, distance: ArrayLike) -> NDArray[np.float64]:
+        """The probability (0-1) that a pair at each ``distance`` is the same person."""
 
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted parameters, as a profile stores them (JSON)."""
 
 
 def _labelled(genuine: ArrayLike, impostor: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -81,6 +84,7 @@ class LogisticCalibrator:
         return np.asarray(1.0 / (1.0 + np.exp(-(self.coef_ * d + self.intercept_))), dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fitted slope and intercept, as a profile stores them (JSON)."""
         return {"method": "logistic", "input": "distance", "coef": self.coef_, "intercept": self.intercept_}
 
     @classmethod
@@ -121,6 +125,7 @@ class IsotonicCalibrator:
         return np.asarray(np.interp(np.asarray(distance, dtype=np.float64), self.x_, self.y_))
 
     def to_dict(self) -> dict[str, Any]:
+        """The fitted step function's knots, as a profile stores them (JSON)."""
         return {
             "method": "isotonic",
             "input": "distance",

@@ -222,6 +222,7 @@ class Accounts:
         return Attempt(SignIn.LOCKED, until) if until else Attempt(SignIn.WRONG)
 
     def operators(self) -> list[str]:
+        """Every operator ID, sorted."""
         with self._db() as db:
             return [row[0] for row in db.execute("SELECT id FROM operators ORDER BY id")]
 

@@ -95,6 +95,8 @@ class Scanner:
         self._lock = threading.Lock()
 
     def take(self) -> Scan:
+        """The newest scan not yet taken and not older than ``max_age``; raises ``Refusal`` (404)
+        when there is none."""
         with self._lock:  # two officers pressing D at once get two scans, or one and a 404
             now = time.time_ns()
             floor = max(self._taken_ns, now - int(self.max_age * 1e9))

@@ -60,6 +60,7 @@ class Guidance:
     passed: bool
 
     def to_dict(self) -> dict[str, object]:
+        """The instruction as the page receives it (JSON)."""
         box = None
         if self.box is not None:
             box = dict(zip(("x", "y", "w", "h"), (round(value, 4) for value in self.box), strict=True))

@@ -74,6 +74,7 @@ class Sessions:
 
     @idle_seconds.setter
     def idle_seconds(self, seconds: float) -> None:
+        """Seconds of inactivity after which a session ends."""
         self._store.idle_seconds = seconds
 
     def open(self, operator: str, language: str = "es") -> tuple[str, CounterSession]:

@@ -661,3 +661,26 @@ def test_a_station_does_not_start_on_a_log_whose_head_does_not_verify(tmp_path: 
     with pytest.raises(AuditError, match="takes no more decisions"):
         Station(config)
     assert db.read_bytes() == before  # kept as evidence, byte for byte
+
+
+@pytest.mark.parametrize("command", ["stats", "export"])
+def test_a_date_beyond_what_utc_can_hold_is_a_usage_error(command: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["audit", command, "--since", "0001-01-01", "--db", str(tmp_path / "a.db")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "0001-01-01" in result.output and "InternalError" not in result.output
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["calibrate", "people", "--target-fmr", "nan", "--out", "p.json"],
+        ["practice", "build", "people", "--mismatch-rate", "nan", "--out", "s.json"],
+        ["practice", "build", "people", "--mismatch-rate", "inf", "--out", "s.json"],
+    ],
+)
+def test_a_rate_that_is_not_a_finite_number_is_a_usage_error(arguments: list[str]) -> None:
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2, result.output
+    assert "--" in result.output and "InternalError" not in result.output and "Traceback" not in result.output

@@ -17,7 +17,20 @@ from impostor.records.review import local_time
 
 __all__ = ["audit"]
 
-_WHEN = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+class _When(click.DateTime):
+    """A local day or moment that can be turned into UTC (year 1 in Lima is year 0 in UTC)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        moment = super().convert(value, param, ctx)
+        try:
+            moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self.fail(f"{value}: a date between the years 2 and 9998, please", param, ctx)
+        return moment
+
+
+_WHEN = _When(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 _db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from impostor.cli.common import echo_json, reported
+from impostor.cli.common import FiniteRange, echo_json, reported
 
 __all__ = ["chip"]
 
@@ -68,7 +68,7 @@ def _mrz_text(mrz: str | None, mrz_file: Path | None) -> str | None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.1, 600),
+    type=FiniteRange(0.1, 600),
     default=30,
     show_default=True,
     help="Seconds to wait for a card.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import shlex
 import sys
@@ -24,6 +25,7 @@ __all__ = [
     "DECISION_EXIT_CODES",
     "EXIT_CODES",
     "INTERNAL_ERROR",
+    "FiniteRange",
     "audit_text",
     "command_line",
     "detector_option",
@@ -111,6 +113,17 @@ device_option = click.option(
     callback=_set_device,
     help=settings.option_help("device", "Where the ONNX engine runs"),
 )
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that refuses NaN and infinity, which ``click.FloatRange`` lets through
+    (every comparison with NaN is false, so ``nan`` passes any bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
 
 
 def debugging() -> bool:

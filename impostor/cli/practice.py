@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from impostor.cli.common import command_line, percent, reported, tls_options, warn_plain_http
+from impostor.cli.common import FiniteRange, command_line, percent, reported, tls_options, warn_plain_http
 from impostor.cli.practice_classroom import (
     practice_assign,
     practice_db_option,
@@ -43,7 +43,7 @@ def _build_options(command: Any) -> Any:
         ),
         click.option(
             "--mismatch-rate",
-            type=click.FloatRange(0, 1),
+            type=FiniteRange(0, 1),
             default=0.5,
             show_default=True,
             help="Share of different-person pairs.",

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from impostor import settings
-from impostor.cli.common import command_line, detector_option, device_option, jitters_option, reported
+from impostor.cli.common import (
+    FiniteRange,
+    command_line,
+    detector_option,
+    device_option,
+    jitters_option,
+    reported,
+)
 
 if TYPE_CHECKING:
     from impostor.pipeline.profile import Profile
@@ -77,14 +84,14 @@ def _fit_options(command: Any) -> Any:
     options = [
         click.option(
             "--target-fmr",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            type=FiniteRange(0, 1, min_open=True, max_open=True),
             default=1e-3,
             show_default=True,
             help="FMR of the accept threshold.",
         ),
         click.option(
             "--reject-fnmr",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            type=FiniteRange(0, 1, min_open=True, max_open=True),
             default=1e-2,
             show_default=True,
             help="FNMR of the reject threshold.",
@@ -103,7 +110,7 @@ def _fit_options(command: Any) -> Any:
         ),
         click.option(
             "--heldout-share",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            type=FiniteRange(0, 1, min_open=True, max_open=True),
             default=0.3,
             show_default=True,
             help="Share of people held out without --heldout-pairs.",

@@ -344,6 +344,7 @@ def _on_cluster(job: _Job, work: Sequence[tuple[str, str]], scheduler: str) -> I
     try:
         import dask
         from distributed import Client, as_completed
+        from distributed.comm.addressing import parse_address, parse_host_port
     except ImportError:
         raise ClusterError(
             "embedding on a Dask cluster needs Dask, which is an extra: "
@@ -351,6 +352,11 @@ def _on_cluster(job: _Job, work: Sequence[tuple[str, str]], scheduler: str) -> I
         ) from None
 
     try:
+        # the address is checked before a client exists: a client refused for its address
+        # leaves its event-loop thread behind, and the command never exits
+        scheme, location = parse_address(scheduler)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location, 8786)
         client = Client(scheduler, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(

@@ -7,6 +7,9 @@ empty one, and a photo enlarged past the size at which JPEGs are decoded at redu
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -19,6 +22,9 @@ from impostor.qa.batch import EmbeddingSet, embed_dataset
 from impostor.qa.cache import EmbeddingCache
 from impostor.qa.dataset import Dataset, scan
 from impostor.stages.quality import assess, unified_score, yaw_degrees
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
 
 PHOTOS = (
     "Eric_Clapton/openface_clapton-2.jpg",
@@ -201,6 +207,8 @@ def test_a_dask_cluster_gives_what_one_process_gives(dataset: Dataset, in_proces
 
 def test_an_unreachable_scheduler_is_a_cluster_error(dataset: Dataset) -> None:
     import dask
+    import distributed  # noqa: F401  its defaults must be in dask's config before the set below,
+    # whose exit would otherwise remove the whole "distributed" section the import added
 
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         with pytest.raises(
@@ -237,3 +245,24 @@ def test_bad_arguments_are_refused_before_any_work(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         embed_dataset(dataset, progress=False, **arguments)  # type: ignore[arg-type]
+
+
+def test_a_scheduler_address_that_is_no_address_ends_the_command(tmp_path: Path) -> None:
+    # a Dask client refused for its address leaves its event-loop thread behind: the command
+    # printed its error and then never exited
+    for person, name in (
+        ("collins", "document.png"),
+        ("collins", "live_genuine.jpg"),
+        ("hopper", "live_impostor.jpg"),
+    ):
+        (tmp_path / "people" / person).mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLES / name, tmp_path / "people" / person / name)
+    command = [sys.executable, str(ROOT / "cli.py"), "benchmark", str(tmp_path / "people")]
+    ran = subprocess.run(
+        [*command, "--scheduler", "garbage:::", "--no-cache", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 13, ran.stderr
+    assert "garbage:::" in ran.stderr and "Traceback" not in ran.stderr

@@ -57,6 +57,8 @@ def test_the_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
         "impostor/data/default_profile.json",
         "impostor/data/document_profile.json",
         "impostor/data/limits.json",
+        "impostor/data/chip_profile.json",
+        "impostor/data/substitution.json",
         "impostor/practice/locales/es.json",
         "impostor/practice/static/index.html",
         "impostor/station/static/index.html",

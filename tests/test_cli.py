@@ -221,6 +221,22 @@ def test_one_live_source_exactly_or_exit_2(args: list[str]) -> None:
     assert "exactly one of LIVE, --camera INDEX or --video FILE" in result.output
 
 
+def test_a_chip_is_a_folder_or_a_reader_for_one_document(tmp_path: Path) -> None:
+    both = compare(DOCUMENT, GENUINE, "--chip", tmp_path, "--chip-reader", "0", "--no-audit")
+    assert both.exit_code == 2 and "not both" in both.output, both.output
+    listed = compare("--pairs", tmp_path / "list.csv", "--out", tmp_path / "out.csv", "--chip", tmp_path)
+    assert listed.exit_code == 2 and "not --pairs" in listed.output, listed.output
+    missing = compare(DOCUMENT, GENUINE, "--chip", tmp_path / "no-such-folder", "--no-audit")
+    assert missing.exit_code == 2, missing.output
+
+
+def test_a_folder_with_no_chip_file_is_a_document_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a chip")
+    result = compare(DOCUMENT, GENUINE, "--chip", tmp_path, "--no-audit")
+    assert result.exit_code == 19, result.output
+    assert "no chip file here" in one_line_error(result, "DocumentError")
+
+
 def test_bad_option_value_exits_2() -> None:
     result = compare(DOCUMENT, GENUINE, "--detector", "magic")
     assert result.exit_code == 2, result.output

@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from impostor import resources
 from impostor.errors import DocumentError
+from impostor.pipeline.profile import SHIPPED
 from impostor.pipeline.verifier import Verifier
 from impostor.records.audit import AuditLog
 from impostor.services.backoffice import compare_list
@@ -111,7 +113,11 @@ def test_a_chip_that_gives_no_portrait_is_a_document_error(comparer: Comparer) -
 
 def test_one_profile_rule_and_an_override_for_every_document(verifier: Verifier, tmp_path: Path) -> None:
     with Comparer() as chosen:
-        assert chosen.verifier_for("chip") is chosen.verifier_for("portrait")
+        # a chip's DG2 is an enrolment photo: the shipped chip profile where there is one
+        chip_profile = resources.data_file(SHIPPED["chip"]).is_file()
+        assert (chosen.verifier_for("chip") is chosen.verifier_for("portrait")) is not chip_profile
+        if chip_profile:
+            assert chosen.verifier_for("chip").profile.name == "chip"
         assert chosen.verifier_for("page") is not chosen.verifier_for("portrait")
         assert chosen.verifier_for("page").profile.comparison == "document"
     with Comparer("default") as site:  # a site's profile holds for every document

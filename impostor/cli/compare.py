@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,7 +27,7 @@ from impostor.cli.common import (
 from impostor.types import Decision, Side, Verdict
 
 if TYPE_CHECKING:
-    from impostor.services.comparison import Comparison
+    from impostor.services.comparison import Comparer, Comparison, DocumentSide
 
 __all__ = ["compare", "quality"]
 
@@ -60,6 +60,33 @@ _COMPARE_OPTIONS = (
         "--seconds",
         type=click.FloatRange(0.1, 60),
         help=settings.option_help("capture_seconds", "How long to watch the camera or clip, in seconds"),
+    ),
+    click.option(
+        "--chip",
+        "chip_folder",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="The page's chip: a folder of its files (from `impostor chip read` or a reader program).",
+    ),
+    click.option(
+        "--chip-reader",
+        metavar="[N]",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        help="Read the page's chip now on reader N (its number or part of its name; alone: the only one),"
+        " opened with the MRZ read from the page.",
+    ),
+    click.option(
+        "--csca",
+        type=click.Path(exists=True, path_type=Path),
+        help="CSCA certificates or master list, for the chip's chain (default: the IMPOSTOR_CSCA setting).",
+    ),
+    click.option(
+        "--chip-timeout",
+        type=click.FloatRange(0.1, 600),
+        default=30,
+        show_default=True,
+        help="Seconds to wait for the document on the chip reader.",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text."),
     click.option(
@@ -111,6 +138,10 @@ def compare(
     camera: int | None,
     video: Path | None,
     seconds: float | None,
+    chip_folder: Path | None,
+    chip_reader: str | None,
+    csca: Path | None,
+    chip_timeout: float,
     as_json: bool,
     composite: Path | None,
     profile: Path | None,
@@ -128,11 +159,16 @@ def compare(
     profile unless --profile says otherwise; what reading the document found that needs
     examining turns a MATCH into a REFER.
 
+    With the page's chip (--chip DIR, or --chip-reader [N] to read it now) the chip's portrait
+    decides where passive authentication holds, and the page's and DG1 are compared with the
+    chip's; an unreadable chip leaves the page deciding, with an alert (no reader or card: 21-23).
+
     \b
     Examples:
       impostor compare samples/document.png samples/live_genuine.jpg
       impostor compare page.jpg live.jpg
       impostor compare chip-folder/ live.jpg --json
+      impostor compare page.jpg live.jpg --chip-reader 0 --csca masterlist.ml
       impostor compare samples/document.png --video clip.mp4 --json
       impostor compare --pairs review.csv --out decisions.csv
 
@@ -142,6 +178,7 @@ def compare(
     from impostor.services.comparison import Comparer
 
     stream = _check_sources(document, live, pairs, out, camera, video, seconds)
+    _check_chip(chip_folder, chip_reader, pairs)
     with reported(as_json), ExitStack() as stack:
         audit = None if no_audit else stack.enter_context(AuditLog(audit_db))
         station = (station or socket.gethostname()) if audit is not None else ""
@@ -157,7 +194,7 @@ def compare(
             click.echo(f"wrote {out}: {summary.total} pairs ({counts})")
             return
         assert document is not None
-        side = comparer.read(document)
+        side = _document_side(comparer, document, chip_folder, chip_reader, csca, chip_timeout)
         if stream is not None:
             result = comparer.compare_stream(side, stream, operator=operator, seconds=seconds)
         else:
@@ -169,6 +206,60 @@ def compare(
             write(result.verdict, composite)
     _show(result, as_json, composite)
     sys.exit(DECISION_EXIT_CODES[result.verdict.decision])
+
+
+def _document_side(
+    comparer: Comparer,
+    document: Path,
+    chip_folder: Path | None,
+    chip_reader: str | None,
+    csca: Path | None,
+    timeout: float,
+) -> DocumentSide:
+    """The document read, with its chip's folder, or its chip read now on ``chip_reader``."""
+    side = comparer.read(document, chip=chip_folder, csca=csca)
+    return side if chip_reader is None else _read_chip(comparer, side, chip_reader, csca, timeout)
+
+
+def _read_chip(
+    comparer: Comparer, side: DocumentSide, which: str, csca: Path | None, timeout: float
+) -> DocumentSide:
+    """``side`` with its chip read now on reader ``which`` ("" for the only one), a progress bar
+    for the portrait on stderr."""
+    from tqdm import tqdm
+
+    bar: tqdm[Any] | None = None
+
+    def progress(name: str, done: int, total: int) -> None:
+        nonlocal bar
+        if name != "DG2":  # the portrait is the one file long enough to wait for
+            return
+        if bar is None:
+            bar = tqdm(
+                total=total,
+                desc="chip portrait (DG2)",
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                leave=False,
+            )
+        bar.update(done - bar.n)
+
+    reader: int | str | None = int(which) if which.isdigit() else which or None
+    click.echo(f"reading the chip on {'reader ' + which if which else 'the reader'}…", err=True)
+    try:
+        return comparer.read_chip(side, reader, csca=csca, timeout=timeout, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _check_chip(chip_folder: Path | None, chip_reader: str | None, pairs: Path | None) -> None:
+    """A ``UsageError`` for a chip given twice, or with a list of pairs."""
+    if chip_folder is not None and chip_reader is not None:
+        raise click.UsageError("give --chip DIR or --chip-reader [N], not both")
+    if (chip_folder is not None or chip_reader is not None) and pairs is not None:
+        raise click.UsageError("--chip and --chip-reader go with one DOCUMENT, not --pairs")
 
 
 def _check_sources(
@@ -203,10 +294,36 @@ def _show(result: Comparison, as_json: bool, composite: Path | None) -> None:
         echo_json(result.to_dict())
         return
     click.echo(_describe(result.verdict, composite))
+    if result.checks is not None:
+        click.echo(_chip_lines(result))
     if result.reading.kind != "portrait":
         from impostor.cli.document import describe
 
         click.echo(describe(result.reading))
+
+
+def _chip_lines(result: Comparison) -> str:
+    """Which portrait decided, and what the chip proved, for a document read with its chip."""
+    checks = result.checks
+    assert checks is not None
+    named = {"chip": "the chip's portrait", "page": "the printed portrait"}
+    decided = named.get(result.portrait, "the portrait")
+    lines = [f"decided by {decided}"]
+    if checks.read_error:
+        lines.append(f"chip: not read ({checks.read_error})")
+    else:
+        via = f" (opened with {checks.access})" if checks.access else ""
+        lines.append(
+            f"chip{via}: passive authentication {checks.passive}, active {checks.active},"
+            f" chip authentication {checks.chip}"
+        )
+    if checks.substitution_distance is not None:
+        verdict = "NOT the chip's" if checks.substitution_alert else "the chip's"
+        lines.append(
+            f"printed portrait: {verdict} (distance {checks.substitution_distance:.3f};"
+            f" alert above {checks.alert_distance:.3f})"
+        )
+    return "\n".join(lines)
 
 
 def _describe(verdict: Verdict, composite: Path | None) -> str:

@@ -9,6 +9,7 @@ Modules, by job::
     tlv      BER-TLV, the encoding of a chip's files, read strictly
     chip     EF.COM, DG1's MRZ, DG2's portrait (ISO/IEC 19794-5 and 39794-5)
     sod      passive authentication: data group hashes, the signer's signature, the CSCA chain
+    chip_reading  a chip's files read whole: completeness, DG1, passive authentication, DG2
     reading  one document read whole, with findings an officer can act on
 
 Importing this package loads nothing heavy.

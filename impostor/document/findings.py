@@ -27,9 +27,13 @@ __all__ = [
     "Finding",
     "Severity",
     "authentication_findings",
+    "chip_check_finding",
     "chip_completeness_findings",
+    "chip_unreadable_finding",
+    "ghost_chip_finding",
     "ghost_finding",
     "mrz_findings",
+    "substitution_finding",
 ]
 
 # every finding's code, for the pages' catalogues
@@ -64,6 +68,16 @@ CODES = (
     "chip_no_sod",
     "chip_sod_unreadable",
     "chip_mrz_differs",
+    "chip_unreadable",
+    "chip_active_failed",
+    "chip_authentication_failed",
+    "portrait_substituted",
+    "portrait_matches_chip",
+    "portrait_chip_unchecked",
+    "ghost_chip_differs",
+    "ghost_chip_unconfirmed",
+    "ghost_chip_matches",
+    "ghost_chip_unchecked",
 )
 
 Severity = Literal["alert", "warning", "note"]
@@ -258,3 +272,63 @@ def ghost_finding(number: int, distance: float | None, accept: float, reject: fl
         message = f"{name} could not be confirmed as the main portrait's person: look at it"
         return Finding("ghost_unconfirmed", "warning", message, where)
     return Finding("ghost_matches", "note", f"{name} matches the main portrait", where)
+
+
+def ghost_chip_finding(number: int, distance: float | None, accept: float, reject: float) -> Finding:
+    """What comparing secondary image ``number`` with the chip's portrait found: as
+    :func:`ghost_finding`, against the portrait the issuer signed rather than the printed one."""
+    where = {"image": str(number)}
+    name = f"secondary image {number} (ghost image)"
+    if distance is None:
+        return Finding(
+            "ghost_chip_unchecked", "note", f"{name}: its face could not be compared with the chip's", where
+        )
+    if distance > reject:
+        message = f"{name} does not show the person in the chip's portrait: examine the document"
+        return Finding("ghost_chip_differs", "alert", message, where)
+    if distance > accept:
+        message = f"{name} could not be confirmed as the chip portrait's person: look at it"
+        return Finding("ghost_chip_unconfirmed", "warning", message, where)
+    return Finding("ghost_chip_matches", "note", f"{name} matches the chip's portrait", where)
+
+
+def substitution_finding(distance: float | None, alert: bool, alert_distance: float) -> Finding:
+    """What comparing the page's printed portrait with the chip's found: ``distance`` between
+    them (None when a face was missing on either), ``alert`` the substitution rule's answer
+    (``impostor.pipeline.substitution``: above ``alert_distance``, not the same photo).
+
+    A page whose portrait is not the chip's is the classic forgery (another person's photo on a
+    genuine page): an alert, which leads the reasons and keeps a MATCH a REFER."""
+    if distance is None:
+        message = (
+            "the printed portrait could not be compared with the chip's (no face on one): look at the page"
+        )
+        return Finding("portrait_chip_unchecked", "warning", message)
+    values = {"distance": f"{distance:.3f}", "alert_distance": f"{alert_distance:.3f}"}
+    if alert:
+        message = (
+            "the printed portrait is not the chip's (the photo on the page may have been replaced): "
+            "examine the document"
+        )
+        return Finding("portrait_substituted", "alert", message, values)
+    return Finding("portrait_matches_chip", "note", "the printed portrait is the chip's", values)
+
+
+def chip_unreadable_finding(why: str) -> Finding:
+    """A chip that was tried and could not be read or opened (``why``, the reader's message):
+    the printed portrait decides instead, and the document needs a look (a chip can be broken
+    on purpose to hide what it holds)."""
+    message = f"the chip could not be read ({why}): the printed portrait was compared; examine the document"
+    return Finding("chip_unreadable", "alert", message, {"detail": why})
+
+
+def chip_check_finding(check: str, detail: str) -> Finding:
+    """A failed active (``check`` ``"active"``) or chip (``"chip"``) authentication: the chip
+    did not prove it holds the issuer's key, as a copy of a genuine chip's files cannot.
+    ``detail`` is the check's own account."""
+    code, name = {
+        "active": ("chip_active_failed", "active authentication"),
+        "chip": ("chip_authentication_failed", "chip authentication"),
+    }[check]
+    message = f"the chip failed {name} ({detail}): it may be a copy; examine the document"
+    return Finding(code, "alert", message, {"detail": detail})

@@ -20,6 +20,7 @@ What the path is:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import time
@@ -31,16 +32,11 @@ import cv2
 from cryptography import x509
 
 from impostor import settings
-from impostor.document import chip, correct, mrz, ocr, page, sod
-from impostor.document.findings import (
-    Finding,
-    authentication_findings,
-    chip_completeness_findings,
-    ghost_finding,
-    mrz_findings,
-)
+from impostor.document import chip, correct, ocr, page, sod
+from impostor.document.chip_reading import ChipReading, read_chip
+from impostor.document.findings import Finding, ghost_finding, mrz_findings
 from impostor.document.mrz import Mrz
-from impostor.errors import DocumentError, ImpostorError
+from impostor.errors import DocumentError
 from impostor.pipeline.verifier import Located, Verifier
 from impostor.stages.align import align, find_landmarks
 from impostor.stages.capture import load_image, read_file
@@ -48,7 +44,7 @@ from impostor.stages.detect import detect_faces
 from impostor.stages.quality import default_limits
 from impostor.types import FaceBox, LoadedImage, RGBImage
 
-__all__ = ["DocumentReading", "Kind", "read_document", "read_mrz"]
+__all__ = ["DocumentReading", "Kind", "add_chip", "configured_cscas", "read_document", "read_mrz"]
 
 Kind = Literal["page", "chip", "portrait"]
 MAX_DOCUMENT_BYTES = 50 << 20  # a 600 dpi data-page scan is under 30 MB
@@ -83,6 +79,9 @@ class DocumentReading:
     ICAO proportions, the chip's decoded DG2 image, or the bare portrait; None when there is
     none. ``page`` is the image as read, for an image document. ``mrz`` is the printed MRZ, or
     the chip's when only a chip was read (``mrz_from`` says which); ``chip_mrz`` is DG1's.
+    ``located`` is a page's main portrait with its face; ``ghosts`` the faces searched on its
+    secondary (ghost) images, in order; ``chip_image`` the chip's decoded DG2 portrait (kept beside
+    the page's, which is then ``portrait``); ``with_chip`` whether a chip's files were read.
     """
 
     source: str
@@ -100,10 +99,21 @@ class DocumentReading:
     findings: tuple[Finding, ...]
     timings_ms: dict[str, float]
     located: Located | None = None
+    ghosts: tuple[Located, ...] = ()
+    chip_image: LoadedImage | None = None
+    with_chip: bool = False
 
     @property
     def alerts(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "alert")
+
+    @property
+    def chip_trusted(self) -> bool:
+        """Whether the chip's portrait may stand for the holder: decoded (so its hash matched
+        what was signed) and passive authentication ran with no step failed; a chain not checked
+        is an alert of its own, which keeps a MATCH a REFER."""
+        authentication = self.authentication
+        return self.chip_image is not None and authentication is not None and authentication.passed
 
     @property
     def document_id(self) -> tuple[str, str] | None:
@@ -222,6 +232,7 @@ class _Page:
     findings: list[Finding]
     turned: int = 0  # degrees clockwise, the page's and then the portrait search's
     located: Located | None = None  # the page's portrait with its face (a bare portrait: None)
+    ghosts: tuple[Located, ...] = ()  # the faces searched on the secondary images
 
 
 def read_mrz(pixels: RGBImage) -> tuple[ocr.MrzSearch, Mrz | None]:
@@ -307,13 +318,14 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
     started = time.perf_counter()
     verifier = _ghost_verifier()
     accept, reject = verifier.profile.accept_distance, verifier.profile.reject_distance
+    ghosts = []
     for number, box in enumerate(portraits.secondary, start=1):
-        ghost = LoadedImage(page.portrait_crop(portraits.page, box), image.info)
-        distance = verifier.compare(portrait, verifier.locate(ghost, "live")).distance
-        findings.append(ghost_finding(number, distance, accept, reject))
+        ghost = verifier.locate(LoadedImage(page.portrait_crop(portraits.page, box), image.info), "live")
+        findings.append(ghost_finding(number, verifier.compare(portrait, ghost).distance, accept, reject))
+        ghosts.append(ghost)
     timings["ghost"] = (time.perf_counter() - started) * 1000
     turned = (turned + portraits.turned) % 360
-    return "page", _Page(printed, portraits, portrait.image, findings, turned, located=portrait)
+    return "page", _Page(printed, portraits, portrait.image, findings, turned, portrait, tuple(ghosts))
 
 
 def _portrait_located(portraits: page.PagePortraits, main: FaceBox, image: LoadedImage) -> Located:
@@ -331,89 +343,6 @@ def _portrait_located(portraits: page.PagePortraits, main: FaceBox, image: Loade
     return Located("document", LoadedImage(crop, image.info), (face,), 0, detector, landmarks, chip)
 
 
-# --- a chip ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Chip:
-    printed: Mrz | None
-    authentication: sod.Authentication | None
-    portrait: chip.ChipPortrait | None
-    image: LoadedImage | None
-    findings: list[Finding]
-
-
-def _read_chip(
-    files: chip.ChipFiles | None,
-    dg2: bytes | None,
-    source: str,
-    trusted: list[x509.Certificate] | None,
-    today: dt.date,
-) -> _Chip:
-    """A chip read whole: what it holds, whether the issuer signed it, and its portrait.
-
-    A chip that cannot be authenticated is an alert, never a note: a forger's easiest move is
-    to leave out what would give him away (EF.SOD, a DG1 that says the passport expired, a
-    file EF.COM does not list). The portrait is decoded only after its hash is checked, and
-    never when it differs from what was signed.
-    """
-    findings: list[Finding] = []
-    if files is None:
-        message = "a DG2 alone cannot be authenticated: read the chip's files with EF.SOD"
-        findings.append(Finding("chip_not_authenticated", "alert", message))
-        found, image = _chip_portrait(dg2, source, findings)
-        return _Chip(None, None, found, image, findings)
-    findings += chip_completeness_findings(files)
-    printed = None
-    dg1 = files.get("DG1")
-    if dg1 is not None:
-        try:
-            printed = mrz.parse(chip.read_dg1(dg1))
-        except DocumentError as error:
-            findings.append(
-                Finding("chip_dg1_unreadable", "alert", f"the chip's MRZ cannot be read: {error}")
-            )
-        else:
-            findings += mrz_findings(printed, today, chip=True)
-    authentication = None
-    security = files.get("EF.SOD")
-    if security is not None:
-        groups = {int(name[2:]): data for name, data in files.files.items() if name.startswith("DG")}
-        try:
-            authentication = sod.authenticate(security, groups, csca=trusted)
-        except DocumentError as error:
-            findings.append(Finding("chip_sod_unreadable", "alert", f"EF.SOD cannot be read: {error}"))
-        else:
-            findings += authentication_findings(authentication)
-    found = image = None
-    if dg2 is None:
-        pass  # chip_completeness_findings has said so
-    elif authentication is not None and not authentication.verified(2):
-        message = "the chip's portrait (DG2) is not the one the issuer signed: it was not decoded"
-        findings.append(Finding("chip_portrait_not_signed", "alert", message))
-    else:
-        found, image = _chip_portrait(dg2, source, findings)
-    return _Chip(printed, authentication, found, image, findings)
-
-
-def _chip_portrait(
-    dg2: bytes | None, source: str, findings: list[Finding]
-) -> tuple[chip.ChipPortrait | None, LoadedImage | None]:
-    """DG2's portrait decoded, within a chip's size; a finding when it cannot be used."""
-    if dg2 is None:
-        return None, None
-    try:
-        found = chip.read_dg2(dg2)[0]
-        # a chip holds a portrait of at most a few hundred thousand pixels: a header claiming
-        # more is a decompression bomb, refused before the decoder allocates it
-        image = load_image(found.image, name=f"{source} (DG2 portrait)", max_pixels=chip.MAX_PORTRAIT_PIXELS)
-    except ImpostorError as error:
-        message = f"the chip's portrait cannot be used: {error}"
-        findings.append(Finding("chip_portrait_unreadable", "alert", message))
-        return None, None
-    return found, image
-
-
 # --- the whole ---------------------------------------------------------------------------------
 
 
@@ -421,7 +350,7 @@ def read_document(
     path: Path | bytes,
     *,
     name: str | None = None,
-    chip_folder: Path | None = None,
+    chip_folder: Path | chip.ChipFiles | None = None,
     csca: Path | None = None,
     today: dt.date | None = None,
 ) -> DocumentReading:
@@ -429,7 +358,8 @@ def read_document(
     scan, a chip folder, a single DG2 or face record, or a bare portrait (the module's
     docstring says how each is told).
 
-    ``chip_folder`` adds a chip to a page: DG1's MRZ is then compared with the printed one.
+    ``chip_folder`` adds a chip to a page (a folder of its files, or the files a reader just
+    read): DG1's MRZ is then compared with the printed one (:func:`add_chip`).
     ``csca`` is a CSCA certificate, a folder of them or an ICAO master list, for the chain step
     of passive authentication (the ``csca`` setting, ``IMPOSTOR_CSCA``, when not given).
     ``today`` decides what has expired (the local date by default).
@@ -437,62 +367,110 @@ def read_document(
     """
     today = today or dt.date.today()
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-    configured = str(settings.get("csca"))
-    csca = csca if csca is not None else Path(configured).expanduser() if configured else None
-    # a bad --csca is told before anything is read, and a good one is parsed once per process
-    trusted = sod.trusted_cscas(csca) if csca is not None else None
+    trusted = configured_cscas(csca)  # a bad --csca is told before anything is read
     source = name or (str(path) if isinstance(path, Path) else "document")
-    image: LoadedImage | None = None
-    read_page: _Page | None = None
     files: chip.ChipFiles | None = None
     dg2: bytes | None = None
-    kind: Kind
     if isinstance(path, Path) and path.is_dir():
-        kind, files = "chip", chip.read_folder(path)
-        dg2 = files.get("DG2")
+        files = chip.read_folder(path)
+        reading = _nothing_yet(source)
     else:
         data = path if isinstance(path, bytes) else read_file(path, source, max_bytes=MAX_DOCUMENT_BYTES)
         if data[:1] in (b"\x75", b"\xa1") or data.startswith(b"FAC\x00"):  # a DG2 or a face record
-            kind, dg2 = "chip", data
+            dg2, reading = data, _nothing_yet(source)
         else:
-            image = load_image(data, name=source)
-            kind, read_page = _read_page(image, today, timings)
+            reading = _page_reading(load_image(data, name=source), source, today)
     if chip_folder is not None:
-        files = chip.read_folder(chip_folder)
-        dg2 = dg2 if dg2 is not None else files.get("DG2")
-    read_chip: _Chip | None = None
+        files = chip_folder if isinstance(chip_folder, chip.ChipFiles) else chip.read_folder(chip_folder)
     if files is not None or dg2 is not None:
-        chip_started = time.perf_counter()
-        read_chip = _read_chip(files, dg2, source, trusted, today)
-        timings["chip"] = (time.perf_counter() - chip_started) * 1000
-    findings = list(read_page.findings) if read_page else []
-    printed = read_page.printed if read_page else None
-    chip_mrz = read_chip.printed if read_chip else None
-    if read_chip is not None:
-        findings += read_chip.findings
-        if printed is not None and chip_mrz is not None and chip_mrz.lines != printed.lines:
-            message = "the chip's MRZ (DG1) differs from the printed one: examine the document"
-            findings.append(Finding("chip_mrz_differs", "alert", message))
-    portrait = read_page.portrait if read_page else None
-    if portrait is None and read_chip is not None:
-        portrait = read_chip.image
-    portraits = read_page.portraits if read_page else None
-    timings["total"] = (time.perf_counter() - started) * 1000
+        dg2 = dg2 if dg2 is not None else files.get("DG2") if files is not None else None
+        reading = _with_chip(reading, files, dg2, trusted, today)
+    reading.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    return reading
+
+
+def add_chip(
+    reading: DocumentReading,
+    files: chip.ChipFiles,
+    *,
+    csca: Path | None = None,
+    today: dt.date | None = None,
+) -> DocumentReading:
+    """``reading`` (a page read without its chip) with the chip's ``files`` read and checked
+    as :func:`read_document` does with ``chip_folder``: the chip's findings added, DG1 compared
+    with the printed MRZ, the chip's portrait decoded (``chip_image``). ``csca`` and ``today``
+    as for :func:`read_document`. Raises :class:`DocumentError` for a bad ``csca``."""
+    started = time.perf_counter()
+    found = _with_chip(reading, files, files.get("DG2"), configured_cscas(csca), today or dt.date.today())
+    found.timings_ms["total"] = reading.timings_ms.get("total", 0.0) + (time.perf_counter() - started) * 1000
+    return found
+
+
+def configured_cscas(csca: Path | None = None) -> list[x509.Certificate] | None:
+    """The CSCA certificates in ``csca`` (a certificate, a folder of them or an ICAO master
+    list), else in the ``csca`` setting's (``IMPOSTOR_CSCA``; parsed once per process), else
+    None. Raises :class:`DocumentError` for what holds no CSCA."""
+    configured = str(settings.get("csca"))
+    csca = csca if csca is not None else Path(configured).expanduser() if configured else None
+    return sod.trusted_cscas(csca) if csca is not None else None
+
+
+def _nothing_yet(source: str) -> DocumentReading:
+    """A chip document before its files are read: nothing printed, nothing found."""
+    return DocumentReading(source, "chip", None, None, None, "", None, None, None, (), 0, None, (), {})
+
+
+def _page_reading(image: LoadedImage, source: str, today: dt.date) -> DocumentReading:
+    """An image read as a page (or found to be a bare portrait)."""
+    timings: dict[str, float] = {}
+    kind, read_page = _read_page(image, today, timings)
+    portraits = read_page.portraits
     return DocumentReading(
         source=source,
         kind=kind,
-        portrait=portrait,
+        portrait=read_page.portrait,
         page=image,
+        mrz=read_page.printed,
+        mrz_from="page" if read_page.printed is not None else "",
+        chip_mrz=None,
+        authentication=None,
+        portrait_box=portraits.main if portraits and kind == "page" else None,
+        secondary_boxes=portraits.secondary if portraits and kind == "page" else (),
+        page_turned=read_page.turned,
+        chip_portrait=None,
+        findings=tuple(read_page.findings),
+        timings_ms=timings,
+        located=read_page.located,
+        ghosts=read_page.ghosts,
+    )
+
+
+def _with_chip(
+    reading: DocumentReading,
+    files: chip.ChipFiles | None,
+    dg2: bytes | None,
+    trusted: list[x509.Certificate] | None,
+    today: dt.date,
+) -> DocumentReading:
+    """``reading`` with a chip's files (or a lone DG2) read, and DG1 compared with the page's MRZ."""
+    started = time.perf_counter()
+    found: ChipReading = read_chip(files, dg2, reading.source, trusted, today)
+    findings = [*reading.findings, *found.findings]
+    printed = reading.mrz if reading.mrz_from == "page" else None
+    if printed is not None and found.printed is not None and found.printed.lines != printed.lines:
+        message = "the chip's MRZ (DG1) differs from the printed one: examine the document"
+        findings.append(Finding("chip_mrz_differs", "alert", message))
+    chip_mrz = found.printed
+    return dataclasses.replace(
+        reading,
+        portrait=reading.portrait if reading.portrait is not None else found.image,
         mrz=printed or chip_mrz,
         mrz_from="page" if printed is not None else "chip" if chip_mrz is not None else "",
         chip_mrz=chip_mrz,
-        authentication=read_chip.authentication if read_chip else None,
-        portrait_box=portraits.main if portraits and kind == "page" else None,
-        secondary_boxes=portraits.secondary if portraits and kind == "page" else (),
-        page_turned=read_page.turned if read_page else 0,
-        chip_portrait=read_chip.portrait if read_chip else None,
+        authentication=found.authentication,
+        chip_portrait=found.portrait,
         findings=tuple(findings),
-        timings_ms=timings,
-        located=read_page.located if read_page else None,
+        timings_ms={**reading.timings_ms, "chip": (time.perf_counter() - started) * 1000},
+        chip_image=found.image,
+        with_chip=True,
     )

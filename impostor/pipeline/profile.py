@@ -43,8 +43,13 @@ SCHEMA = "impostor.profile/1"
 MAX_DISTANCE = 4.0
 # the shipped profiles, by the name --profile takes: "default" compares two photos (fitted on
 # LFW), "document" a document portrait with a live photo (fitted on LFW View 1 with the left
-# photo printed, bench/bench_documents.py); a file of such a name is given as ./document
-SHIPPED = {"default": "default_profile.json", "document": "document_profile.json"}
+# photo printed, bench/bench_documents.py), "chip" a chip's DG2 portrait with a live photo
+# (models/fit_chip.py; where a build ships it); a file of such a name is given as ./document
+SHIPPED = {
+    "default": "default_profile.json",
+    "document": "document_profile.json",
+    "chip": "chip_profile.json",
+}
 # what a profile was fitted to compare (its pipeline's "comparison"; "photo" when not said)
 COMPARISONS = ("photo", "document")
 
@@ -201,9 +206,12 @@ def profile_for(kind: str, given: str | Path | None = None) -> str | Path | None
     """The profile a comparison uses for a document side of ``kind`` (``"page"``, ``"chip"`` or
     ``"portrait"``): ``given``, or the IMPOSTOR_PROFILE setting, when a site named one (its
     thresholds then hold for every document); else the shipped document profile for a whole
-    data page, and the shipped default (None) for a photo or a chip portrait."""
+    data page, the shipped chip profile for a chip's portrait (the default where none is
+    shipped: a chip's DG2 is an enrolment photo), and the shipped default (None) for a photo."""
     if given is not None or default_profile_path() is not None:
         return given
+    if kind == "chip":
+        return "chip" if resources.data_file(SHIPPED["chip"]).is_file() else None
     return "document" if kind == "page" else None
 
 

@@ -187,14 +187,20 @@ class AuditLog:
         operator: str,
         quality: Mapping[str, object] | None = None,
         document: tuple[str, str] | None = None,
+        checks: Mapping[str, object] | None = None,
     ) -> AuditRecord:
         """Log ``verdict`` under ``station`` and ``operator``; returns the stored record.
 
         ``document`` is the issuing state and number read from the document, stored only as
-        :meth:`document_ref` gives it."""
+        :meth:`document_ref` gives it; ``checks`` what a chip added (``AuditEntry.checks``)."""
         reference = self.document_ref(*document) if document is not None else ""
         entry = AuditEntry.from_verdict(
-            verdict, station=station, operator=operator, quality=quality, document_ref=reference
+            verdict,
+            station=station,
+            operator=operator,
+            quality=quality,
+            document_ref=reference,
+            checks=checks,
         )
         return self.append_entry(entry)
 
@@ -237,8 +243,8 @@ class AuditLog:
             "profile_version": entry.profile_version,
             "reasons": json.dumps([reason_dict(r) for r in entry.reasons], ensure_ascii=False),
             "quality": None
-            if entry.quality is None
-            else json.dumps(entry.quality, sort_keys=True, ensure_ascii=False),
+            if entry.stored_quality() is None
+            else json.dumps(entry.stored_quality(), sort_keys=True, ensure_ascii=False),
             "document_sha256": entry.document_sha256,
             "live_sha256": entry.live_sha256,
         }

@@ -131,7 +131,10 @@ class AuditEntry:
 
     ``probability`` is the calibrated probability of the same person; ``distance`` the embedding
     distance (smaller is more alike; MATCH at or below ``accept_distance``, NO_MATCH above
-    ``reject_distance``). ``time`` defaults to the moment of appending.
+    ``reject_distance``). ``time`` defaults to the moment of appending. ``checks`` is what a
+    document read with a chip adds (which portrait decided, passive, active and chip
+    authentication, the substitution distance): it is stored in the hashed ``quality`` column
+    under ``"checks"``, so a record without it hashes as every record before it did.
     """
 
     station: str
@@ -149,6 +152,13 @@ class AuditEntry:
     quality: Mapping[str, object] | None = None
     time: datetime | None = None
     document_ref: str = ""  # the document's number as a keyed hash (AuditLog.document_ref)
+    checks: Mapping[str, object] | None = None
+
+    def stored_quality(self) -> Mapping[str, object] | None:
+        """What the ``quality`` column keeps: each side's report, and the ``checks`` where any."""
+        if not self.checks:
+            return self.quality
+        return {**(self.quality or {}), "checks": dict(self.checks)}
 
     @classmethod
     def from_verdict(
@@ -160,8 +170,10 @@ class AuditEntry:
         quality: Mapping[str, object] | None = None,
         time: datetime | None = None,
         document_ref: str = "",
+        checks: Mapping[str, object] | None = None,
     ) -> AuditEntry:
-        """The entry for ``verdict``: its decision, figures, profile and both images' digests."""
+        """The entry for ``verdict``: its decision, figures, profile and both images' digests
+        (and the chip's ``checks``, as the class says)."""
         return cls(
             station=station,
             operator=operator,
@@ -178,6 +190,7 @@ class AuditEntry:
             quality=quality,
             time=time,
             document_ref=document_ref,
+            checks=checks,
         )
 
 
@@ -205,6 +218,14 @@ class AuditRecord:
     purged: str | None = None  # UTC time the personal fields were removed, None while they are kept
     document_ref: str = ""  # the document's number as a keyed hash; "" when none was read
 
+    @property
+    def checks(self) -> Mapping[str, object] | None:
+        """What a document read with a chip added (``AuditEntry.checks``): which portrait
+        decided (``"portrait"``), ``"passive"``, ``"active"`` and ``"chip"`` authentication,
+        ``"access"``, ``"substitution_distance"`` and ``"substitution_alert"``; None without."""
+        found = (self.quality or {}).get("checks")
+        return found if isinstance(found, Mapping) else None
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict of the record, its reasons both as codes and in full."""
         return {
@@ -225,6 +246,7 @@ class AuditRecord:
             "document_sha256": self.document_sha256,
             "live_sha256": self.live_sha256,
             "document_ref": self.document_ref,
+            "checks": None if self.checks is None else dict(self.checks),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
             "purged": self.purged,

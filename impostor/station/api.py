@@ -2,7 +2,9 @@
 tools): the same comparison as ``impostor compare``, over HTTP, warm.
 
     POST /api/v1/verify     multipart ``document`` (a portrait, a data-page scan or a DG2) and
-                            ``live``: the JSON of ``compare --json``
+                            ``live``, and with a page its chip's files as ``chip`` parts
+                            (EF_COM.bin, EF_SOD.bin, DG1.bin, DG2.bin …, as a reader writes
+                            them): the JSON of ``compare --json [--chip DIR]``
     POST /api/v1/quality    multipart ``image`` and a ``side`` field: the JSON of ``quality --json``
     GET  /api/v1/health     without a key: only whether the station is up ("ok" or "degraded");
                             with one: its name, models loaded, the profile, the audit log
@@ -11,7 +13,10 @@ tools): the same comparison as ``impostor compare``, over HTTP, warm.
 Each system sends its own key in the ``X-API-Key`` header (``impostor station add-key``); every
 comparison goes through the station's comparer (``impostor.services.comparison``) and is
 appended to the audit log under the station's name and ``api:<key's name>``. The key and its
-rate are checked before the body is read (``impostor.station.app``).
+rate are checked before the body is read (``impostor.station.app``). A chip's files are
+counted and each held to a chip file's size before any is read; they are checked against the
+station's CSCAs (the ``csca`` setting). Reading the station's own chip reader is the page's
+(``impostor.station.chip``).
 """
 
 # no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time
@@ -21,7 +26,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 
 from impostor import errors
+from impostor.document.chip import MAX_FILE_BYTES
 from impostor.services.comparison import Comparer
+from impostor.services.three_way import MAX_CHIP_FILES, chip_files
 from impostor.stages.capture import load_image
 from impostor.station.schemas import HealthReply, QualityReply, VerifyReply
 from impostor.station.service import Refusal, Station, current_station, in_thread
@@ -75,14 +82,31 @@ async def verify(
     system: Annotated[str, Depends(caller)],
     station: Annotated[Station, Depends(current_station)],
     comparer: Annotated[Comparer, Depends(current_comparer)],
+    chip: Annotated[
+        list[UploadFile] | None,
+        File(
+            description="The page's chip: its files as a reader writes them (EF_COM.bin, EF_SOD.bin,"
+            f" DG1.bin, DG2.bin, DG14.bin, DG15.bin), one part each; at most {MAX_CHIP_FILES}."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Compare a document portrait with a live photo; the same JSON as ``impostor compare --json``."""
+    """Compare a document portrait with a live photo, with the page's chip where its files are
+    sent; the same JSON as ``impostor compare --json [--chip DIR]``."""
     limit = station.config.max_upload_bytes
+    uploads = chip or []
+    if len(uploads) > MAX_CHIP_FILES:
+        message = f"{len(uploads)} chip files: a chip has at most {MAX_CHIP_FILES}; send only its files"
+        raise Refusal(413, "TooLarge", message, "too_large")
     document_bytes = await read_upload(document, "document", limit)
     live_bytes = await read_upload(live, "live", limit)
+    parts = [
+        (part.filename or f"chip {number}", await read_upload(part, f"chip {part.filename}", MAX_FILE_BYTES))
+        for number, part in enumerate(uploads, start=1)
+    ]
+    files = chip_files(parts) if parts else None  # DocumentError: the catalogue's 422
     # the document is read and its portrait found while the live photo is decoded beside it
     side, live_image = await asyncio.gather(
-        in_thread(lambda: comparer.read(document_bytes, name="document")),
+        in_thread(lambda: comparer.read(document_bytes, name="document", chip=files)),
         in_thread(lambda: load_image(live_bytes, name="live")),
     )
 

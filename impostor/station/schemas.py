@@ -15,6 +15,8 @@ from impostor.records.audit import MAX_NOTE
 
 __all__ = [
     "CatalogueReply",
+    "ChipBody",
+    "ChipReply",
     "DocumentReply",
     "DocumentView",
     "GuidanceReply",
@@ -123,6 +125,17 @@ class VerifyReply(_Open):
     document_reading: dict[str, Any] | None = Field(
         default=None, description="what reading the document found (absent for a bare portrait)"
     )
+    decided_by: Literal["page", "chip"] | None = Field(
+        default=None,
+        description="which of the document's portraits was compared with the traveller: the chip's "
+        "where its passive authentication holds (absent for a bare portrait)",
+    )
+    chip: dict[str, Any] | None = Field(
+        default=None,
+        description="what the page's chip proved (absent without one): passive, active and chip "
+        "authentication, how it was opened, and the printed portrait's distance from the chip's "
+        "with the substitution rule's answer",
+    )
 
 
 class QualityReply(QualityView):
@@ -178,6 +191,8 @@ class SettingsReply(_Open):
     time_zone: str | None
     frame_interval_ms: int
     shot_after: int
+    chip_reader: bool = Field(default=False, description="the station has a chip reader: key C reads it")
+    chip_auto: bool = Field(default=False, description="the chip is read as soon as the page is taken")
 
 
 class SignInReply(_Open):
@@ -227,6 +242,9 @@ class DocumentView(_Open):
     name: str
     image: str | None = Field(description="the face the page shows (a /counter/faces/ URL)")
     reading: ReadingView | None
+    portrait: str | None = Field(
+        default=None, description='which portrait decides: "page", "chip", "portrait"'
+    )
 
 
 class DocumentReply(_Open):
@@ -248,6 +266,53 @@ class VerdictView(_Open):
     time: str | None
     record: int | None
     judgement: str | None
+    portrait: str | None = Field(
+        default=None, description='which portrait decided: "page", "chip", "portrait"'
+    )
+
+
+class ChipBody(BaseModel):
+    """What opens the chip when the page's MRZ did not: the three fields typed from the page
+    (document number, birth date and expiry as YYMMDD), or the card access number; all empty:
+    the MRZ read from the page."""
+
+    number: str = Field(default="", max_length=20)
+    birth: str = Field(default="", max_length=6)
+    expiry: str = Field(default="", max_length=6)
+    can: str = Field(default="", max_length=6)
+
+
+class ChipProgressView(_Open):
+    stage: Literal["waiting", "opening", "reading", "checking", "done", "failed"]
+    file: str = Field(description='the file arriving ("DG2" is the portrait)')
+    done: int = Field(description="bytes of it read")
+    total: int = Field(description="bytes in it")
+    seconds: float
+    code: str | None = Field(description="why it failed: a catalogue code (error.<code>)")
+
+
+class ChipCheckView(_Open):
+    check: Literal["passive", "active", "chip"]
+    status: Literal["passed", "failed", "incomplete", "not_done", "not_counted", "not_read"]
+
+
+class ChipView(_Open):
+    """The chip read at the counter: how it was opened, its portrait and its three checks."""
+
+    access: str = Field(description='the protocol that opened it ("BAC", "PACE ECDH-GM AES-128")')
+    password: Literal["mrz", "can"]
+    tries: int
+    image: str | None = Field(description="the chip's portrait (a /counter/faces/ URL)")
+    checks: list[ChipCheckView]
+    genuine: bool
+    decides: bool = Field(description="the chip's portrait is the one compared with the traveller")
+
+
+class ChipReply(_Open):
+    chip: ChipProgressView | None = Field(description="the reading; null before one was started")
+    view: ChipView | None = Field(description="once the reading is done: what it gave")
+    document: DocumentView | None = Field(description="once the reading is done: the document with its chip")
+    poll_ms: int
 
 
 class LiveView(_Open):

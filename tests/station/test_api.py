@@ -372,3 +372,50 @@ def settings_data() -> Path:
     if not (path / "documents").is_dir():
         pytest.skip(f"the shared documents are not at {path}")
     return path
+
+
+def test_a_page_with_its_chip_files_is_compared_three_ways_as_compare_does(
+    station: tuple[str, str, StationConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import cv2
+    import numpy as np
+    from click.testing import CliRunner
+
+    from impostor.cli import main
+    from tests.document.signing import authority
+    from tests.three_way_pages import chip_passport, enlarged, page_png, write_chip, write_csca
+
+    url, key, config = station
+    lfw = settings_data() / "lfw" / "lfw" / "Colin_Powell"
+    csca = authority("Test CSCA")
+    monkeypatch.setenv("IMPOSTOR_CSCA", str(write_csca(csca, tmp_path / "csca.pem")))
+    png = np.frombuffer(page_png(settings_data() / "documents", lfw / "Colin_Powell_0001.jpg"), np.uint8)
+    page = tmp_path / "page.jpg"  # a scanner's JPEG: the PNG is over this station's upload limit
+    cv2.imwrite(str(page), cv2.imdecode(png, cv2.IMREAD_COLOR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    live = enlarged(lfw / "Colin_Powell_0002.jpg", tmp_path / "live.jpg")
+    folder = write_chip(chip_passport(lfw / "Colin_Powell_0001.jpg", csca), tmp_path / "chip")
+    chip = [("chip", (path.name, path.read_bytes())) for path in sorted(folder.iterdir())]
+    body = [*files(page, live).items(), *chip]
+    reply = httpx.post(f"{url}/api/v1/verify", files=body, headers={"X-API-Key": key}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    command = ["compare", str(page), str(live), "--chip", str(folder), "--json", "--no-audit"]
+    printed = json.loads(CliRunner().invoke(main, command).output)
+    over_http = reply.json()
+    assert over_http["decided_by"] == "chip" and over_http["decision"] == "MATCH", over_http["reason_codes"]
+    for shown in (printed, over_http):  # the times differ, and so do the names of the inputs
+        shown.pop("timings_ms")
+        for side in ("document", "live"):
+            shown[side]["image"].pop("source")
+        shown["document_reading"].pop("timings_ms")
+        shown["document_reading"].pop("source")
+    assert over_http == printed
+    too_many = [*files(page, live).items(), *(chip * 5)]
+    refused = httpx.post(f"{url}/api/v1/verify", files=too_many, headers={"X-API-Key": key}, timeout=60)
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "too_large", refused.text
+    twice = [*files(page, live).items(), *chip, chip[0]]
+    refused = httpx.post(f"{url}/api/v1/verify", files=twice, headers={"X-API-Key": key}, timeout=60)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unreadable_document", (
+        refused.text
+    )

@@ -98,15 +98,19 @@ class _Translations(Translations):
 
 # the images each upload route carries; every other route takes a small form or JSON
 _IMAGES = {"/api/v1/verify": 2, "/api/v1/quality": 1, "/counter/document": 1, "/counter/live": 1}
+# what a page's chip may add to a comparison: its files together (a chip holds about 100 kB;
+# each file is held to a chip file's size on its own as it is read)
+_CHIP_BYTES = {"/api/v1/verify": 2 * 2**20}
 
 
 def body_limit_of(config: StationConfig, path: str) -> int:
     """The largest body a request to ``path`` may send, in bytes: its images (or camera frame) at
-    their largest, and the form around them."""
+    their largest, a chip's files where the route takes them, and the form around them."""
     path = path.rstrip("/")
     if path == "/counter/frame":
         return config.max_frame_bytes + config.max_form_bytes
-    return _IMAGES.get(path, 0) * config.max_upload_bytes + config.max_form_bytes
+    images = _IMAGES.get(path, 0) * config.max_upload_bytes
+    return images + _CHIP_BYTES.get(path, 0) + config.max_form_bytes
 
 
 async def _gate(station: Station, scope: Any) -> Refusal | None:

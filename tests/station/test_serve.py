@@ -201,7 +201,7 @@ def _reply(raw: socket.socket) -> tuple[float, int, dict[str, str], dict[str, An
 def test_each_route_allows_the_body_its_images_need() -> None:
     config = StationConfig(warm=False)
     image, form = config.max_upload_bytes, config.max_form_bytes
-    assert body_limit_of(config, "/api/v1/verify") == 2 * image + form
+    assert body_limit_of(config, "/api/v1/verify") == 2 * image + 2 * 2**20 + form  # and a chip's files
     for single in ("/api/v1/quality", "/counter/document", "/counter/live", "/counter/live/"):
         assert body_limit_of(config, single) == image + form, single
     assert body_limit_of(config, "/counter/frame") == config.max_frame_bytes + form
@@ -218,7 +218,7 @@ def test_a_body_announced_over_its_routes_limit_is_refused_at_once(
         ("/api/v1/quality", 30 * 2**20),
         ("/api/v1/verify", 30 * 2**20),
         ("/api/v1/quality", one_image + 1),  # a single-image route: one image's limit, not two
-        ("/api/v1/verify", 2 * config.max_upload_bytes + config.max_form_bytes + 1),
+        ("/api/v1/verify", 2 * config.max_upload_bytes + 2 * 2**20 + config.max_form_bytes + 1),
     ):
         with _send_headers(port, path, key, f"Content-Length: {declared}") as raw:
             elapsed, status, headers, reply, closed = _reply(raw)

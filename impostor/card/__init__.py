@@ -10,5 +10,7 @@
 - ``files``: SELECT and READ BINARY of the eMRTD files, bounded, with progress.
 - ``passport``: a passport's chip read whole: access, files, then PA, AA and CA in that order.
 - ``authenticity``: active (DG15) and chip (DG14) authentication, counted only after PA passed.
+- ``candidates``: the MRZ readings to try, best first: the OCR's, then the likeliest others
+  whose check digits hold.
 - ``access``: opening a chip, PACE first else BAC, over a few OCR readings of the MRZ.
 """

@@ -102,6 +102,7 @@ class DocumentReading:
     ghosts: tuple[Located, ...] = ()
     chip_image: LoadedImage | None = None
     with_chip: bool = False
+    mrz_options: correct.Options | None = None  # the OCR's readings of each printed character
 
     @property
     def alerts(self) -> tuple[Finding, ...]:
@@ -233,6 +234,7 @@ class _Page:
     turned: int = 0  # degrees clockwise, the page's and then the portrait search's
     located: Located | None = None  # the page's portrait with its face (a bare portrait: None)
     ghosts: tuple[Located, ...] = ()  # the faces searched on the secondary images
+    options: correct.Options | None = None  # the OCR's readings of each MRZ character
 
 
 def read_mrz(pixels: RGBImage) -> tuple[ocr.MrzSearch, Mrz | None]:
@@ -294,6 +296,7 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
     started = time.perf_counter()
     pixels = image.pixels
     turned = search.read.turned if search.read is not None else 0
+    options = search.read.options if search.read is not None and printed is not None else None
     if turned:
         pixels = cv2.rotate(pixels, _TURNS[turned])
     portraits = page.find_portraits(pixels, upright=printed is not None)
@@ -313,7 +316,7 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
         findings += mrz_findings(printed, today)
     if main is None:
         findings.append(Finding("no_portrait", "warning", "no usable portrait was found on the page"))
-        return "page", _Page(printed, portraits, None, findings, turned)
+        return "page", _Page(printed, portraits, None, findings, turned, options=options)
     portrait = _portrait_located(portraits, main, image)
     started = time.perf_counter()
     verifier = _ghost_verifier()
@@ -325,7 +328,9 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
         ghosts.append(ghost)
     timings["ghost"] = (time.perf_counter() - started) * 1000
     turned = (turned + portraits.turned) % 360
-    return "page", _Page(printed, portraits, portrait.image, findings, turned, portrait, tuple(ghosts))
+    return "page", _Page(
+        printed, portraits, portrait.image, findings, turned, portrait, tuple(ghosts), options
+    )
 
 
 def _portrait_located(portraits: page.PagePortraits, main: FaceBox, image: LoadedImage) -> Located:
@@ -442,6 +447,7 @@ def _page_reading(image: LoadedImage, source: str, today: dt.date) -> DocumentRe
         timings_ms=timings,
         located=read_page.located,
         ghosts=read_page.ghosts,
+        mrz_options=read_page.options,
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from impostor.card.authenticity import FAILED as CHECK_FAILED
+from impostor.card.candidates import access_candidates
 from impostor.card.passport import ChipRead, FileProgress, mrz_keys, read_passport
 from impostor.document import DocumentReading, sod
 from impostor.document.chip import DATA_GROUP_TAGS, FILES, MAX_FILE_BYTES, ChipFiles
@@ -268,7 +269,11 @@ def read_on_reader(
             "no MRZ was read from the page to open the chip with: type it, or examine the page"
         )
     trusted = configured_cscas(csca)
-    candidates = [mrz_keys("\n".join(reading.mrz.lines))]
+    # the read and, where the OCR doubted a character, its likeliest other readings whose check
+    # digits hold: at most three tries, so the chip is never locked
+    candidates = access_candidates(reading.mrz, reading.mrz_options) or [
+        mrz_keys("\n".join(reading.mrz.lines))
+    ]
     with pcsc.connect(reader, timeout=timeout) as channel:
         return read_passport(channel, mrz_candidates=candidates, progress=progress, csca=trusted)
 

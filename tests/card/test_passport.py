@@ -55,8 +55,8 @@ def test_without_a_csca_the_chain_is_not_done_and_the_chip_not_proven(card: Runn
     assert not result.genuine
 
 
-# vicc answers BAC with wrong keys 6988 (SM data objects incorrect), which bac.REFUSALS does not
-# take for a refusal yet, so the next reading is never tried
+# vicc answers BAC with wrong keys 6988 (SM data objects incorrect), which is a refusal: the
+# next reading is tried
 def test_a_wrong_mrz_is_retried_then_refused_after_at_most_three_tries(card: RunningCard) -> None:
     with pcsc.connect(card.reader, timeout=5) as channel:
         result = read_passport(channel, mrz_candidates=[WRONG, mrz_keys(card.passport.mrz)])

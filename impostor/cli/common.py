@@ -120,6 +120,7 @@ class FiniteRange(click.FloatRange):
     (every comparison with NaN is false, so ``nan`` passes any bound)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number ``value`` names, within the range and finite; fails the option otherwise."""
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value} is not a finite number", param, ctx)

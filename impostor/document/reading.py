@@ -106,6 +106,7 @@ class DocumentReading:
 
     @property
     def alerts(self) -> tuple[Finding, ...]:
+        """The findings that must be examined before a MATCH can stand (severity ``alert``)."""
         return tuple(f for f in self.findings if f.severity == "alert")
 
     @property
@@ -122,6 +123,7 @@ class DocumentReading:
         return (self.mrz.issuing_state, self.mrz.document_number) if self.mrz is not None else None
 
     def to_dict(self) -> dict[str, object]:
+        """The reading as ``impostor document --json`` prints it."""
         authentication = self.authentication
         return {
             "source": self.source,

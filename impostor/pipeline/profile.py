@@ -56,6 +56,12 @@ COMPARISONS = ("photo", "document")
 
 @dataclass(frozen=True, eq=False)
 class Profile:
+    """A calibration profile: how distances become probabilities and decisions, with its provenance.
+
+    Distances are Euclidean between 128-d embeddings (smaller is more alike): at or below
+    ``accept_distance`` the faces MATCH, above ``reject_distance`` they do not, between the two
+    the comparison is REFERred. Read with :func:`load_profile`; written by ``impostor calibrate``."""
+
     name: str
     version: str
     calibration: Calibrator
@@ -86,13 +92,16 @@ class Profile:
 
     @property
     def thresholds(self) -> Thresholds:
+        """The accept and reject distances as one value."""
         return Thresholds(self.accept_distance, self.reject_distance)
 
     @property
     def ref(self) -> ProfileRef:
+        """What a verdict records of the profile that decided it."""
         return ProfileRef(self.name, self.version, self.path, self.comparison)
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile as its JSON file holds it (schema ``impostor.profile/1``)."""
         return {
             "schema": SCHEMA,
             "name": self.name,

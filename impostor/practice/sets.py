@@ -48,6 +48,7 @@ class ImageRef:
     source: ImageRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The image reference as a set's JSON file holds it."""
         data: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "person": self.person}
         if self.source is not None:
             data["source"] = self.source.to_dict()
@@ -79,6 +80,7 @@ class Item:
         return pair_key(self.left.source or self.left, self.right)
 
     def to_dict(self) -> dict[str, Any]:
+        """The pair as a set's JSON file holds it."""
         return {
             "id": self.id,
             "same": self.same,
@@ -117,6 +119,7 @@ class PracticeSet:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
+        """The set as its JSON file holds it, with its schema and provenance."""
         return {
             "schema": SCHEMA,
             "name": self.name,

@@ -6,6 +6,13 @@ Starts ``impostor station`` on loopback with a scanner folder, feeds Debian's Ch
 webcam clip of ``samples/live_genuine.jpg`` (Grace Hopper; the document is ``samples/document.png``)
 and photographs each screen at 1366×768 (the counter screen), 1920×1080 and a phone's 360×740.
 The browser tests (tests/station/test_browser.py) make the same screens from real faces.
+
+The chip's screens (the page, its chip read on the reader, the three portraits side by side,
+and the fields an officer types when the page's MRZ does not open the chip) need a reader with
+a card on it: the chip's browser test makes them with a virtual card in a real PC/SC stack
+(pcscd, vpcd, vicc) and the same public-domain faces, at 1366×768 and 360×740:
+
+    IMPOSTOR_SCREENSHOTS=docs/screenshots uv run pytest tests/station/test_chip_page.py -k portraits
 """
 
 from __future__ import annotations

@@ -170,6 +170,13 @@ SETTINGS: dict[str, Setting] = {
             "signer must chain to; without it no chip is proven genuine (an alert).",
         ),
         Setting(
+            "chip_reader",
+            "IMPOSTOR_CHIP_READER",
+            "",
+            "The station's chip reader when --chip-reader is not given: its number (impostor chip "
+            "readers) or part of its name; empty for none (the station reads no chips).",
+        ),
+        Setting(
             "debug",
             "IMPOSTOR_DEBUG",
             "",

@@ -47,6 +47,16 @@ def _files_options(command: Any) -> Any:
             help="Folder the passport scanner drops its images into (key D on the page takes the newest).",
         ),
         click.option(
+            "--chip-reader",
+            metavar="N|NAME",
+            help=settings.option_help(
+                "chip_reader",
+                "The passport chip reader: its number (impostor chip readers) or part of its name; "
+                "key C on the page reads the chip of the document on it, and it is read by itself "
+                "after each page",
+            ),
+        ),
+        click.option(
             "--keep-images",
             type=click.IntRange(1, 3650),
             metavar="DAYS",
@@ -93,6 +103,7 @@ def station(
     audit_db: Path | None,
     db: Path | None,
     scanner_dir: Path | None,
+    chip_reader: str | None,
     keep_images: int | None,
     certfile: Path | None,
     keyfile: Path | None,
@@ -111,6 +122,7 @@ def station(
     \b
     Examples:
       impostor station --scanner-dir /srv/scanner --name LIM-T1-07
+      impostor station --scanner-dir /srv/scanner --chip-reader 0
       impostor station --host 0.0.0.0 --certfile station.pem --keyfile station.key
     """
     if context.invoked_subcommand is not None:
@@ -127,6 +139,7 @@ def station(
             max_upload_bytes=max_upload_mb * 2**20,
             idle_minutes=idle_minutes,
             scanner_dir=scanner_dir,
+            chip_reader=chip_reader or str(settings.get("chip_reader")) or None,
             keep_images_days=keep_images,
             judgement_first=judgement_first,
             secure_cookies=certfile is not None,

@@ -9,12 +9,14 @@ already found the officer's session and checked their rate before any of these r
     GET  /counter/me                   who is signed in
     POST /counter/document             the document portrait from a file
     POST /counter/document/scanner     the newest scan in the scanner folder
+    POST /counter/chip, GET            the chip on the reader (``impostor.station.chip``)
     POST /counter/frame                a camera frame → one instruction and the face box
     POST /counter/live                 the live photo → the verdict (or, judgement first, nothing yet)
     POST /counter/judgement            the officer's own judgement → the verdict
     POST /counter/outcome              what happened to the traveller
     POST /counter/next                 forget this traveller
-    GET  /counter/faces/{side}         the face the page shows (JPEG, from memory)
+    GET  /counter/faces/{side}         a face the page shows: the page's, the chip's, the live
+                                       photo's (JPEG, from memory)
 
 Nothing of a traveller is written anywhere but the audit log (digests, the decision, the events)
 and, with ``--keep-images``, the encrypted kept images.
@@ -37,6 +39,7 @@ from impostor.services.comparison import Comparer
 from impostor.station import views
 from impostor.station.accounts import LOCK_FOR, SignIn
 from impostor.station.api import current_comparer, read_upload
+from impostor.station.chip import add_chip_routes
 from impostor.station.guidance import guide
 from impostor.station.schemas import (
     CatalogueReply,
@@ -145,6 +148,7 @@ def add_counter(app: FastAPI, station: Station) -> None:
         Scanner(config.scanner_dir, config.scanner_max_age_minutes * 60) if config.scanner_dir else None
     )
     app.include_router(router)
+    add_chip_routes(app, station)
 
 
 def current_scanner(request: Request) -> Scanner | None:
@@ -176,6 +180,8 @@ def settings(station: StationDep, request: Request) -> dict[str, Any]:
         "time_zone": config.time_zone,
         "frame_interval_ms": FRAME_INTERVAL_MS,
         "shot_after": SHOT_AFTER,
+        "chip_reader": config.chip_reader is not None,
+        "chip_auto": config.chip_reader is not None and config.chip_auto,
     }
 
 
@@ -230,12 +236,12 @@ def take_document(
     with session.lock:
         session.next_traveller()  # a new document is a new traveller
         traveller = session.traveller
-        traveller.document, traveller.document_source = side.located, source
-        traveller.reading = side.reading
+        traveller.document, traveller.document_source, traveller.document_name = side.located, source, name
+        traveller.reading, traveller.side, traveller.page_side = side.reading, side, side
         if station.keeper is not None:
             traveller.document_bytes = data
         views.show(traveller, "document", side.located)
-        return {"document": views.document_view(traveller, side.located, source, name)}
+        return {"document": views.document_view(traveller)}
 
 
 @router.post("/counter/document", response_model=DocumentReply)
@@ -272,12 +278,15 @@ def compare(
 ) -> dict[str, Any]:
     """Compare the traveller on screen with their live photo (``Comparer.compare``), audited."""
     traveller = session.traveller  # the photo belongs to the traveller on screen when it was sent
-    if traveller.document is None or traveller.reading is None:
+    side = traveller.side
+    if traveller.document is None or side is None:
         raise Refusal(409, "NoDocument", "there is no document for this traveller yet", "no_document")
-    side = comparer.side(traveller.reading, located=traveller.document)
+    if traveller.chip is not None and traveller.chip.running:
+        # the chip's portrait is the one that decides: the comparison waits for it
+        raise Refusal(409, "ChipReading", "the chip is still being read", "chip_reading")
     live = comparer.locate_live(side, data, label="live photo")
     with session.lock:
-        if session.traveller is not traveller or traveller.document is None:
+        if session.traveller is not traveller or traveller.side is not side:
             # "next traveller" or a new document came first: this photo is not theirs
             raise Refusal(409, "NoDocument", "the traveller changed while the photo was sent", "no_document")
         result = comparer.compare(side, live, operator=session.operator)
@@ -368,7 +377,7 @@ def next_traveller(session: SessionDep) -> Response:
 @router.get(
     "/counter/faces/{side}", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
 )
-def face(side: Literal["document", "live"], session: SessionDep) -> Response:
+def face(side: Literal["document", "chip", "live"], session: SessionDep) -> Response:
     """The face the page shows (JPEG, from memory, never cached)."""
     data = session.traveller.faces.get(side)
     if data is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -89,6 +89,11 @@ class StationConfig:
     # a web page that points its own name at 127.0.0.1 (DNS rebinding) cannot reach it
     hosts: tuple[str, ...] | None = None
     warm: bool = True  # load the models before the first request
+    # the chip reader: its number from 0 (``impostor chip readers``) or part of its name; None:
+    # the station reads no chips and the page offers no key C
+    chip_reader: str | None = None
+    chip_auto: bool = True  # with a reader, the chip is read as soon as the page is taken
+    chip_wait_seconds: float = 20.0  # the card must be on the reader within this, or "no card"
 
     def __post_init__(self) -> None:
         if self.keep_images_days is not None and not 1 <= self.keep_images_days <= 3650:
@@ -97,6 +102,10 @@ class StationConfig:
             raise errors.ConfigError(f"the idle time must be 1 to 1440 minutes, not {self.idle_minutes:g}")
         if not self.body_seconds > 0:
             raise errors.ConfigError(f"the body time limit must be above 0 s, not {self.body_seconds:g}")
+        if not 1 <= self.chip_wait_seconds <= 600:
+            raise errors.ConfigError(
+                f"the wait for a card must be 1 to 600 seconds, not {self.chip_wait_seconds:g}"
+            )
         if self.requests_per_address < 1:
             raise errors.ConfigError(
                 f"the requests in flight per address must be at least 1, not {self.requests_per_address}"
@@ -126,15 +135,23 @@ class ThreadLogs:
         return self._local.log
 
     def append(
-        self, verdict: Verdict, *, station: str, operator: str, document: tuple[str, str] | None = None
+        self,
+        verdict: Verdict,
+        *,
+        station: str,
+        operator: str,
+        document: tuple[str, str] | None = None,
+        checks: Mapping[str, object] | None = None,
     ) -> AuditRecord:
-        """Log ``verdict``, with the document's state and number as a keyed hash; returns its record."""
+        """Log ``verdict``, with the document's state and number as a keyed hash and, for a
+        document read with its chip, which portrait decided and what the chip proved
+        (``checks``); returns its record."""
         quality = {
             side.name: side.quality.to_dict() if side.quality else None
             for side in (verdict.document, verdict.live)
         }
         return self.log().append(
-            verdict, station=station, operator=operator, quality=quality, document=document
+            verdict, station=station, operator=operator, quality=quality, document=document, checks=checks
         )
 
 
@@ -194,6 +211,8 @@ class Station:
         # costs the station one core at most and the officers' comparisons keep the other
         self._slow = threading.BoundedSemaphore(1)
         self.sessions = Sessions(config.idle_minutes * 60)
+        # one reader, one card on it: one chip read at a time, whoever asks
+        self.reader_lock = threading.Lock()
         self.keeper: Keeper | None = None
         if config.keep_images_days is not None:
             self.keeper = Keeper(kept_folder(self.logs.log().path), config.keep_images_days)

@@ -4,7 +4,7 @@ A session is a random token in an HttpOnly cookie, kept by the web kit's store
 (``impostor.web.sessions``: only its SHA-256, in memory, so nothing of a session outlives the
 process). A session ends when the officer signs out, signs in again elsewhere, or leaves it
 idle: only what the officer does counts as activity, not the camera frames the page sends by
-itself. The traveller (document, live photo, verdict) lives
+itself. The traveller (document, its chip, live photo, verdict) lives
 in the session and nowhere else, and is dropped at the next traveller, at sign-out and at expiry.
 """
 
@@ -15,12 +15,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from impostor.document import DocumentReading
 from impostor.pipeline.verifier import Located, Verifier
 from impostor.types import Verdict
 from impostor.web import sessions as web_sessions
 from impostor.web.sessions import Lookup
+
+if TYPE_CHECKING:
+    from impostor.card.passport import ChipRead
+    from impostor.services.comparison import DocumentSide
+    from impostor.station.reader import ChipJob
 
 __all__ = ["CounterSession", "Lookup", "Sessions", "Traveller"]
 
@@ -31,7 +37,12 @@ class Traveller:
 
     document: Located | None = None
     document_source: str = ""  # "file" or "scanner"
+    document_name: str = ""  # the scan's file name
     reading: DocumentReading | None = None  # what was read from the document (its MRZ, its chip)
+    side: DocumentSide | None = None  # the document ready to compare (with its chip, once read)
+    page_side: DocumentSide | None = None  # the page as read, before any chip: a reading starts here
+    chip: ChipJob | None = None  # the reading of its chip on the station's reader
+    chip_read: ChipRead | None = None  # what that reading gave (access, files, PA/AA/CA)
     verifier: Verifier | None = None  # the verifier whose profile suits the document
     document_bytes: bytes = b""  # kept only until the comparison, for --keep-images
     live: Located | None = None

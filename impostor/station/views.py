@@ -1,6 +1,7 @@
 """What the officers' page is shown of a traveller: the document and its reading, the verdict in
 the page's terms (reason codes and the document's findings, which the catalogues put into
-words), and the faces side by side at one scale (``impostor.pipeline.portrait``).
+words), the chip read at the counter (its three checks, which portrait decides), and the faces
+side by side at one scale (``impostor.pipeline.portrait``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from impostor.types import Decision, Verdict
 
 __all__ = [
     "PRESENTATION_ATTACKS",
+    "chip_view",
     "document_view",
     "face_url",
     "reading_view",
@@ -35,9 +37,12 @@ def face_url(traveller: Traveller, side: str) -> str | None:
     return f"/counter/faces/{side}?v={traveller.version}" if side in traveller.faces else None
 
 
-def document_view(traveller: Traveller, located: Located, source: str, name: str) -> dict[str, Any]:
-    """The document as the page shows it: whether its face was found and passed its gates, why
-    not (reason codes), where it came from, its face's URL and its reading."""
+def document_view(traveller: Traveller) -> dict[str, Any]:
+    """The traveller's document as the page shows it: whether its printed face was found and
+    passed its gates, why not (reason codes), where it came from, its face's URL, its reading
+    (with its chip's, once read) and which portrait decides."""
+    located = traveller.document
+    assert located is not None
     codes = []
     if located.landmarks is None:
         codes.append("document_no_face")
@@ -53,10 +58,38 @@ def document_view(traveller: Traveller, located: Located, source: str, name: str
         "passed": passed and not located.image.info.damage,
         "reason_codes": codes,
         "rotated_degrees": located.rotated,
-        "source": source,
-        "name": name,
+        "source": traveller.document_source,
+        "name": traveller.document_name,
         "image": face_url(traveller, "document"),
         "reading": reading_view(traveller.reading),
+        "portrait": traveller.side.portrait if traveller.side is not None else None,
+    }
+
+
+def chip_view(traveller: Traveller) -> dict[str, Any] | None:
+    """What the page shows of the chip read from the reader: how it was opened, its portrait's
+    URL, its three checks (passive, active and chip authentication, each ``passed``,
+    ``failed``, ``incomplete``, ``not_done``, ``not_counted`` or ``not_read``) and whether its
+    portrait decides. None before a chip was read."""
+    chip_read, side = traveller.chip_read, traveller.side
+    if chip_read is None or side is None or side.checks is None:
+        return None
+    checks = side.checks
+    return {
+        "access": chip_read.access,
+        "password": "can" if chip_read.password == "CAN" else "mrz",
+        "tries": chip_read.tries,
+        "image": face_url(traveller, "chip"),
+        "checks": [
+            {"check": name, "status": status.replace(" ", "_")}
+            for name, status in (
+                ("passive", checks.passive),
+                ("active", checks.active),
+                ("chip", checks.chip),
+            )
+        ],
+        "genuine": chip_read.genuine,
+        "decides": side.portrait == "chip",
     }
 
 
@@ -141,4 +174,5 @@ def verdict_view(traveller: Traveller) -> dict[str, Any]:
         "time": traveller.decided.isoformat(timespec="seconds") if traveller.decided else None,
         "record": traveller.record,
         "judgement": traveller.judgement,
+        "portrait": traveller.side.portrait if traveller.side is not None else None,
     }

@@ -25,6 +25,8 @@
  * Stages of the counter screen (body[data-stage]):
  *   document   waiting for the document           O choose file · D scanner
  *   live       the camera looks for a good frame  Space shoot · L live photo file · O / D replace document
+ *                                                  C read the chip on the station's reader (the shot
+ *                                                  waits for it: its portrait is the one compared)
  *   judgement  the officer judges first           1 same · 2 different · 3 unsure · Z zoom
  *   verdict    the decision is up                 A / S / R / X outcome · Enter save note · Z zoom
  *   N (next traveller) in every stage; Escape leaves the zoom. Letter keys do nothing while the
@@ -43,6 +45,8 @@
     time_zone: null,
     frame_interval_ms: 250,
     shot_after: 3,
+    chip_reader: false,
+    chip_auto: false,
   };
   const FRAME_WIDTH = 640; // px: the frames sent for guidance
   const FRAME_QUALITY = 0.8;
@@ -51,6 +55,9 @@
   const JUDGEMENTS = ["same", "different", "unsure"];
   const OUTCOMES = ["admitted", "secondary", "retaken", "other"];
   const NOTE_LIMIT = 200;
+  const CHIP_RUNNING = ["waiting", "opening", "reading", "checking"];
+  const CHIP_FORM_CODES = ["chip_access_denied", "chip_typed_refused", "chip_no_keys", "chip_fields"];
+  const CHIP_PATIENCE_MS = 120000; // the reader's own waits end well before: a lost reply, not a slow chip
 
   const state = {
     settings: { ...DEFAULTS },
@@ -80,6 +87,11 @@
     box: null,
     boxPassed: false,
     urls: new Set(), // object URLs made for previews, revoked when replaced or cleared
+    chip: null, // the chip reading's progress (GET /counter/chip): {stage, file, done, total, code}
+    chipView: null, // once read: how it was opened, its portrait, its three checks
+    chipForm: false, // the MRZ read did not open the chip: the officer types the fields
+    chipTimer: null,
+    chipSince: 0,
     lastActivity: Date.now(),
     idleTimer: null,
   };
@@ -442,6 +454,7 @@
     clearLive();
     stopCamera();
     setImage("document-face", null);
+    clearChip();
     forgetUrls();
     state.document = null;
     $("document-file").value = "";
@@ -505,6 +518,7 @@
       state.stage = "live";
       renderCounter();
       startCapture();
+      if (state.settings.chip_reader && state.settings.chip_auto) startChip(null);
       return "shoot"; // disabled until the camera is on: startCamera focuses it then
     });
   }
@@ -772,7 +786,9 @@
     renderGuidance();
     drawBox();
     const needed = Math.max(1, Number(state.settings.shot_after) || DEFAULTS.shot_after);
-    if (state.passedRun >= needed) shoot();
+    // the chip's portrait is waited for, and so is the officer typing what opens it (Space
+    // still shoots: the officer may go on with the page's portrait alone)
+    if (state.passedRun >= needed && !chipRunning() && !state.chipForm) shoot();
   }
 
   /** The face box of the last frame over the preview (the canvas is mirrored with the video). */
@@ -827,11 +843,198 @@
     if (guidance.textContent !== text) guidance.textContent = text; // aria-live: speak changes only
   }
 
+  // --- the chip on the station's reader ---------------------------------------------------------
+
+  function chipRunning() {
+    return Boolean(state.chip && CHIP_RUNNING.includes(state.chip.stage));
+  }
+
+  /** Key C: a reader, a page read, no live photo yet, no reading running. */
+  function chipAllowed() {
+    return (
+      state.screen === "counter" &&
+      Boolean(state.settings.chip_reader) &&
+      Boolean(state.document) &&
+      state.stage === "live" &&
+      !state.live &&
+      !state.busy &&
+      !chipRunning()
+    );
+  }
+
+  function clearChip() {
+    if (state.chipTimer !== null) window.clearTimeout(state.chipTimer);
+    state.chipTimer = null;
+    state.chip = null;
+    state.chipView = null;
+    state.chipForm = false;
+    setImage("chip-face", null);
+    for (const id of ["chip-number", "chip-birth", "chip-expiry", "chip-can"]) $(id).value = "";
+  }
+
+  /** Read the chip: with the page's MRZ (`typed` null), or the fields the officer typed. */
+  async function startChip(typed) {
+    if (!chipAllowed()) return;
+    const traveller = state.traveller;
+    state.chip = { stage: "waiting", file: "", done: 0, total: 0, code: null };
+    state.chipSince = Date.now();
+    renderCounter();
+    let reply;
+    try {
+      reply = await post("/chip", typed ? { json: typed } : {});
+    } catch (error) {
+      if (traveller !== state.traveller) return;
+      state.chip = null;
+      if (!fail(error) && error instanceof ApiError && CHIP_FORM_CODES.includes(error.code)) state.chipForm = true;
+      renderCounter();
+      return;
+    }
+    if (traveller !== state.traveller) return;
+    onChip(reply);
+  }
+
+  /** The reading's progress, asked for until it ends (and no longer than CHIP_PATIENCE_MS). */
+  function scheduleChipPoll(wait) {
+    if (state.chipTimer !== null) window.clearTimeout(state.chipTimer);
+    const traveller = state.traveller;
+    state.chipTimer = window.setTimeout(async () => {
+      state.chipTimer = null;
+      if (traveller !== state.traveller) return;
+      if (Date.now() - state.chipSince > CHIP_PATIENCE_MS) {
+        state.chip = { stage: "failed", code: "chip_timeout" };
+        showError("chip_timeout");
+        renderCounter();
+        return;
+      }
+      let reply;
+      try {
+        reply = await api("/chip");
+      } catch (error) {
+        if (traveller === state.traveller && !fail(error)) scheduleChipPoll(1000); // keep asking
+        return;
+      }
+      if (traveller === state.traveller) onChip(reply);
+    }, wait);
+  }
+
+  function onChip(reply) {
+    state.chip = reply.chip || null;
+    if (chipRunning()) {
+      scheduleChipPoll(Math.max(100, Number(reply.poll_ms) || 250));
+    } else if (state.chip && state.chip.stage === "done") {
+      state.chipForm = false;
+      state.chipView = reply.view || null;
+      if (reply.document) state.document = reply.document;
+      setImage("chip-face", (state.chipView && state.chipView.image) || null);
+      if (state.error && String(state.error.code).startsWith("chip_")) clearError();
+    } else if (state.chip && state.chip.stage === "failed") {
+      const code = state.chip.code || "chip_unreadable";
+      showError(code);
+      if (CHIP_FORM_CODES.includes(code)) openChipForm();
+    }
+    renderCounter();
+  }
+
+  /** The fields that open the chip, filled with what the page's MRZ said, for the officer to correct. */
+  function openChipForm() {
+    const mrz = state.document && state.document.reading ? state.document.reading.mrz : null;
+    const yymmdd = (iso) => (typeof iso === "string" && iso.length === 10 ? iso.slice(2).replaceAll("-", "") : "");
+    if (!state.chipForm && mrz) {
+      $("chip-number").value = mrz.document_number || "";
+      $("chip-birth").value = yymmdd(mrz.birth_date);
+      $("chip-expiry").value = yymmdd(mrz.expiry_date);
+    }
+    state.chipForm = true;
+    renderCounter();
+    $("chip-number").focus();
+  }
+
+  function submitChipForm(event) {
+    event.preventDefault();
+    const typed = {
+      number: $("chip-number").value.trim(),
+      birth: $("chip-birth").value.trim(),
+      expiry: $("chip-expiry").value.trim(),
+      can: $("chip-can").value.trim(),
+    };
+    if (!typed.can && !(typed.number && typed.birth && typed.expiry)) {
+      showError("chip_fields");
+      $(typed.number ? "chip-birth" : "chip-number").focus();
+      return;
+    }
+    startChip(typed);
+  }
+
+  function chipStatusText(chip) {
+    if (!chip) return state.document ? t("chip.ready") : "";
+    const percent = chip.total ? Math.min(100, Math.round((100 * chip.done) / chip.total)) : 0;
+    if (chip.stage === "waiting") return t("chip.waiting");
+    if (chip.stage === "opening") return t("chip.opening");
+    if (chip.stage === "reading" && chip.file === "DG2") return t("chip.reading_portrait", { percent: integer(percent) });
+    if (chip.stage === "reading") return t("chip.reading", { file: chip.file });
+    if (chip.stage === "checking") return t("chip.checking");
+    if (chip.stage === "done") return t("chip.done", { access: state.chipView ? state.chipView.access : "" });
+    return t("chip.failed");
+  }
+
+  /** What each of the chip's checks proves, in the officer's words. */
+  function checkText(check, explained) {
+    const named = {
+      passive: () => [t("chip.check.passive"), t("chip.help.passive")],
+      active: () => [t("chip.check.active"), t("chip.help.active")],
+      chip: () => [t("chip.check.chip"), t("chip.help.chip")],
+    }[check.check];
+    if (!named) return "";
+    const [name, help] = named();
+    // active and chip authentication not done: the chip does not offer them, which is no fault
+    const status = check.check !== "passive" && check.status === "not_done" ? t("chip.not_offered") : t("reading.status." + check.status);
+    return explained ? `${name}: ${status}. ${help}` : `${name}: ${status}.`;
+  }
+
+  function portraitText(portrait) {
+    if (portrait === "chip") return t("portrait.chip");
+    if (portrait === "page") return t("portrait.page");
+    return "";
+  }
+
+  function renderChip() {
+    const box = $("chip");
+    box.hidden = !state.settings.chip_reader || !state.document;
+    const chip = state.chip;
+    const status = $("chip-status");
+    status.dataset.stage = chip ? chip.stage : "";
+    const said = chipStatusText(chip);
+    if (status.textContent !== said) status.textContent = said;
+    const progress = $("chip-progress");
+    progress.hidden = !chipRunning();
+    progress.value = chip && chip.total ? Math.min(100, (100 * chip.done) / chip.total) : 0;
+    $("chip-form").hidden = !state.chipForm || state.stage !== "live";
+    const view = state.chipView;
+    const shown = Boolean(view && view.image) && state.stage !== "document";
+    $("chip-area").hidden = !shown;
+    document.body.dataset.portraits = shown ? "3" : "2";
+    const checks = view && Array.isArray(view.checks) ? view.checks : [];
+    // under the chip's portrait, what each check proves; under the verdict, the three in short
+    for (const [id, explained] of [["chip-checks", true], ["verdict-checks", false]]) {
+      $(id).replaceChildren(
+        ...checks.map((check) => {
+          const item = element("li", checkText(check, explained), "check-" + check.status);
+          item.dataset.check = check.check;
+          return item;
+        }),
+      );
+    }
+  }
+
   // --- the live photo ------------------------------------------------------------------------------
 
   /** Take the shot: a full-size frame from the video (by hand with Space, or after the good frames). */
   async function shoot() {
     if (state.screen !== "counter" || state.stage !== "live" || state.busy || state.shooting || state.live) return;
+    if (chipRunning()) {
+      showError("chip_reading");
+      return;
+    }
     if (!videoReady()) {
       if (state.cameraState === "failed") showError(cameraError());
       return;
@@ -857,7 +1060,8 @@
 
   function sendLiveFile() {
     const file = $("live-file").files[0];
-    if (!file || state.stage !== "live" || state.busy || state.shooting || state.live) {
+    if (chipRunning()) showError("chip_reading");
+    if (!file || state.stage !== "live" || state.busy || state.shooting || state.live || chipRunning()) {
       $("live-file").value = "";
       return;
     }
@@ -964,6 +1168,7 @@
     $("result-time").textContent = verdict.time ? t("result.time", { time: formatTime(verdict.time) }) : "";
     const record = isNumber(verdict.record) ? verdict.record : state.record;
     $("result-record").textContent = isNumber(record) ? t("result.record", { record: integer(record) }) : "";
+    $("result-portrait").textContent = portraitText(verdict.portrait);
     const codes = Array.isArray(verdict.reason_codes) ? verdict.reason_codes : [];
     // what the document's reading found leads, in its own words (dates and fields filled in)
     const findings = Array.isArray(verdict.document_findings) ? verdict.document_findings : [];
@@ -1077,6 +1282,7 @@
     $("judgement-panel").hidden = stage !== "judgement";
     $("verdict-panel").hidden = stage !== "verdict";
     renderDocument();
+    renderChip();
     renderGuidance();
     renderVerdict();
     renderOutcome();
@@ -1097,6 +1303,8 @@
     for (const outcome of OUTCOMES) $(`outcome-${outcome}`).disabled = busy;
     $("outcome-save").disabled = busy;
     $("next").disabled = busy;
+    $("chip-read").disabled = !chipAllowed();
+    $("chip-submit").disabled = !chipAllowed();
     $("signout").disabled = busy;
   }
 
@@ -1140,6 +1348,8 @@
       $("document-file").click();
     } else if (key === "d" && documentAllowed() && state.settings.scanner) {
       scanDocument();
+    } else if (key === "c" && chipAllowed()) {
+      startChip(null);
     } else if (key === "l" && stage === "live" && !$("live-file").disabled) {
       $("live-file").click();
     } else if (stage === "judgement" && ["1", "2", "3"].includes(key)) {
@@ -1181,6 +1391,8 @@
     $("outcome-save").addEventListener("click", saveNote);
     $("zoom").addEventListener("click", () => setZoom(!state.zoomed));
     $("next").addEventListener("click", nextTraveller);
+    $("chip-read").addEventListener("click", () => startChip(null));
+    $("chip-form").addEventListener("submit", submitChipForm);
     $("video").addEventListener("loadedmetadata", drawBox);
     window.addEventListener("resize", drawBox);
     document.addEventListener("keydown", onKey);

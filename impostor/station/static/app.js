@@ -111,8 +111,13 @@
   const { t, hasMessage, language, locale } = text;
 
   const integer = (value) => (isNumber(value) ? new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(value) : "");
-  const percent = (value) =>
-    new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(value);
+  // a calibrated probability is never certainty: past 99.9 % it reads "> 99,9 %", as the command line's
+  const percent = (value) => {
+    const format = (v) => new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(v);
+    if (value > 0.999) return `> ${format(0.999)}`;
+    if (value > 0 && value < 0.001) return `< ${format(0.001)}`;
+    return format(value);
+  };
 
   /** The verdict's time in the station's time zone (the browser's own when the settings say null). */
   function formatTime(iso) {

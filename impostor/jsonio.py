@@ -58,3 +58,33 @@ def write_json(value: Any, path: str | Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def read_json_file(path: Path, what: str, error: type[Exception], *, missing: str, limit: int) -> Any:
+    """The JSON value in the file at ``path``, read within ``limit`` bytes.
+
+    ``what`` names the kind of file in messages ("profile"); ``missing`` is what to say when
+    there is no such file (where the shipped ones are). Every way a file can fail (absent, a
+    folder or a pipe, too large, unreadable, not UTF-8, not JSON, nested too deeply) raises
+    ``error`` with one line naming the file.
+    """
+    from impostor.files import FileTooLarge, NotARegularFile, read_bounded
+
+    try:
+        text = read_bounded(path, limit).decode("utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what} file ({missing})") from None
+    except (NotARegularFile, IsADirectoryError):
+        raise error(f"{path}: is not a {what} file (a folder, a pipe or a device)") from None
+    except FileTooLarge as exc:
+        raise error(f"{path}: {exc.strerror}: not a {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a JSON {what} (not UTF-8 text)") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a {what}") from None

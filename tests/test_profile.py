@@ -321,7 +321,7 @@ def test_a_page_gets_the_document_profile_unless_the_site_named_its_own(
 
     monkeypatch.delenv("IMPOSTOR_PROFILE", raising=False)
     assert profile_for("page") == "document"
-    assert profile_for("chip") is None and profile_for("portrait") is None
+    assert profile_for("chip") == "chip" and profile_for("portrait") is None  # a chip: its own profile
     assert profile_for("page", "models/site.json") == "models/site.json"
     monkeypatch.setenv("IMPOSTOR_PROFILE", "models/site.json")
     assert profile_for("page") is None  # the setting's profile, for every document

@@ -22,7 +22,7 @@ from typing import Any
 
 from impostor import resources, settings
 from impostor.errors import ProfileError, quoted
-from impostor.files import FileTooLarge, NotARegularFile, read_bounded
+from impostor.jsonio import read_json_file
 from impostor.stages.calibrate import Calibrator, calibrator_from_dict
 from impostor.stages.quality import default_limits, limit_names
 from impostor.types import ProfileRef, Thresholds
@@ -242,24 +242,11 @@ def load_profile(path: str | Path | None = None) -> Profile:
             raise ProfileError(
                 f"{shipped}: the shipped profile cannot be read ({exc}); reinstall impostor"
             ) from None
-    try:
-        text = read_bounded(target, int(float(settings.get("max_file_mb")) * 2**20)).decode("utf-8")
-    except FileNotFoundError:
-        raise ProfileError(
-            f"{target}: no such profile file (the shipped profiles are named {' and '.join(SHIPPED)})"
-        ) from None
-    except (NotARegularFile, IsADirectoryError):
-        raise ProfileError(f"{target}: is not a profile file (a folder, a pipe or a device)") from None
-    except FileTooLarge as exc:
-        raise ProfileError(f"{target}: {exc.strerror}: not a profile") from None
-    except OSError as exc:
-        raise ProfileError(f"{target}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ProfileError(f"{target}: not a JSON profile (not UTF-8 text)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"{target}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise ProfileError(f"{target}: nested too deeply to be a profile") from None
+    data = read_json_file(
+        target,
+        "profile",
+        ProfileError,
+        missing=f"the shipped profiles are named {' and '.join(SHIPPED)}",
+        limit=int(float(settings.get("max_file_mb")) * 2**20),
+    )
     return Profile.from_dict(data, str(target))

@@ -22,7 +22,7 @@ from typing import Any
 
 from impostor import resources, settings
 from impostor.errors import ProfileError, quoted
-from impostor.files import FileTooLarge, NotARegularFile, read_bounded
+from impostor.jsonio import read_json_file
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "SHIPPED", "SubstitutionRule", "load_substitution"]
 
@@ -121,26 +121,11 @@ def load_substitution(path: str | Path | None = None) -> SubstitutionRule:
                 f"{shipped}: the shipped substitution rule cannot be read ({exc}); reinstall impostor"
             ) from None
     target = Path(path)
-    try:
-        text = read_bounded(target, int(float(settings.get("max_file_mb")) * 2**20)).decode("utf-8")
-    except FileNotFoundError:
-        raise ProfileError(
-            f"{target}: no such substitution rule file; give its path, or none for the shipped one"
-        ) from None
-    except (NotARegularFile, IsADirectoryError):
-        raise ProfileError(
-            f"{target}: is not a substitution rule file (a folder, a pipe or a device)"
-        ) from None
-    except FileTooLarge as exc:
-        raise ProfileError(f"{target}: {exc.strerror}: not a substitution rule") from None
-    except OSError as exc:
-        raise ProfileError(f"{target}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ProfileError(f"{target}: not a JSON substitution rule (not UTF-8 text)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"{target}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise ProfileError(f"{target}: nested too deeply to be a substitution rule") from None
+    data = read_json_file(
+        target,
+        "substitution rule",
+        ProfileError,
+        missing="give its path, or none for the shipped one",
+        limit=int(float(settings.get("max_file_mb")) * 2**20),
+    )
     return SubstitutionRule.from_dict(data, str(target))

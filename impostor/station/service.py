@@ -19,6 +19,7 @@ from fastapi import Request
 
 from impostor import errors
 from impostor.records.audit import AuditLog, AuditRecord
+from impostor.services.audit_sink import LogSink
 from impostor.services.comparison import Comparer
 from impostor.stages.embed import service_embedder
 from impostor.station.accounts import Accounts
@@ -145,13 +146,9 @@ class ThreadLogs:
     ) -> AuditRecord:
         """Log ``verdict``, with the document's state and number as a keyed hash and, for a
         document read with its chip, which portrait decided and what the chip proved
-        (``checks``); returns its record."""
-        quality = {
-            side.name: side.quality.to_dict() if side.quality else None
-            for side in (verdict.document, verdict.live)
-        }
-        return self.log().append(
-            verdict, station=station, operator=operator, quality=quality, document=document, checks=checks
+        (``checks``); returns its record (what ``LogSink`` stores, on this thread's log)."""
+        return LogSink(self.log()).append(
+            verdict, station=station, operator=operator, document=document, checks=checks
         )
 
 

@@ -177,3 +177,25 @@ def test_no_import_cycles() -> None:
     for start in sorted(graph):
         if start not in state:
             visit(start, [start])
+
+
+def _undocumented(tree: ast.Module) -> Iterator[str]:
+    """Public classes and functions (methods and properties too) without a docstring."""
+
+    def walk(body: list[ast.stmt], prefix: str) -> Iterator[str]:
+        for node in body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                if node.name.startswith("_"):
+                    continue
+                if ast.get_docstring(node) is None:
+                    yield f"{prefix}{node.name} (line {node.lineno})"
+                if isinstance(node, ast.ClassDef):
+                    yield from walk(node.body, f"{prefix}{node.name}.")
+
+    return walk(tree.body, "")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n != "cli"))
+def test_public_names_say_what_they_take_and_return(name: str) -> None:
+    missing = list(_undocumented(ast.parse(MODULES[name].read_text(encoding="utf-8"))))
+    assert not missing, f"{name}: no docstring on {', '.join(missing)}"

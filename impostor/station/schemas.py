@@ -97,11 +97,15 @@ class SideView(_Open):
 
 
 class ThresholdsView(_Open):
+    """The profile's two thresholds, in distance (smaller is more alike)."""
+
     accept_distance: float = Field(description="MATCH at or below this distance")
     reject_distance: float = Field(description="NO_MATCH above this distance; REFER between")
 
 
 class ProfileView(_Open):
+    """The profile that decided: its name, version and thresholds."""
+
     name: str
     version: str
     path: str
@@ -145,6 +149,8 @@ class QualityReply(QualityView):
 
 
 class HealthProfile(_Open):
+    """The station's profile as health reports it to a caller with a key."""
+
     name: str
     version: str
     weak: bool
@@ -164,26 +170,36 @@ class HealthReply(_Open):
 
 
 class SignInBody(BaseModel):
+    """An officer's sign-in: operator ID and PIN."""
+
     operator: str = Field(min_length=1, max_length=40)
     pin: str = Field(min_length=1, max_length=64)
 
 
 class JudgementBody(BaseModel):
+    """The officer's own judgement, given before the verdict is shown."""
+
     judgement: Literal["same", "different", "unsure"]
 
 
 class OutcomeBody(BaseModel):
+    """What became of the traveller, with a note (required for ``other``)."""
+
     outcome: Literal["admitted", "secondary", "retaken", "other"]
     note: str = Field(default="", max_length=MAX_NOTE)
 
 
 class CatalogueReply(_Open):
+    """The page's words in one language, and the languages there are."""
+
     language: str
     languages: list[str]
     messages: dict[str, str]
 
 
 class SettingsReply(_Open):
+    """What the page needs to know of the station's settings."""
+
     station: str
     judgement_first: bool
     scanner: bool
@@ -196,6 +212,8 @@ class SettingsReply(_Open):
 
 
 class SignInReply(_Open):
+    """The signed-in officer and how long a session may stay idle."""
+
     operator: str
     idle_minutes: float
 
@@ -219,6 +237,8 @@ class MrzView(_Open):
 
 
 class FindingView(_Open):
+    """One finding of the document reading, as the page lists it."""
+
     code: str
     severity: str | None = None
     values: dict[str, str]
@@ -234,6 +254,8 @@ class ReadingView(_Open):
 
 
 class DocumentView(_Open):
+    """The document side as the page shows it: its face, gates and reading."""
+
     face: bool
     passed: bool
     reason_codes: list[str]
@@ -248,16 +270,22 @@ class DocumentView(_Open):
 
 
 class DocumentReply(_Open):
+    """The reply to a document taken by the page."""
+
     document: DocumentView
 
 
 class GuidanceReply(_Open):
+    """One instruction for the live camera frame, and where the face is in it."""
+
     instruction: str
     box: dict[str, float] | None = Field(description="the face, as shares of the frame's width and height")
     passed: bool
 
 
 class VerdictView(_Open):
+    """The verdict as the page shows it: decision, probability, reasons, portraits."""
+
     decision: Decision
     retake: bool = Field(description="what is asked is another photo, not a secondary inspection")
     probability: float | None
@@ -283,6 +311,8 @@ class ChipBody(BaseModel):
 
 
 class ChipProgressView(_Open):
+    """How far the chip's reading has come: its stage and the bytes of the file arriving."""
+
     stage: Literal["waiting", "opening", "reading", "checking", "done", "failed"]
     file: str = Field(description='the file arriving ("DG2" is the portrait)')
     done: int = Field(description="bytes of it read")
@@ -292,6 +322,8 @@ class ChipProgressView(_Open):
 
 
 class ChipCheckView(_Open):
+    """One of the chip's checks (passive, active, chip authentication) and its result."""
+
     check: Literal["passive", "active", "chip"]
     status: Literal["passed", "failed", "incomplete", "not_done", "not_counted", "not_read"]
 
@@ -309,6 +341,8 @@ class ChipView(_Open):
 
 
 class ChipReply(_Open):
+    """The chip's reading: its progress, and once done what it gave."""
+
     chip: ChipProgressView | None = Field(description="the reading; null before one was started")
     view: ChipView | None = Field(description="once the reading is done: what it gave")
     document: DocumentView | None = Field(description="once the reading is done: the document with its chip")
@@ -316,11 +350,15 @@ class ChipReply(_Open):
 
 
 class LiveView(_Open):
+    """The live side as the page shows it."""
+
     face: bool
     image: str | None
 
 
 class LiveReply(_Open):
+    """The reply to a live photo: the record, and the verdict unless the officer judges first."""
+
     record: int
     withheld: bool = Field(description="the officer judges first: the verdict comes with the judgement")
     verdict: VerdictView | None
@@ -330,9 +368,13 @@ class LiveReply(_Open):
 
 
 class JudgementReply(_Open):
+    """The verdict, shown once the officer's judgement is recorded."""
+
     verdict: VerdictView
 
 
 class OutcomeReply(_Open):
+    """Whether the outcome was recorded, and which."""
+
     recorded: bool
     outcome: str

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +21,9 @@ import pytest
 
 from impostor import settings
 from impostor.pipeline.verifier import Verifier
+
+if TYPE_CHECKING:
+    from tests.card.conftest import PcscStack
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -114,3 +119,12 @@ def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "audit.sqlite"
     monkeypatch.setenv("IMPOSTOR_AUDIT_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def pcsc_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscStack]:
+    """A real PC/SC stack for the chip tests: pcscd with vsmartcard's virtual reader, started
+    once for the whole session (one pcscd per machine), installed with apt-get when missing."""
+    from tests.card.conftest import start_stack
+
+    yield from start_stack(tmp_path_factory)

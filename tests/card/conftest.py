@@ -102,9 +102,10 @@ class PcscStack:
     folder: Path
 
 
-@pytest.fixture(scope="session")
-def pcsc_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscStack]:
-    """pcscd with the vpcd driver, installed with apt-get when missing and allowed."""
+def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscStack]:
+    """pcscd with the vpcd driver, installed with apt-get when missing and allowed: the body of
+    the session's one ``pcsc_stack`` fixture (``tests/conftest.py``), which the chip tests and
+    the station's share, since a machine has one pcscd."""
     missing = _missing_parts()
     if missing:
         _install(missing)
@@ -208,9 +209,10 @@ def passport(face_jpeg: bytes) -> virtual.Passport:
     return virtual.personalise(face_jpeg)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def card(pcsc_stack: PcscStack, passport: virtual.Passport) -> Iterator[RunningCard]:
-    """The personalised passport on the virtual reader for the whole run (with extended length)."""
+    """The personalised passport on the first virtual reader for a module's tests (with extended
+    length); taken off after them, so the station's tests find that reader free."""
     running = insert(pcsc_stack, passport, "personalised", slot=0)
     yield running
     running.stop()

@@ -36,7 +36,7 @@ from impostor.station.app import create_app
 from impostor.station.counter import CATALOGUES
 from impostor.station.service import StationConfig
 from tests.card import virtual
-from tests.card.conftest import PcscStack, RunningCard, insert, pcsc_stack  # noqa: F401
+from tests.card.conftest import PcscStack, RunningCard, insert
 from tests.servers import running
 
 PIN = "482916"
@@ -127,7 +127,7 @@ def csca_file(passport: virtual.Passport, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="module")
-def on_reader(pcsc_stack: PcscStack, passport: virtual.Passport) -> Iterator[RunningCard]:  # noqa: F811
+def on_reader(pcsc_stack: PcscStack, passport: virtual.Passport) -> Iterator[RunningCard]:
     running_card = insert(pcsc_stack, passport, "station-passport", slot=0)
     yield running_card
     running_card.stop()
@@ -220,7 +220,7 @@ def test_a_wrong_key_asks_for_the_typed_fields_and_they_open_the_chip(
 
 
 def test_without_a_card_the_officer_is_told_to_lay_it_on_the_reader(
-    pcsc_stack: PcscStack,  # noqa: F811
+    pcsc_stack: PcscStack,
     page_png: bytes,
     csca_file: Path,
     tmp_path: Path,

@@ -12,12 +12,18 @@ on the scanner, a glare spot from the laminate, sensor noise, a low-resolution s
 dpi, engraved grey or printed in colour) and ``worn`` (a scratched, glaring laminate read at low
 resolution, the hardest). Every random choice comes from the style's ``seed``: a portrait
 renders the same way each time.
+
+``render_page`` puts such a portrait on a whole data page (a TD3 page at 300 dpi: security lines
+over the paper, text fields, two MRZ-like rows) with, when given a ``Ghost``, a ghost image: the
+face again, printed pale and faded at its edges, beside the MRZ or beside the main portrait,
+as issuers place it. The ghost benchmark (``bench/bench_ghost.py``) reads such pages.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -31,9 +37,12 @@ __all__ = [
     "PRACTICE",
     "WEARS",
     "DocumentStyle",
+    "Ghost",
+    "PrintedPage",
     "Wear",
     "choose_style",
     "render_document",
+    "render_page",
 ]
 
 Point = tuple[float, float]
@@ -81,6 +90,17 @@ GUILLOCHE_GREY = 150.0
 TINT = (1.0, 0.98, 0.93)
 # moderate: the blocking of an ID reader's stored scan, without ruining the face
 JPEG_QUALITY = 70
+# a TD3 data page (ICAO 9303 part 4: 125 × 88 mm) scanned at 300 dpi, its main portrait 35 × 45
+# mm at 6 mm from the left and 17 mm from the top, its MRZ's two rows in the bottom 15 mm
+PAGE_MM = (125.0, 88.0)
+PAGE_DPI = 300.0
+PORTRAIT_AT_MM = (6.0, 17.0)
+MRZ_ROWS_MM = (76.0, 83.0)  # the baselines of the two MRZ rows
+PAPER_TONE = (236.0, 234.0, 226.0)  # security paper is off-white, a little warm
+INK_TONE = 40.0  # the page's printed text
+# a ghost image fades out from an oval around the head to the paper, over this share of its
+# half-width, so its edge is no straight line for a detector or an eye to catch
+GHOST_FEATHER = 0.25
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,146 @@ def render_document(
         portrait = _tilted(portrait, float(rng.uniform(-wear.tilt_degrees, wear.tilt_degrees)))
     printed = np.clip(np.rint(portrait), 0, 255).astype(np.uint8)
     return _jpeg(printed, style.colour, wear.jpeg_quality)
+
+
+@dataclass(frozen=True)
+class Ghost:
+    """A ghost image to print: ``width`` px wide (35 × 45 in proportion), its darkest tones at
+    ``strength`` of the portrait's contrast with the paper (0.25: pale), ``place`` above the MRZ
+    at the page's right edge or beside the main portrait, ``over_guilloche``: the security lines
+    printed over it too. ``pixels`` and ``face``: another photo to print (another person's, a
+    forgery); None prints the main portrait's photo."""
+
+    width: int
+    strength: float = 0.4
+    place: Literal["mrz", "portrait"] = "mrz"
+    over_guilloche: bool = False
+    pixels: NDArray[np.uint8] | None = None
+    face: FaceBox | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PrintedPage:
+    """A printed data page: RGB uint8 ``pixels``, and where its main portrait and ghost image
+    were printed, as boxes in its pixel frame before the scanner's tilt (``ghost`` None: no
+    ghost printed)."""
+
+    pixels: NDArray[np.uint8]
+    portrait: FaceBox
+    ghost: FaceBox | None
+
+
+def render_page(
+    pixels: NDArray[np.uint8],
+    face: FaceBox,
+    style: DocumentStyle,
+    *,
+    ghost: Ghost | None = None,
+    mrz: tuple[str, str] | None = None,
+    wear: Wear = PRACTICE,
+) -> PrintedPage:
+    """The face in ``pixels`` printed as a TD3 data page's main portrait, with ``ghost`` when given.
+
+    The page is 1476 × 1039 px (125 × 88 mm at 300 dpi). The portrait is printed as
+    :func:`render_document` prints it with ``wear`` (its tilt, glare, grain and JPEG are the
+    page's instead: the whole page is tilted, grained and stored once). Deterministic for the
+    same inputs. ``mrz``: the two 44-character rows to print (random characters by default).
+    Raises ``ValueError`` as :func:`render_document` does, and for a ghost that does not fit.
+    """
+    rng = np.random.default_rng(style.seed)
+    width, height = (round(side / 25.4 * PAGE_DPI) for side in PAGE_MM)
+    printing = replace(
+        wear, scan_dpi=PAGE_DPI, size_mm=(35.0, 45.0), tilt_degrees=0.0, glare=0.0, noise=0.0, jpeg_quality=95
+    )
+    paper = np.full((height, width, 3), PAPER_TONE if style.colour else sum(PAPER_TONE) / 3, np.float32)
+    lines = replace(wear, guilloche_opacity=float(rng.uniform(0.1, 0.3)), guilloche_width=0.8)
+    page = _guilloche(paper, rng, style.colour, 1.0, lines)  # 300 dpi: the lines' own scale
+    portrait = render_document(pixels, face, style, wear=printing).astype(np.float32)
+    x0, y0 = (round(mm / 25.4 * PAGE_DPI) for mm in PORTRAIT_AT_MM)
+    rows, columns = portrait.shape[:2]
+    page[y0 : y0 + rows, x0 : x0 + columns] = portrait
+    portrait_box = FaceBox(float(x0), float(y0), float(x0 + columns), float(y0 + rows))
+    ghost_box, left, right = None, x0 + columns + 40, width
+    if ghost is not None:
+        source, source_face = (pixels, face) if ghost.pixels is None else (ghost.pixels, ghost.face or face)
+        plain = replace(printing, guilloche_opacity=0.0, screen_amplitude=printing.screen_amplitude / 2)
+        printed = render_document(source, source_face, replace(style, colour=False), wear=plain)
+        ghost_box = _ghost(page, rng, ghost, printed, portrait_box)
+        if ghost.over_guilloche:
+            page = _guilloche(page, rng, style.colour, 1.0, lines)
+        # the fields run beside the ghost, never over it: these ghosts are plainly visible
+        if ghost.place == "portrait":
+            left = round(ghost_box.right + 30)
+        else:
+            right = round(ghost_box.left - 15)
+    _text(page, rng, (left, y0, right), mrz)
+    if wear.noise:
+        grain = rng.normal(0.0, wear.noise, size=page.shape[:2] if not style.colour else page.shape)
+        page = page + (grain[..., None] if not style.colour else grain).astype(np.float32)
+    if wear.tilt_degrees:  # a page lies straighter on a reader's glass than a loose card
+        page = _tilted(page, float(rng.uniform(-1.0, 1.0)) * min(wear.tilt_degrees, 2.0))
+    printed = np.clip(np.rint(page), 0, 255).astype(np.uint8)
+    return PrintedPage(_jpeg(printed, style.colour, wear.jpeg_quality), portrait_box, ghost_box)
+
+
+def _text(
+    page: NDArray[np.float32], rng: np.random.Generator, at: tuple[int, int, int], mrz: tuple[str, str] | None
+) -> None:
+    """Field labels and values between ``at``'s left and right from its top, and two MRZ-like
+    rows (``mrz``, or random), printed in place."""
+    ink = np.zeros(page.shape[:2], dtype=np.uint8)  # OpenCV draws text on 8-bit images only
+    mrz_top = round(MRZ_ROWS_MM[0] / 25.4 * PAGE_DPI)
+    left, top, right = at
+    letters = np.array(list("ABCDEFGHIJKLMNOPRSTUVWYZ"))
+    y = top + 30
+    while y < mrz_top - 160:
+        label = "".join(rng.choice(letters, size=int(rng.integers(4, 12)))).lower()
+        value = " ".join("".join(rng.choice(letters, size=int(rng.integers(3, 9)))) for _ in range(2))
+        cv2.putText(ink, label, (left, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 150, 1, cv2.LINE_AA)
+        cv2.putText(ink, value, (left, y + 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 255, 2, cv2.LINE_AA)
+        y += 100
+    characters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<<<<<<"))
+    for number, baseline in enumerate(MRZ_ROWS_MM):
+        y = round(baseline / 25.4 * PAGE_DPI)
+        row = mrz[number] if mrz is not None else rng.choice(characters, size=44)
+        for index, char in enumerate(row):  # a fixed pitch, as OCR-B's
+            cv2.putText(
+                ink, str(char), (60 + index * 31, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3, cv2.LINE_AA
+            )
+    ink[: mrz_top - 80, right:] = 0  # a field's value too long for the room is cut short
+    weight = (ink.astype(np.float32) / 255.0)[..., None]
+    page[:] = page * (1.0 - weight) + INK_TONE * weight
+
+
+def _ghost(
+    page: NDArray[np.float32],
+    rng: np.random.Generator,
+    ghost: Ghost,
+    printed: NDArray[np.uint8],
+    portrait: FaceBox,
+) -> FaceBox:
+    """The ghost image (``printed``, a grey portrait) printed on ``page`` in place: pale, faded
+    out from an oval around the head; its box on the page."""
+    width, height = ghost.width, round(ghost.width * 45 / 35)
+    grey = cv2.resize(printed[..., 0], (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+    page_height, page_width = page.shape[:2]
+    mrz_top = round(MRZ_ROWS_MM[0] / 25.4 * PAGE_DPI) - 60
+    if ghost.place == "mrz":
+        left = page_width - width - round(rng.uniform(20, 60))
+        top = mrz_top - height - round(rng.uniform(0, 40))
+    else:
+        left = round(portrait.right + rng.uniform(10, 40))
+        top = round(min(portrait.bottom, mrz_top) - height)
+    if left < 0 or top < 0 or left + width > page_width or top + height > page_height:
+        raise ValueError(f"a ghost image {width} px wide does not fit on the {page_width} px page")
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    # the oval a head and shoulders fill, centred on the portrait's eye line a little lower
+    radius = np.hypot((xs - width / 2) / (0.42 * width), (ys - 0.5 * height) / (0.48 * height))
+    fade = np.clip((1.0 - radius) / GHOST_FEATHER + 1.0, 0.0, 1.0)
+    weight = (ghost.strength * fade)[..., None]
+    # the ghost's ink darkens the paper by its strength of what the portrait's ink would
+    page[top : top + height, left : left + width] *= 1.0 - weight * (255.0 - grey[..., None]) / 255.0
+    return FaceBox(float(left), float(top), float(left + width), float(top + height))
 
 
 def _glare(portrait: NDArray[np.float32], rng: np.random.Generator, strength: float) -> NDArray[np.float32]:

@@ -325,7 +325,9 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
     accept, reject = verifier.profile.accept_distance, verifier.profile.reject_distance
     ghosts = []
     for number, box in enumerate(portraits.secondary, start=1):
-        ghost = verifier.locate(LoadedImage(page.portrait_crop(portraits.page, box), image.info), "live")
+        # compared with the face the page's search found, on a cut made fit for a pale print: a
+        # second search on the pale cut often finds nothing, or the security lines
+        ghost = _located(page.ghost_crop(portraits.page, box), "live", image, portraits.detector)
         findings.append(ghost_finding(number, verifier.compare(portrait, ghost).distance, accept, reject))
         ghosts.append(ghost)
     timings["ghost"] = (time.perf_counter() - started) * 1000
@@ -338,16 +340,17 @@ def _read_page(image: LoadedImage, today: dt.date, timings: dict[str, float]) ->
 def _portrait_located(portraits: page.PagePortraits, main: FaceBox, image: LoadedImage) -> Located:
     """The main portrait cut to ICAO proportions, with the face the page's search found: searched
     again on the crop, the Serbian specimen's face is missed upright and found upside down."""
-    crop = portraits.crop
-    assert crop is not None
-    height = main.height * page.CROP_HEIGHT  # where page.portrait_crop cut it: its clipped corner
-    x0 = max(0, round(main.center[0] - height * page.CROP_ASPECT / 2))
-    y0 = max(0, round(main.top - (height - main.height) * page.CROP_ABOVE))
-    face = FaceBox(main.left - x0, main.top - y0, main.right - x0, main.bottom - y0, main.score)
-    landmarks = find_landmarks(crop, face)
-    detector: Literal["hog", "cnn"] = "cnn" if portraits.detector == "cnn" else "hog"
-    chip = align(crop, landmarks)
-    return Located("document", LoadedImage(crop, image.info), (face,), 0, detector, landmarks, chip)
+    return _located(page.portrait_cut(portraits.page, main), "document", image, portraits.detector)
+
+
+def _located(
+    cut: page.Cropped, side: Literal["document", "live"], image: LoadedImage, found_by: str
+) -> Located:
+    """A portrait cut from the page, located by the face the page's search found in it."""
+    landmarks = find_landmarks(cut.pixels, cut.face)
+    detector: Literal["hog", "cnn"] = "cnn" if found_by == "cnn" else "hog"
+    chip = align(cut.pixels, landmarks)
+    return Located(side, LoadedImage(cut.pixels, image.info), (cut.face,), 0, detector, landmarks, chip)
 
 
 # --- the whole ---------------------------------------------------------------------------------

@@ -190,9 +190,8 @@ class Comparer:
         self._rule: SubstitutionRule | None = None
 
     def verifier_for(self, portrait: Portrait) -> Verifier:
-        """The verifier whose profile suits ``portrait`` (``profile_for``), made on first use.
-
-        Raises ``ProfileError`` when that profile cannot be read."""
+        """The verifier whose profile suits ``portrait`` (``profile_for``), made on first use;
+        ``ProfileError`` when that profile cannot be read."""
         if portrait in self._given:
             return self._given[portrait]
         chosen = profile_for(portrait, self.profile)
@@ -355,6 +354,19 @@ class Comparer:
         found = verifier.locate(live, "live", label=label, search=verifier.live_search)
         return verifier.gates(found, "live")
 
+    def find_live(self, live: ImageSource | LoadedImage, *, label: str | None = None) -> Located:
+        """The traveller's face, searched and gated beside the document's reading."""
+        early = self.verifier_for("portrait")
+        return early.gates(early.locate(live, "live", label=label, search=early.live_search), "live")
+
+    def compare_found(self, side: DocumentSide, found: Located, *, operator: str) -> Comparison:
+        """:meth:`compare` with a face from :meth:`find_live`, under ``side``'s profile."""
+        verifier, early = self.verifier_for(side.portrait), self.verifier_for("portrait")
+        same = (verifier.finder, verifier.live_search, verifier.profile.limits)
+        if same != (early.finder, early.live_search, early.profile.limits):  # search or gates differ
+            found = verifier.gates(verifier.locate(found.image, "live", search=verifier.live_search), "live")
+        return self.compare(side, found, operator=operator)
+
     def compare(
         self,
         side: DocumentSide,
@@ -363,12 +375,9 @@ class Comparer:
         operator: str,
         label: str | None = None,
     ) -> Comparison:
-        """Compare ``side`` with the traveller's ``live`` photo (or a face already located with
-        :meth:`locate_live`), log the verdict under ``operator``, and return the comparison.
-
-        Raises an ``InputError`` subclass for a live image that cannot be used, and
-        ``AuditError`` when the audit log cannot take the verdict (the verdict is then not given).
-        """
+        """Compare ``side`` with the traveller's ``live`` photo (or a face from :meth:`locate_live`)
+        and log the verdict under ``operator``. Raises an ``InputError`` subclass for a bad live
+        image, ``AuditError`` when the log cannot take the verdict (then not given)."""
         started = time.perf_counter()
         verifier = self.verifier_for(side.portrait)
         found = live if isinstance(live, Located) else self.locate_live(side, live, label=label)

@@ -29,7 +29,6 @@ from impostor import errors
 from impostor.document.chip import MAX_FILE_BYTES
 from impostor.services.comparison import Comparer
 from impostor.services.three_way import MAX_CHIP_FILES, chip_files
-from impostor.stages.capture import load_image
 from impostor.station.schemas import HealthReply, QualityReply, VerifyReply
 from impostor.station.service import Refusal, Station, current_station, in_thread
 from impostor.web.forms import router as memory_router
@@ -104,14 +103,14 @@ async def verify(
         for number, part in enumerate(uploads, start=1)
     ]
     files = chip_files(parts) if parts else None  # DocumentError: the catalogue's 422
-    # the document is read and its portrait found while the live photo is decoded beside it
-    side, live_image = await asyncio.gather(
+    # the document is read and its portrait found while the live face is searched beside it
+    side, found = await asyncio.gather(
         in_thread(lambda: comparer.read(document_bytes, name="document", chip=files)),
-        in_thread(lambda: load_image(live_bytes, name="live")),
+        in_thread(lambda: comparer.find_live(live_bytes, label="live")),
     )
 
     def compare() -> dict[str, Any]:
-        result = comparer.compare(side, live_image, operator=f"api:{system}")
+        result = comparer.compare_found(side, found, operator=f"api:{system}")
         assert result.record is not None  # the station's comparer always logs
         station.keep(result.record, document_bytes, live_bytes)
         return result.to_dict()

@@ -23,10 +23,11 @@ from fastapi import Body, Depends, FastAPI, Request
 
 from impostor import errors
 from impostor.card.passport import ChipRead
+from impostor.document.reading import configured_cscas
 from impostor.services.comparison import Comparer, DocumentSide
 from impostor.station import views
 from impostor.station.api import current_comparer
-from impostor.station.reader import ChipJob, ChipKeys, keys_from_mrz, trusted_cscas, typed_keys
+from impostor.station.reader import ChipJob, ChipKeys, keys_from_mrz, typed_keys
 from impostor.station.schemas import ChipBody, ChipReply
 from impostor.station.service import Refusal, Station, current_session, current_station, in_thread
 from impostor.station.sessions import CounterSession, Traveller
@@ -59,7 +60,7 @@ def _work(station: Station, comparer: Comparer, session: CounterSession, travell
     assert job is not None and page is not None
     try:
         try:
-            chip_read = job.read(trusted_cscas())
+            chip_read = job.read(configured_cscas())
         except (errors.NoReader, errors.CardAbsent, errors.CardTimeout):
             raise
         except errors.ChipError as error:
@@ -99,7 +100,8 @@ def _keys(traveller: Traveller, body: ChipBody | None) -> ChipKeys:
             return typed_keys(body.number, body.birth, body.expiry, body.can)
         except errors.AccessDenied as error:
             raise Refusal(422, "BadRequest", str(error), "chip_fields") from None
-    return keys_from_mrz(traveller.reading.mrz if traveller.reading is not None else None)
+    reading = traveller.reading
+    return keys_from_mrz(reading.mrz, reading.mrz_options) if reading is not None else ChipKeys(())
 
 
 def start(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from impostor.card.passport import ChipRead
+    from impostor.document.correct import Options
     from impostor.document.mrz import Mrz
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "ChipProgress",
     "Stage",
     "keys_from_mrz",
-    "trusted_cscas",
     "typed_keys",
 ]
 
@@ -63,16 +63,17 @@ class ChipKeys:
     typed: bool = False
 
 
-def keys_from_mrz(found: Mrz | None) -> ChipKeys:
+def keys_from_mrz(found: Mrz | None, options: Options | None = None) -> ChipKeys:
     """The keys a page's MRZ gives: its reading and, where the OCR doubted a character of the
-    three fields, the likeliest other readings whose check digits hold
-    (``impostor.card.candidates``). No keys without an MRZ: the officer types them."""
+    three fields (``options``, the OCR's readings of each character), the likeliest other
+    readings whose check digits hold (``impostor.card.candidates``). No keys without an MRZ:
+    the officer types them."""
     if found is None:
         return ChipKeys(())
     from impostor.card.candidates import access_candidates
 
     try:
-        return ChipKeys(tuple(access_candidates(found)))
+        return ChipKeys(tuple(access_candidates(found, options)))
     except errors.ImpostorError:  # an MRZ whose dates are no dates: nothing to try
         return ChipKeys(())
 
@@ -95,18 +96,6 @@ def typed_keys(number: str, birth: str, expiry: str, can: str) -> ChipKeys:
     if not 1 <= len(number) <= 20 or not number.isalnum():
         raise errors.AccessDenied("the document number is letters and digits, as printed on the page")
     return ChipKeys((mrz_information(number, birth.strip(), expiry.strip()),), typed=True)
-
-
-def trusted_cscas() -> list[x509.Certificate] | None:
-    """The CSCAs a chip's signer must chain to (the ``csca`` setting, ``IMPOSTOR_CSCA``; parsed
-    once per process), or None without them. Raises ``DocumentError`` for a file that holds none."""
-    from pathlib import Path
-
-    from impostor import settings
-    from impostor.document import sod
-
-    configured = str(settings.get("csca"))
-    return sod.trusted_cscas(Path(configured).expanduser()) if configured else None
 
 
 @dataclass(frozen=True)

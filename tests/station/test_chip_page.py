@@ -52,9 +52,8 @@ def ocr_b() -> Path:
     """OCR-B, the MRZ's typeface (Debian's fonts-ocr-b), installed with apt-get when missing."""
     if not OCR_B.exists() and shutil.which("apt-get") and os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "fonts-ocr-b"], check=False, capture_output=True, env=env
-        )
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "fonts-ocr-b"]):
+            subprocess.run(command, check=False, capture_output=True, env=env)  # a new machine has no lists
     if not OCR_B.exists():
         message = "the MRZ is set in OCR-B: apt-get install fonts-ocr-b"
         if os.environ.get("CI"):
